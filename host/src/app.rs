@@ -1,0 +1,180 @@
+//! Wiring: builds kefu from its configuration and runs it until told to stop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+
+use crate::auth::service::{Authenticator, random_secret};
+use crate::auth::throttle::ThrottlePolicy;
+use crate::auth::{LoginThrottle, TokenKeys};
+use crate::config::Config;
+use crate::http;
+use crate::state::AppState;
+use crate::store::{self, auth_sessions, secrets};
+
+/// A built server: database migrated, socket bound, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        config.validate().map_err(anyhow::Error::msg)?;
+        let db = open_database(&config).await?;
+        let secret = match &config.auth.jwt_secret {
+            Some(s) => s.clone(),
+            None => secrets::get_or_create(&db, "jwt_signing_key", || {
+                random_secret(48).unwrap_or_default()
+            })
+            .await
+            .context("loading the token signing key")?,
+        };
+        anyhow::ensure!(secret.len() >= 32, "the token signing key is too short");
+        let keys = TokenKeys::new(
+            secret.as_bytes(),
+            &config.auth.audience,
+            Duration::from_secs(config.auth.access_token_ttl_secs),
+        );
+        let throttle = LoginThrottle::new(ThrottlePolicy {
+            account_failures: config.auth.login_failures_per_account,
+            address_failures: config.auth.login_failures_per_address,
+            base_delay: Duration::from_secs(config.auth.login_delay_secs),
+            ..ThrottlePolicy::default()
+        });
+        let auth = Authenticator::new(
+            db.clone(),
+            keys,
+            throttle,
+            Duration::from_secs(config.auth.session_ttl_secs),
+        );
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        Ok(Self {
+            listener,
+            state: AppState::new(db, config, auth),
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let janitor = tokio::spawn(janitor(self.state.db.clone()));
+        let app = http::router(self.state.clone());
+        let served = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        janitor.abort();
+        self.state.db.clone().close().await.ok();
+        served.context("serving HTTP")
+    }
+}
+
+/// Connects and migrates, creating the data directory for SQLite.
+pub async fn open_database(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    let url = config.database_url();
+    if store::is_sqlite(&url) && config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    }
+    let db = store::connect(&url, config.database.max_connections)
+        .await
+        .with_context(|| format!("connecting to {}", redact(&url)))?;
+    store::migrate(&db).await.context("running migrations")?;
+    Ok(db)
+}
+
+/// Hides the password of a database URL in logs and errors.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Periodic housekeeping that any node may do.
+async fn janitor(db: DatabaseConnection) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match auth_sessions::purge_expired(&db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "purged expired sign-in sessions"),
+            Err(e) => tracing::warn!(error = %e, "purging expired sign-in sessions failed"),
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            super::redact("postgres://kefu:s3cret@db:5432/kefu"),
+            "postgres://kefu:***@db:5432/kefu"
+        );
+        assert_eq!(
+            super::redact("sqlite://data/kefu.db?mode=rwc"),
+            "sqlite://data/kefu.db?mode=rwc"
+        );
+    }
+}

@@ -1,0 +1,227 @@
+//! Login, token refresh and logout: the flows that tie passwords, tokens, the throttle
+//! and the store together.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sea_orm::DatabaseConnection;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::throttle::LoginThrottle;
+use super::{TokenKeys, password};
+use crate::directory::Role;
+use crate::store::auth_sessions::{self, Origin, Rotation};
+use crate::store::{StoreError, TenantId, agents, tenants};
+
+/// What a successful login or refresh returns.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TokenPair {
+    /// A JWT for the `Authorization: Bearer` header.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until `access_token` expires.
+    pub expires_in: u64,
+    /// Exchange at `/api/v1/auth/refresh` for a new pair; valid once.
+    pub refresh_token: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("wrong tenant, e-mail or password")]
+    InvalidCredentials,
+    #[error("too many failed logins; try again later")]
+    Throttled(Duration),
+    #[error("the refresh token is not valid")]
+    InvalidRefreshToken,
+    #[error("the refresh token was already used; the sign-in session has been revoked")]
+    RefreshTokenReused,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Issues and revokes credentials.
+#[derive(Debug)]
+pub struct Authenticator {
+    db: DatabaseConnection,
+    keys: TokenKeys,
+    throttle: LoginThrottle,
+    session_lifetime: chrono::Duration,
+}
+
+/// Longest tenant, e-mail and password inputs looked at; longer ones fail fast.
+const MAX_INPUT: usize = 256;
+
+impl Authenticator {
+    pub fn new(
+        db: DatabaseConnection,
+        keys: TokenKeys,
+        throttle: LoginThrottle,
+        session_lifetime: Duration,
+    ) -> Self {
+        let session_lifetime =
+            chrono::Duration::from_std(session_lifetime).unwrap_or(chrono::Duration::days(30));
+        Self {
+            db,
+            keys,
+            throttle,
+            session_lifetime,
+        }
+    }
+
+    pub fn keys(&self) -> &TokenKeys {
+        &self.keys
+    }
+
+    #[tracing::instrument(skip(self, password, origin), fields(tenant = %tenant_slug))]
+    pub async fn login(
+        &self,
+        tenant_slug: &str,
+        email: &str,
+        password: &str,
+        origin: Origin,
+    ) -> Result<TokenPair, AuthError> {
+        let address = origin.client_ip.clone();
+        if let Some(wait) = self.throttle.check(tenant_slug, email, address.as_deref()) {
+            return Err(AuthError::Throttled(wait));
+        }
+        match self.check_password(tenant_slug, email, password).await? {
+            Some((tenant, agent_id, role)) => {
+                self.throttle.success(tenant_slug, email);
+                let refresh = new_refresh_token()?;
+                let session = auth_sessions::open(
+                    &self.db,
+                    tenant,
+                    agent_id,
+                    origin,
+                    hash_refresh_token(&refresh),
+                    self.session_lifetime,
+                )
+                .await?;
+                tracing::info!(%agent_id, "login");
+                self.pair(agent_id, tenant, role, session, refresh)
+            }
+            None => {
+                self.throttle
+                    .failure(tenant_slug, email, address.as_deref());
+                Err(AuthError::InvalidCredentials)
+            }
+        }
+    }
+
+    /// Returns the account when the password matches an active agent of an active
+    /// tenant. Unknown accounts cost as much time as wrong passwords.
+    async fn check_password(
+        &self,
+        tenant_slug: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<Option<(TenantId, Uuid, Role)>, AuthError> {
+        let email = email.trim().to_lowercase();
+        let too_long =
+            tenant_slug.len() > MAX_INPUT || email.len() > MAX_INPUT || password.len() > MAX_INPUT;
+        let account = if too_long {
+            None
+        } else {
+            match tenants::find_by_slug(&self.db, tenant_slug.trim()).await? {
+                Some(t) if t.active => agents::credentials(&self.db, t.id, &email)
+                    .await?
+                    .map(|c| (t.id, c)),
+                _ => None,
+            }
+        };
+        let password = password.to_owned();
+        let verified = tokio::task::spawn_blocking(move || match account {
+            Some((tenant, creds)) => {
+                let ok = password::verify(&password, &creds.password_hash);
+                (ok && creds.active).then_some((tenant, creds.agent_id, creds.role))
+            }
+            None => {
+                password::verify_decoy(&password);
+                None
+            }
+        })
+        .await
+        .map_err(anyhow::Error::from)?;
+        Ok(verified)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh(&self, presented: &str) -> Result<TokenPair, AuthError> {
+        if presented.is_empty() || presented.len() > MAX_INPUT {
+            return Err(AuthError::InvalidRefreshToken);
+        }
+        let replacement = new_refresh_token()?;
+        match auth_sessions::rotate(
+            &self.db,
+            &hash_refresh_token(presented),
+            hash_refresh_token(&replacement),
+        )
+        .await?
+        {
+            Rotation::Rotated {
+                tenant,
+                agent_id,
+                session_id,
+                role,
+            } => self.pair(agent_id, tenant, role, session_id, replacement),
+            Rotation::Invalid => Err(AuthError::InvalidRefreshToken),
+            Rotation::Reused => {
+                tracing::warn!("refresh token replayed; session revoked");
+                Err(AuthError::RefreshTokenReused)
+            }
+        }
+    }
+
+    #[tracing::instrument(skip(self))]
+    pub async fn logout(&self, tenant: TenantId, session: Uuid) -> Result<(), AuthError> {
+        auth_sessions::revoke(&self.db, tenant, session).await?;
+        Ok(())
+    }
+
+    fn pair(
+        &self,
+        agent: Uuid,
+        tenant: TenantId,
+        role: Role,
+        session: Uuid,
+        refresh_token: String,
+    ) -> Result<TokenPair, AuthError> {
+        let access_token = self
+            .keys
+            .issue(agent, tenant, role, session)
+            .map_err(|e| AuthError::Internal(anyhow::anyhow!("issuing token: {e}")))?;
+        Ok(TokenPair {
+            access_token,
+            token_type: "Bearer",
+            expires_in: self.keys.ttl().as_secs(),
+            refresh_token,
+        })
+    }
+}
+
+/// A fresh refresh token: 256 random bits, URL-safe.
+fn new_refresh_token() -> Result<String, AuthError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| AuthError::Internal(anyhow::anyhow!("random: {e}")))?;
+    Ok(format!("kefu_rt_{}", URL_SAFE_NO_PAD.encode(bytes)))
+}
+
+/// Refresh tokens are stored as SHA-256 digests: a leaked table lets nobody sign in.
+/// (A slow hash is unnecessary: the token has 256 bits of entropy.)
+fn hash_refresh_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A random secret of `bytes` bytes, URL-safe base64 encoded.
+pub fn random_secret(bytes: usize) -> anyhow::Result<String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| anyhow::anyhow!("random: {e}"))?;
+    Ok(URL_SAFE_NO_PAD.encode(buf))
+}

@@ -1,0 +1,204 @@
+//! Configuration, layered: built-in defaults, then `kefu.toml` (or the file named by
+//! `--config` / `KEFU_CONFIG`), then `KEFU_*` environment variables (nested keys with a
+//! double underscore: `KEFU_AUTH__ACCESS_TOKEN_TTL_SECS`), then command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Everything kefu can be configured with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address to listen on. `KEFU_LISTEN`.
+    pub listen: SocketAddr,
+    /// `sqlite://…` or `postgres://…`. Default: SQLite at `<data_dir>/kefu.db`.
+    /// `KEFU_DATABASE_URL`.
+    pub database_url: Option<String>,
+    /// Where kefu keeps its files (the SQLite database, compiled modules).
+    /// `KEFU_DATA_DIR`.
+    pub data_dir: PathBuf,
+    /// The address users reach kefu at, for the URLs it prints and links it makes.
+    /// Default: `http://<listen>`.
+    pub public_url: Option<String>,
+    pub database: DatabaseConfig,
+    pub auth: AuthConfig,
+    pub http: HttpConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatabaseConfig {
+    /// Connection pool size.
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// Secret that signs access tokens (at least 32 bytes). Default: one generated on
+    /// first start and kept in the database, so that all nodes share it.
+    pub jwt_secret: Option<String>,
+    /// The `aud` claim tokens are issued for and checked against.
+    pub audience: String,
+    /// Access-token lifetime.
+    pub access_token_ttl_secs: u64,
+    /// Sign-in session (refresh-token) lifetime.
+    pub session_ttl_secs: u64,
+    /// Failed logins per account before each further try is delayed.
+    pub login_failures_per_account: u32,
+    /// Failed logins per client address before each further try is delayed.
+    pub login_failures_per_address: u32,
+    /// First delay, doubled per further failure up to 15 minutes.
+    pub login_delay_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HttpConfig {
+    /// Largest JSON request body accepted.
+    pub max_body_bytes: usize,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: String,
+    /// A tracing filter, e.g. `info,kefu=debug`. `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: None,
+            data_dir: PathBuf::from("kefu-data"),
+            public_url: None,
+            database: DatabaseConfig::default(),
+            auth: AuthConfig::default(),
+            http: HttpConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            audience: "kefu-api".into(),
+            access_token_ttl_secs: 15 * 60,
+            session_ttl_secs: 30 * 24 * 3600,
+            login_failures_per_account: 5,
+            login_failures_per_address: 50,
+            login_delay_secs: 30,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: "text".into(),
+            filter: "info,sqlx=warn,sea_orm=warn".into(),
+        }
+    }
+}
+
+/// The config file read when none is named.
+pub const DEFAULT_FILE: &str = "kefu.toml";
+
+impl Config {
+    /// Loads defaults ← file ← environment. A named file must exist; the default one
+    /// is optional.
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    let missing = format!("config file {} not found", path.display());
+                    return Err(Box::new(figment::Error::from(missing)));
+                }
+                figment = figment.merge(Toml::file_exact(path));
+            }
+            None => figment = figment.merge(Toml::file(DEFAULT_FILE)),
+        }
+        figment
+            .merge(
+                Env::prefixed("KEFU_")
+                    .ignore(&["config", "demo", "demo_password", "admin_password"])
+                    .split("__"),
+            )
+            .extract()
+            .map_err(Box::new)
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("kefu.db").display()
+            ),
+        }
+    }
+
+    /// The base URL users reach kefu at.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    /// Checks what serde cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(secret) = &self.auth.jwt_secret
+            && secret.len() < 32
+        {
+            return Err("auth.jwt_secret must be at least 32 bytes".into());
+        }
+        if self.auth.access_token_ttl_secs == 0 || self.auth.access_token_ttl_secs > 24 * 3600 {
+            return Err("auth.access_token_ttl_secs must be between 1 and 86400".into());
+        }
+        if self.auth.session_ttl_secs < self.auth.access_token_ttl_secs {
+            return Err("auth.session_ttl_secs must be at least auth.access_token_ttl_secs".into());
+        }
+        if self.http.max_body_bytes < 1024 {
+            return Err("http.max_body_bytes must be at least 1024".into());
+        }
+        if self.database.max_connections == 0 {
+            return Err("database.max_connections must be at least 1".into());
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err("log.format must be `text` or `json`".into());
+        }
+        Ok(())
+    }
+}

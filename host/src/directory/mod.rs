@@ -1,0 +1,92 @@
+//! The tenant's directory: agents (the people who sign in, admins included) and skill
+//! groups (the teams sessions are routed to), as admins manage them.
+//!
+//! Owns the domain types and their validation rules. Must not know about HTTP or the
+//! database: `http/` translates requests into these types, `store/` persists them.
+
+pub mod agent;
+pub mod skill_group;
+pub mod validate;
+
+pub use agent::{Agent, AgentFilter, AgentPatch, Membership, NewAgent, Role};
+pub use skill_group::{
+    AcceptMode, NewSkillGroup, RoutingPatch, RoutingSettings, RoutingStrategy, SkillGroup,
+    SkillGroupPatch,
+};
+pub use validate::FieldErrors;
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// Which page of a list to return. Pages count from 1.
+#[derive(Debug, Clone, Copy, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageRequest {
+    /// Page number, from 1. Default 1.
+    #[serde(default = "default_page")]
+    pub page: u64,
+    /// Items per page, 1–100. Default 20.
+    #[serde(default = "default_page_size")]
+    pub page_size: u64,
+}
+
+/// The largest page a list endpoint returns.
+pub const MAX_PAGE_SIZE: u64 = 100;
+
+fn default_page() -> u64 {
+    1
+}
+
+fn default_page_size() -> u64 {
+    20
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self {
+            page: default_page(),
+            page_size: default_page_size(),
+        }
+    }
+}
+
+impl PageRequest {
+    /// Checks the bounds; a page past the end is not an error, just empty.
+    pub fn validate(&self, errors: &mut FieldErrors) {
+        if self.page == 0 || self.page > 1_000_000 {
+            errors.add("page", "must be between 1 and 1000000");
+        }
+        if self.page_size == 0 || self.page_size > MAX_PAGE_SIZE {
+            errors.add(
+                "page_size",
+                format!("must be between 1 and {MAX_PAGE_SIZE}"),
+            );
+        }
+    }
+
+    /// Rows to skip.
+    pub fn offset(&self) -> u64 {
+        (self.page.saturating_sub(1)).saturating_mul(self.page_size)
+    }
+}
+
+/// One page of a list, with the total across all pages.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Matching items across all pages.
+    pub total: u64,
+    pub page: u64,
+    pub page_size: u64,
+}
+
+/// Deserializes a field that distinguishes "absent" (`None`) from "null" (`Some(None)`),
+/// so that a PATCH can clear an optional value.
+pub(crate) fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}

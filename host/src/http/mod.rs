@@ -1,0 +1,99 @@
+//! kefu's HTTP interface: the routers, the extractors, the error type and the OpenAPI
+//! document.
+//!
+//! Handlers translate HTTP into calls on `directory`, `auth` and `store` and back; they
+//! hold no business rules. Each resource has its own `router()`, merged here. Routes are
+//! registered through `utoipa_axum`, so a route cannot exist without its entry in
+//! `/api/v1/openapi.json`.
+
+pub mod agents;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod skill_groups;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+pub use error::{Error, Result};
+
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "kefu API",
+        description = "Online customer service: agents, skill groups, flows and sessions.",
+        license(name = "Apache-2.0")
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign in, refresh and sign out"),
+        (name = "agents", description = "Admins manage agents"),
+        (name = "skill-groups", description = "Admins manage skill groups and their routing settings"),
+        (name = "health", description = "Probes"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every route of the API, with the OpenAPI document that describes them.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health::router())
+        .merge(auth::router())
+        .merge(agents::router())
+        .merge(skill_groups::router())
+        .split_for_parts()
+}
+
+/// The complete application router.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = api();
+    let doc = std::sync::Arc::new(doc);
+    let limit = state.config.http.max_body_bytes;
+    api.route(
+        "/api/v1/openapi.json",
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc.as_ref().clone()) }
+        }),
+    )
+    .fallback(|| async { Error::NotFound("route") })
+    .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+    .layer(middleware::from_fn(move |req, next| {
+        tag_body_limit(limit, req, next)
+    }))
+    .layer(DefaultBodyLimit::max(limit))
+    .layer(TraceLayer::new_for_http())
+    .with_state(state)
+}
+
+/// Lets the JSON extractor name the limit in its 413 message.
+async fn tag_body_limit(limit: usize, mut req: Request, next: Next) -> Response {
+    req.extensions_mut().insert(extract::BodyLimit(limit));
+    next.run(req).await
+}

@@ -1,0 +1,25 @@
+//! kefu: an online customer-service server.
+//!
+//! Where things live (each module's header says what it owns and must not touch):
+//! - `http`: routers, extractors, the error type and the OpenAPI document;
+//! - `auth`: passwords, access tokens, refresh tokens, login throttling;
+//! - `directory`: agents and skill groups as admins manage them (domain rules);
+//! - `store`: the database, sea-orm entities and tenant-scoped repositories;
+//! - `config`, `app`, `cli`, `state`, `telemetry`: configuration, wiring, start-up;
+//! - `demo`: the demo tenant.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod directory;
+pub mod http;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+
+/// Paths of the built-in flow modules compiled from `plugins/` by the build script.
+pub mod builtin_plugins {
+    include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));
+}

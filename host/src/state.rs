@@ -1,0 +1,33 @@
+//! The state every request handler shares.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::service::Authenticator;
+use crate::config::Config;
+
+/// Cheap to clone: one `Arc`.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Inner>);
+
+#[derive(Debug)]
+pub struct Inner {
+    pub db: DatabaseConnection,
+    pub config: Config,
+    pub auth: Authenticator,
+}
+
+impl AppState {
+    pub fn new(db: DatabaseConnection, config: Config, auth: Authenticator) -> Self {
+        Self(Arc::new(Inner { db, config, auth }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

@@ -1,0 +1,10 @@
+//! sea-orm entities: one per table created in `migrations/`. Only `store` uses them;
+//! the rest of kefu sees the domain types the repositories return.
+
+pub mod agent;
+pub mod agent_skill_group;
+pub mod auth_session;
+pub mod refresh_token;
+pub mod server_secret;
+pub mod skill_group;
+pub mod tenant;

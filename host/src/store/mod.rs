@@ -1,0 +1,111 @@
+//! Storage: the database connection, migrations at start-up, sea-orm entities and the
+//! repositories the rest of kefu calls.
+//!
+//! Every repository function that reads or writes tenant data takes a [`TenantId`] and
+//! puts it in the `WHERE` clause of every statement, so a row of another tenant is
+//! simply not found: a 404, never a leak. Repositories return domain types, not
+//! entities. Must not know about HTTP.
+
+pub mod agents;
+pub mod auth_sessions;
+pub mod entity;
+pub mod secrets;
+pub mod skill_groups;
+pub mod tenants;
+
+use std::time::Duration;
+
+use kefu_migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlErr};
+use uuid::Uuid;
+
+use crate::directory::FieldErrors;
+
+/// The tenant a query is scoped to. Only obtained from a verified token, a login, or
+/// the command line, and required by every repository function on tenant data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TenantId(pub Uuid);
+
+/// What a repository call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such row in this tenant.
+    #[error("not found")]
+    NotFound,
+    /// The change would break a uniqueness or in-use rule. `code` is stable.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// The request refers to things that do not exist in this tenant.
+    #[error("invalid reference")]
+    Invalid(FieldErrors),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+impl StoreError {
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Returns the unique-constraint message when `err` is a uniqueness violation.
+pub(crate) fn unique_violation(err: &DbErr) -> Option<String> {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(msg)) => Some(msg),
+        _ => None,
+    }
+}
+
+/// Opens the database. SQLite runs in WAL mode with foreign keys on and a busy timeout,
+/// so that readers never block the writer and short write bursts queue instead of
+/// failing.
+pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.max_connections(max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    if is_sqlite(url) {
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+        });
+    }
+    Database::connect(opts).await
+}
+
+pub fn is_sqlite(url: &str) -> bool {
+    url.starts_with("sqlite:")
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// `SELECT 1`, for the readiness probe.
+pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
+    db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
+
+/// Escapes `%`, `_` and `\` so user text can sit inside a `LIKE` pattern literally.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}

@@ -1,0 +1,34 @@
+//! kefu's database schema.
+//!
+//! Every table kefu uses is created here, one migration per concern, each with an `up`
+//! and a `down` so that a deployment can step back. Migrations must work unchanged on
+//! SQLite (the embedded default) and on PostgreSQL (production, several nodes), so they
+//! use sea-query's portable schema builder rather than raw SQL.
+//!
+//! Naming: `mYYYYMMDD_NNNNNN_verb_noun`. A migration that has been released is never
+//! edited again; a change to the schema is a new migration.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_create_tenants;
+mod m20261121_000002_create_agents;
+mod m20261121_000003_create_skill_groups;
+mod m20261121_000004_create_auth_sessions;
+mod m20261121_000005_create_server_secrets;
+
+/// The ordered list of kefu's migrations.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_000001_create_tenants::Migration),
+            Box::new(m20261121_000002_create_agents::Migration),
+            Box::new(m20261121_000003_create_skill_groups::Migration),
+            Box::new(m20261121_000004_create_auth_sessions::Migration),
+            Box::new(m20261121_000005_create_server_secrets::Migration),
+        ]
+    }
+}

@@ -1,0 +1,13 @@
+//! The API suite: every test boots the real server on an ephemeral port against a
+//! fresh database (SQLite, or PostgreSQL when `KEFU_TEST_DATABASE_URL` is set) and
+//! talks HTTP to it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod agents;
+mod auth;
+mod health;
+mod migrations;
+mod openapi;
+mod skill_groups;
+mod tenancy;

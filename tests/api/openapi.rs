@@ -1,0 +1,53 @@
+use kefu_tests::spawn_app;
+use reqwest::{Method, StatusCode};
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let app = spawn_app().await;
+    let doc = app
+        .call(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
+    assert_eq!(doc.status, StatusCode::OK);
+    assert!(doc.body["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc.body["paths"].as_object().unwrap();
+    let expected = [
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+        ("/api/v1/auth/login", "post"),
+        ("/api/v1/auth/refresh", "post"),
+        ("/api/v1/auth/logout", "post"),
+        ("/api/v1/me", "get"),
+        ("/api/v1/agents", "get"),
+        ("/api/v1/agents", "post"),
+        ("/api/v1/agents/{id}", "get"),
+        ("/api/v1/agents/{id}", "patch"),
+        ("/api/v1/agents/{id}/deactivate", "post"),
+        ("/api/v1/agents/{id}/reactivate", "post"),
+        ("/api/v1/skill-groups", "get"),
+        ("/api/v1/skill-groups", "post"),
+        ("/api/v1/skill-groups/{id}", "get"),
+        ("/api/v1/skill-groups/{id}", "patch"),
+        ("/api/v1/skill-groups/{id}", "delete"),
+    ];
+    for (path, method) in expected {
+        let op = &paths.get(path).unwrap_or_else(|| panic!("{path} missing"))[method];
+        assert!(op.is_object(), "{method} {path} missing");
+        let public = matches!(
+            path,
+            "/healthz" | "/readyz" | "/api/v1/auth/login" | "/api/v1/auth/refresh"
+        );
+        assert_eq!(
+            op["security"].is_array(),
+            !public,
+            "security of {method} {path}"
+        );
+    }
+    let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(
+        operations,
+        expected.len(),
+        "undocumented or unexpected operations"
+    );
+    assert!(doc.body["components"]["securitySchemes"]["bearer"].is_object());
+    assert!(doc.body["components"]["schemas"]["Agent"].is_object());
+}
