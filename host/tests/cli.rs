@@ -1,0 +1,328 @@
+//! The `kefu` binary as a user runs it: `migrate`, `admin create`, and `serve --demo`
+//! followed by a login and a graceful SIGTERM shutdown.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../tests/support/db.rs"]
+mod db;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const KEFU: &str = env!("CARGO_BIN_EXE_kefu");
+
+fn kefu(database: &db::TestDatabase) -> Command {
+    let mut cmd = Command::new(KEFU);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("KEFU_DATABASE_URL", &database.url)
+        .env("KEFU_DATA_DIR", database.dir.path())
+        .env("RUST_LOG", "warn")
+        .current_dir(database.dir.path());
+    cmd
+}
+
+#[tokio::test]
+async fn migrate_then_admin_create_then_login() {
+    let database = db::fresh_database().await;
+    let out = kefu(&database).arg("migrate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
+
+    // Password on standard input.
+    let mut child = kefu(&database)
+        .args([
+            "admin",
+            "create",
+            "--tenant",
+            "acme",
+            "--email",
+            "Boss@Acme.test",
+            "--name",
+            "Boss",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough password\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("created tenant acme"), "{stdout}");
+    assert!(stdout.contains("created admin boss@acme.test"), "{stdout}");
+
+    // Password from the environment; a duplicate is refused with a clear message.
+    let out = kefu(&database)
+        .args([
+            "admin",
+            "create",
+            "--tenant",
+            "acme",
+            "--email",
+            "boss@acme.test",
+        ])
+        .env("KEFU_ADMIN_PASSWORD", "another long password")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("e-mail"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = kefu(&database)
+        .args([
+            "admin", "create", "--tenant", "Bad Slug", "--email", "x@y.test",
+        ])
+        .env("KEFU_ADMIN_PASSWORD", "another long password")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tenant"));
+
+    let out = kefu(&database)
+        .args([
+            "admin",
+            "create",
+            "--tenant",
+            "acme",
+            "--email",
+            "weak@acme.test",
+        ])
+        .env("KEFU_ADMIN_PASSWORD", "short")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("password: must be at least 8 characters")
+    );
+
+    let mut server = Server::start(&database, &[]);
+    let reply = server
+        .login("acme", "boss@acme.test", "a long enough password")
+        .await;
+    assert_eq!(reply.status(), 200);
+    server.stop();
+}
+
+#[tokio::test]
+async fn serve_demo_seeds_idempotently_and_stops_on_sigterm() {
+    let database = db::fresh_database().await;
+    let mut server = Server::start(&database, &[("KEFU_DEMO_PASSWORD", "demo password 1")]);
+    assert!(
+        server.banner.contains("admin@demo.kefu"),
+        "{}",
+        server.banner
+    );
+    let reply = server
+        .login("demo", "admin@demo.kefu", "demo password 1")
+        .await;
+    assert_eq!(reply.status(), 200);
+    let token = reply.json::<serde_json::Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let agents: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/agents", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(agents["total"], 4);
+    let groups: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/skill-groups", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(groups["total"], 2);
+    server.stop();
+
+    // A second start seeds nothing new; a changed KEFU_DEMO_PASSWORD takes effect.
+    let mut server = Server::start(&database, &[("KEFU_DEMO_PASSWORD", "demo password 2")]);
+    assert_eq!(
+        server
+            .login("demo", "agent3@demo.kefu", "demo password 1")
+            .await
+            .status(),
+        401
+    );
+    let reply = server
+        .login("demo", "agent3@demo.kefu", "demo password 2")
+        .await;
+    assert_eq!(reply.status(), 200);
+    let token = reply.json::<serde_json::Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/me", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["skill_groups"].as_array().unwrap().len(), 1);
+    server.stop();
+
+    // Without KEFU_DEMO_PASSWORD the existing accounts keep theirs.
+    let mut server = Server::start(&database, &[]);
+    assert!(server.banner.contains("unchanged"), "{}", server.banner);
+    assert_eq!(
+        server
+            .login("demo", "admin@demo.kefu", "demo password 2")
+            .await
+            .status(),
+        200
+    );
+    server.stop();
+}
+
+#[tokio::test]
+async fn a_generated_demo_password_is_printed_and_works() {
+    let database = db::fresh_database().await;
+    let mut server = Server::start(&database, &[]);
+    let password = server
+        .banner
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Password"))
+        .map(|p| p.trim().to_owned())
+        .expect("a password line");
+    assert!(password.len() >= 12, "{password}");
+    assert_eq!(
+        server
+            .login("demo", "agent1@demo.kefu", &password)
+            .await
+            .status(),
+        200
+    );
+    server.stop();
+}
+
+#[test]
+fn bad_configuration_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("kefu.toml"), "listen = 'nowhere'\n").unwrap();
+    let out = Command::new(KEFU)
+        .arg("migrate")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("listen"), "{stderr}");
+
+    let out = Command::new(KEFU)
+        .args(["--config", "missing.toml", "migrate"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+}
+
+/// `kefu serve --demo` on an ephemeral port, its banner read from standard output.
+struct Server {
+    child: Child,
+    base: String,
+    banner: String,
+}
+
+impl Server {
+    fn start(database: &db::TestDatabase, env: &[(&str, &str)]) -> Self {
+        let mut cmd = kefu(database);
+        cmd.args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut banner = String::new();
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let done = line.trim_start().starts_with("Log in:");
+                banner.push_str(&line);
+                banner.push('\n');
+                if done {
+                    let _ = tx.send(banner.clone());
+                }
+            }
+        });
+        let banner = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the demo banner");
+        let base = banner
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("API"))
+            .map(|u| u.trim().trim_end_matches("/api/v1").to_owned())
+            .expect("the API URL");
+        Self {
+            child,
+            base,
+            banner,
+        }
+    }
+
+    async fn login(&self, tenant: &str, email: &str, password: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&serde_json::json!({"tenant": tenant, "email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// SIGTERM, then the process must exit 0 promptly.
+    fn stop(&mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "kefu exited with {status} after SIGTERM");
+                return;
+            }
+            assert!(Instant::now() < deadline, "kefu did not stop after SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
