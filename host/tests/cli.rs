@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+// Shared with the API suite; this binary uses only part of it.
+#[allow(dead_code)]
 #[path = "../../tests/support/db.rs"]
 mod db;
 
