@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -13,6 +14,8 @@ use crate::auth::throttle::ThrottlePolicy;
 use crate::auth::{LoginThrottle, TokenKeys};
 use crate::config::Config;
 use crate::http;
+use crate::plugin::{Limits, Registry, Runtime, RuntimeConfig};
+use crate::routing::QueueFigures;
 use crate::state::AppState;
 use crate::store::{self, auth_sessions, secrets};
 
@@ -52,12 +55,29 @@ impl Application {
             throttle,
             Duration::from_secs(config.auth.session_ttl_secs),
         );
+        let runtime = Runtime::new(
+            RuntimeConfig {
+                cache_dir: config
+                    .plugins
+                    .compile_cache
+                    .then(|| config.data_dir.join("module-cache")),
+                max_instances: config.plugins.max_instances,
+                max_limits: Limits::server_max(),
+            },
+            Arc::new(QueueFigures::new(db.clone())),
+        )
+        .context("starting the plugin runtime")?;
+        let plugins = Registry::new(db.clone(), Arc::new(runtime));
+        plugins
+            .start(crate::builtin_plugins::MODULES)
+            .await
+            .context("loading flow modules")?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         Ok(Self {
             listener,
-            state: AppState::new(db, config, auth),
+            state: AppState::new(db, config, auth, plugins),
         })
     }
 

@@ -27,7 +27,29 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub http: HttpConfig,
+    pub plugins: PluginsConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PluginsConfig {
+    /// Module instances that may run at once (each step uses one).
+    pub max_instances: u32,
+    /// Keep compiled modules under `<data_dir>/module-cache` so restarts are fast.
+    pub compile_cache: bool,
+    /// Largest component an admin may upload, in bytes.
+    pub max_component_bytes: usize,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        Self {
+            max_instances: 128,
+            compile_cache: true,
+            max_component_bytes: 16 * 1024 * 1024,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,6 +107,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
             http: HttpConfig::default(),
+            plugins: PluginsConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -192,6 +215,9 @@ impl Config {
         }
         if self.http.max_body_bytes < 1024 {
             return Err("http.max_body_bytes must be at least 1024".into());
+        }
+        if self.plugins.max_instances == 0 || self.plugins.max_instances > 10_000 {
+            return Err("plugins.max_instances must be between 1 and 10000".into());
         }
         if self.database.max_connections == 0 {
             return Err("database.max_connections must be at least 1".into());

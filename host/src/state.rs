@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::service::Authenticator;
 use crate::config::Config;
+use crate::plugin::Registry;
 
 /// Cheap to clone: one `Arc`.
 #[derive(Clone, Debug)]
@@ -16,11 +17,22 @@ pub struct Inner {
     pub db: DatabaseConnection,
     pub config: Config,
     pub auth: Authenticator,
+    pub plugins: Registry,
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, config: Config, auth: Authenticator) -> Self {
-        Self(Arc::new(Inner { db, config, auth }))
+    pub fn new(
+        db: DatabaseConnection,
+        config: Config,
+        auth: Authenticator,
+        plugins: Registry,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            db,
+            config,
+            auth,
+            plugins,
+        }))
     }
 }
 

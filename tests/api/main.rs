@@ -9,5 +9,6 @@ mod auth;
 mod health;
 mod migrations;
 mod openapi;
+mod plugins;
 mod skill_groups;
 mod tenancy;

@@ -28,6 +28,13 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/v1/skill-groups/{id}", "get"),
         ("/api/v1/skill-groups/{id}", "patch"),
         ("/api/v1/skill-groups/{id}", "delete"),
+        ("/api/v1/plugins", "get"),
+        ("/api/v1/plugins", "post"),
+        ("/api/v1/plugins/{id}", "get"),
+        ("/api/v1/plugins/{id}", "patch"),
+        ("/api/v1/plugins/{id}", "delete"),
+        ("/api/v1/plugins/{id}/validate-config", "post"),
+        ("/api/v1/plugins/{id}/dry-run", "post"),
     ];
     for (path, method) in expected {
         let op = &paths.get(path).unwrap_or_else(|| panic!("{path} missing"))[method];

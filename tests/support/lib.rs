@@ -272,3 +272,8 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// Paths of the guest components in `tests/fixtures/`, built by `build.rs`.
+pub mod fixtures {
+    include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
+}

@@ -34,6 +34,15 @@ pub enum Error {
     PayloadTooLarge(usize),
     #[error("the request body must be JSON (Content-Type: application/json)")]
     UnsupportedMediaType,
+    /// A well-formed request the server cannot act on, with its own code.
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    #[error("{message}")]
+    Status {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
     #[error("this method is not allowed on this path")]
     MethodNotAllowed,
     #[error("too many failed attempts; try again later")]
@@ -68,6 +77,18 @@ impl Error {
         }
     }
 
+    pub fn bad_request_status(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::Status {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::BadRequest {
             code,
@@ -86,6 +107,8 @@ impl Error {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Status { status, .. } => *status,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -95,7 +118,9 @@ impl Error {
         match self {
             Self::Unauthorized { code, .. }
             | Self::Conflict { code, .. }
-            | Self::BadRequest { code, .. } => code,
+            | Self::BadRequest { code, .. }
+            | Self::Unprocessable { code, .. }
+            | Self::Status { code, .. } => code,
             Self::Forbidden => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::Validation(_) => "validation_failed",

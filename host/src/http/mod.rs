@@ -11,6 +11,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod plugins;
 pub mod skill_groups;
 
 use axum::Router;
@@ -38,6 +39,7 @@ use crate::state::AppState;
         (name = "auth", description = "Sign in, refresh and sign out"),
         (name = "agents", description = "Admins manage agents"),
         (name = "skill-groups", description = "Admins manage skill groups and their routing settings"),
+        (name = "plugins", description = "Admins install and manage flow modules (WebAssembly components)"),
         (name = "health", description = "Probes"),
     )
 )]
@@ -61,8 +63,9 @@ impl Modify for BearerAuth {
 }
 
 /// Every route of the API, with the OpenAPI document that describes them.
-pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+pub fn api(max_component_bytes: usize) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(plugins::router(max_component_bytes))
         .merge(health::router())
         .merge(auth::router())
         .merge(agents::router())
@@ -72,7 +75,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 
 /// The complete application router.
 pub fn router(state: AppState) -> Router {
-    let (api, doc) = api();
+    let (api, doc) = api(state.config.plugins.max_component_bytes);
     let doc = std::sync::Arc::new(doc);
     let limit = state.config.http.max_body_bytes;
     api.route(

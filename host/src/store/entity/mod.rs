@@ -4,6 +4,8 @@
 pub mod agent;
 pub mod agent_skill_group;
 pub mod auth_session;
+pub mod plugin;
+pub mod plugin_blob;
 pub mod refresh_token;
 pub mod server_secret;
 pub mod skill_group;

@@ -1,0 +1,14 @@
+//! Conversation service flows: the vocabulary of a flow step (what a module is told and
+//! what it answers), and, as the flow engine arrives, flow graphs, their validation and
+//! revisions, and the engine that steps nodes.
+//!
+//! Must not know wasmtime types: `plugin` converts between the WIT interface and the
+//! types here.
+
+pub mod step;
+
+pub use step::{
+    Action, Choice, ConfigProblem, CustomElement, ExitInfo, LocalTime, MessageElement, ModuleError,
+    ModuleInfo, Next, Outgoing, QueueStatus, ResumeReason, SessionInfo, StepInput, StepOutput,
+    SurveyAction, Transfer, Trigger, UserMessage, Variable,
+};

@@ -1,0 +1,220 @@
+//! The registry of installed modules: installs (validating through the runtime),
+//! lists, enables and disables, deletes, and hands the flow engine a ready module.
+//!
+//! Installations live in the database (`store::plugins`), so every node sees what any
+//! node installed; compiled modules are kept in memory per installation, loaded on
+//! first use from the database bytes and the local compile cache.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use tokio::sync::RwLock;
+use uuid::Uuid;
+
+use super::{Limits, LoadError, MetricsSnapshot, Module, Runtime, StepContext, StepFailure};
+use crate::flow::{StepInput, StepOutput};
+use crate::store::plugins::{self, PluginRow};
+use crate::store::{StoreError, TenantId};
+
+/// Largest component accepted.
+pub const MAX_COMPONENT_BYTES: usize = 16 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A compiled module and the installation it was compiled for.
+struct Loaded {
+    sha256: String,
+    module: Arc<Module>,
+}
+
+pub struct Registry {
+    db: DatabaseConnection,
+    runtime: Arc<Runtime>,
+    loaded: RwLock<HashMap<Uuid, Loaded>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    pub fn new(db: DatabaseConnection, runtime: Arc<Runtime>) -> Self {
+        Self {
+            db,
+            runtime,
+            loaded: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// Installs the modules built from `plugins/` and loads every installation, so
+    /// the first session does not pay for compilation.
+    pub async fn start(&self, builtins: &[(&str, &str)]) -> anyhow::Result<()> {
+        for (crate_name, path) in builtins {
+            let bytes = match std::fs::read(path) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(module = crate_name, path, error = %e, "built-in module missing; rebuild kefu");
+                    continue;
+                }
+            };
+            let started = std::time::Instant::now();
+            let module = self
+                .runtime
+                .load(Arc::new(bytes.clone()), &Limits::default())
+                .await
+                .map_err(|e| anyhow::anyhow!("built-in module {crate_name} does not load: {e}"))?;
+            let row =
+                plugins::upsert_builtin(&self.db, &module.info, &module.sha256, &bytes).await?;
+            tracing::info!(module = %format!("{}@{}", row.info.name, row.info.version), ms = started.elapsed().as_millis() as u64, "built-in module ready");
+            self.loaded.write().await.insert(
+                row.id,
+                Loaded {
+                    sha256: module.sha256.clone(),
+                    module: Arc::new(module),
+                },
+            );
+        }
+        for row in plugins::all(&self.db).await? {
+            if let Err(e) = self.module(&row).await {
+                tracing::error!(plugin = %row.id, module = %row.info.name, error = %e, "installed module does not load");
+            }
+        }
+        Ok(())
+    }
+
+    /// Validates and installs a component for a tenant. It is usable at once.
+    pub async fn install(
+        &self,
+        tenant: TenantId,
+        bytes: Vec<u8>,
+        enabled: bool,
+    ) -> Result<PluginRow, InstallError> {
+        let bytes = Arc::new(bytes);
+        let module = self.runtime.load(bytes.clone(), &Limits::default()).await?;
+        let row = plugins::insert(
+            &self.db,
+            Some(tenant),
+            &module.info,
+            &module.sha256,
+            &bytes,
+            enabled,
+            &Limits::default(),
+        )
+        .await?;
+        self.loaded.write().await.insert(
+            row.id,
+            Loaded {
+                sha256: module.sha256.clone(),
+                module: Arc::new(module),
+            },
+        );
+        tracing::info!(plugin = %row.id, module = %format!("{}@{}", row.info.name, row.info.version), "module installed");
+        Ok(row)
+    }
+
+    pub async fn list(&self, tenant: TenantId) -> Result<Vec<PluginRow>, StoreError> {
+        plugins::list_visible(&self.db, tenant).await
+    }
+
+    pub async fn get(&self, tenant: TenantId, id: Uuid) -> Result<PluginRow, StoreError> {
+        plugins::get_visible(&self.db, tenant, id).await
+    }
+
+    /// Metrics of an installation since this node started, if it ran here.
+    pub async fn metrics(&self, id: Uuid) -> Option<MetricsSnapshot> {
+        self.loaded
+            .read()
+            .await
+            .get(&id)
+            .map(|l| l.module.metrics.snapshot())
+    }
+
+    pub async fn update(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+        enabled: Option<bool>,
+        limits: Option<&Limits>,
+    ) -> Result<PluginRow, StoreError> {
+        plugins::update(&self.db, tenant, id, enabled, limits).await
+    }
+
+    pub async fn delete(&self, tenant: TenantId, id: Uuid) -> Result<(), StoreError> {
+        let row = plugins::delete(&self.db, tenant, id).await?;
+        self.loaded.write().await.remove(&row.id);
+        tracing::info!(plugin = %id, module = %format!("{}@{}", row.info.name, row.info.version), "module deleted");
+        Ok(())
+    }
+
+    /// The compiled module of an installation, loading it on first use.
+    pub async fn module(&self, row: &PluginRow) -> anyhow::Result<Arc<Module>> {
+        if let Some(l) = self.loaded.read().await.get(&row.id)
+            && l.sha256 == row.sha256
+        {
+            return Ok(l.module.clone());
+        }
+        let bytes = plugins::blob(&self.db, &row.sha256).await?;
+        let module = Arc::new(self.runtime.load(Arc::new(bytes), &row.limits).await?);
+        self.loaded.write().await.insert(
+            row.id,
+            Loaded {
+                sha256: row.sha256.clone(),
+                module: module.clone(),
+            },
+        );
+        Ok(module)
+    }
+
+    /// Runs one step of an installation with its limits.
+    pub async fn step(
+        &self,
+        row: &PluginRow,
+        ctx: &StepContext,
+        input: StepInput,
+    ) -> Result<StepOutput, StepFailure> {
+        let module = self.module(row).await.map_err(|e| {
+            StepFailure::new(
+                super::FailureKind::Trap,
+                format!("the module cannot be loaded: {e}"),
+            )
+        })?;
+        self.runtime.step(&module, ctx, &row.limits, input).await
+    }
+
+    /// Checks a node configuration with the module's own `validate-config`.
+    pub async fn validate_config(&self, row: &PluginRow, config: &str) -> Result<(), StepFailure> {
+        let module = self.module(row).await.map_err(|e| {
+            StepFailure::new(
+                super::FailureKind::Trap,
+                format!("the module cannot be loaded: {e}"),
+            )
+        })?;
+        self.runtime
+            .validate_config(&module, &row.limits, config)
+            .await
+    }
+
+    /// Runs `prepare` for a node configuration.
+    pub async fn prepare(&self, row: &PluginRow, config: &str) -> Result<Vec<u8>, StepFailure> {
+        let module = self.module(row).await.map_err(|e| {
+            StepFailure::new(
+                super::FailureKind::Trap,
+                format!("the module cannot be loaded: {e}"),
+            )
+        })?;
+        self.runtime.prepare(&module, &row.limits, config).await
+    }
+}

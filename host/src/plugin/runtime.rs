@@ -1,0 +1,511 @@
+//! The wasmtime engine and everything that runs a module: validation, compilation and
+//! the on-disk compile cache, linking, and one call with limits.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
+    Trap,
+};
+
+use super::bindings::{self, FlowModulePre, StepContext, StepState};
+use super::convert::{self, Rejected};
+use super::limits::Limits;
+use super::metrics::ModuleMetrics;
+use super::{FailureKind, HostServices, StepFailure};
+use crate::flow::{ModuleInfo, StepInput, StepOutput};
+
+/// How often the epoch ticks: the resolution of step deadlines.
+const TICK: Duration = Duration::from_millis(2);
+/// Fuel between cooperative yields to tokio, so a long step never hogs a worker.
+const YIELD_FUEL: u64 = 200_000;
+
+/// Runtime settings (from `kefu.toml`'s `[plugins]`).
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Where compiled modules are cached; `None` disables the cache.
+    pub cache_dir: Option<PathBuf>,
+    /// Module instances that may exist at once across all sessions.
+    pub max_instances: u32,
+    /// The ceiling for any module's limits.
+    pub max_limits: Limits,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            cache_dir: None,
+            max_instances: 256,
+            max_limits: Limits::server_max(),
+        }
+    }
+}
+
+/// Why a component could not be installed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    #[error("not a WebAssembly binary")]
+    NotWasm,
+    #[error(
+        "a core WebAssembly module, not a component: build it for wasm32-wasip2 (or wrap it with `wasm-tools component new`)"
+    )]
+    NotComponent,
+    #[error("the component is invalid: {0}")]
+    Invalid(String),
+    #[error(
+        "the component imports {0}, which kefu does not provide (modules get no sockets, files or environment beyond kefu:flow/host)"
+    )]
+    UnsupportedImport(String),
+    #[error("the component does not implement kefu:flow@0.1.x (no `kefu:flow/module` export): {0}")]
+    WrongWorld(String),
+    #[error("describe() failed: {0}")]
+    Describe(String),
+}
+
+impl LoadError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotWasm => "not_wasm",
+            Self::NotComponent => "not_a_component",
+            Self::Invalid(_) => "invalid_component",
+            Self::UnsupportedImport(_) => "unsupported_import",
+            Self::WrongWorld(_) => "wrong_world",
+            Self::Describe(_) => "describe_failed",
+        }
+    }
+}
+
+/// A validated, compiled and linked module, ready to instantiate.
+pub struct Module {
+    pub sha256: String,
+    pub info: ModuleInfo,
+    pre: FlowModulePre<StepState>,
+    label: Arc<str>,
+    pub metrics: ModuleMetrics,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("name", &self.info.name)
+            .field("version", &self.info.version)
+            .finish()
+    }
+}
+
+/// The engine, its linker and its settings. One per server.
+pub struct Runtime {
+    engine: Engine,
+    linker: wasmtime::component::Linker<StepState>,
+    services: Arc<dyn HostServices>,
+    config: RuntimeConfig,
+    engine_key: String,
+    ticker: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Runtime {
+    pub fn new(config: RuntimeConfig, services: Arc<dyn HostServices>) -> anyhow::Result<Self> {
+        let engine = Engine::new(&engine_config(&config))?;
+        let linker = bindings::linker(&engine)?;
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let engine_key = format!("{:016x}", hasher.finish());
+        if let Some(dir) = &config.cache_dir {
+            std::fs::create_dir_all(dir)?;
+        }
+        let ticker = Arc::new(AtomicBool::new(false));
+        let stop = ticker.clone();
+        let ticking = engine.clone();
+        std::thread::Builder::new()
+            .name("kefu-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    ticking.increment_epoch();
+                }
+            })?;
+        Ok(Self {
+            engine,
+            linker,
+            services,
+            config,
+            engine_key,
+            ticker,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn max_limits(&self) -> &Limits {
+        &self.config.max_limits
+    }
+
+    /// Validates, compiles (or loads from the cache), links and describes a component.
+    pub async fn load(
+        self: &Arc<Self>,
+        bytes: Arc<Vec<u8>>,
+        limits: &Limits,
+    ) -> Result<Module, LoadError> {
+        check_header(&bytes)?;
+        let sha256 = hex::encode(Sha256::digest(bytes.as_slice()));
+        let this = self.clone();
+        let digest = sha256.clone();
+        let component = tokio::task::spawn_blocking(move || this.compile(&bytes, &digest))
+            .await
+            .map_err(|e| LoadError::Invalid(e.to_string()))??;
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(link_error)?;
+        let pre =
+            FlowModulePre::new(instance_pre).map_err(|e| LoadError::WrongWorld(first_line(&e)))?;
+        let mut module = Module {
+            sha256,
+            info: ModuleInfo {
+                name: String::new(),
+                version: String::new(),
+                description: String::new(),
+                config_schema: serde_json::Value::Null,
+                exits: vec![],
+            },
+            pre,
+            label: Arc::from("(loading)"),
+            metrics: ModuleMetrics::default(),
+        };
+        let setup = limits.for_setup(&self.config.max_limits);
+        let info = self
+            .call(&module, &StepContext::default(), &setup, |guest, store| {
+                Box::pin(guest.call_describe(store))
+            })
+            .await
+            .map_err(|f| LoadError::Describe(f.message))?;
+        module.info = convert::module_info(info).map_err(LoadError::Describe)?;
+        module.label = Arc::from(format!("{}@{}", module.info.name, module.info.version));
+        Ok(module)
+    }
+
+    fn compile(&self, bytes: &[u8], sha256: &str) -> Result<Component, LoadError> {
+        let cached = self
+            .config
+            .cache_dir
+            .as_ref()
+            .map(|d| d.join(format!("{sha256}-{}.cwasm", self.engine_key)));
+        if let Some(path) = &cached
+            && path.exists()
+        {
+            // SAFETY: the file was written by `Component::serialize` of an engine with
+            // the same compatibility hash (it is in the name), in kefu's own cache
+            // directory; wasmtime also checks the header before using it.
+            #[allow(unsafe_code)]
+            match unsafe { Component::deserialize_file(&self.engine, path) } {
+                Ok(c) => return Ok(c),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "discarding unusable compiled module")
+                }
+            }
+        }
+        let component =
+            Component::new(&self.engine, bytes).map_err(|e| LoadError::Invalid(first_line(&e)))?;
+        if let Some(path) = &cached {
+            match component.serialize() {
+                Ok(compiled) => write_atomically(path, &compiled),
+                Err(e) => tracing::warn!(error = %e, "cannot serialize a compiled module"),
+            }
+        }
+        Ok(component)
+    }
+
+    /// Runs `describe`-free setup calls: `validate-config`.
+    pub async fn validate_config(
+        &self,
+        module: &Module,
+        limits: &Limits,
+        config: &str,
+    ) -> Result<(), StepFailure> {
+        let setup = limits.for_setup(&self.config.max_limits);
+        let config = config.to_owned();
+        let result = self
+            .call(
+                module,
+                &StepContext::default(),
+                &setup,
+                move |guest, store| {
+                    Box::pin(async move { guest.call_validate_config(store, &config).await })
+                },
+            )
+            .await?;
+        result.map_err(module_failure)
+    }
+
+    /// Runs `prepare` for a configuration.
+    pub async fn prepare(
+        &self,
+        module: &Module,
+        limits: &Limits,
+        config: &str,
+    ) -> Result<Vec<u8>, StepFailure> {
+        let setup = limits.for_setup(&self.config.max_limits);
+        let config = config.to_owned();
+        let result = self
+            .call(
+                module,
+                &StepContext::default(),
+                &setup,
+                move |guest, store| {
+                    Box::pin(async move { guest.call_prepare(store, &config).await })
+                },
+            )
+            .await?;
+        let prepared = result.map_err(module_failure)?;
+        if prepared.len() as u64 > setup.max_output_bytes.max(setup.max_state_bytes) * 8 {
+            return Err(StepFailure::new(
+                FailureKind::OversizedOutput,
+                "the prepared form is too large",
+            ));
+        }
+        Ok(prepared)
+    }
+
+    /// Runs one step in a fresh instance under `limits`, recording it in the module's
+    /// metrics. Every failure is contained and returned.
+    #[tracing::instrument(skip_all, fields(module = %module.label, session = %ctx.session_id, node = %ctx.node_id))]
+    pub async fn step(
+        &self,
+        module: &Module,
+        ctx: &StepContext,
+        limits: &Limits,
+        input: StepInput,
+    ) -> Result<StepOutput, StepFailure> {
+        let started = Instant::now();
+        let input = convert::input(input);
+        let mut fuel_used = 0;
+        let result = self
+            .call_measured(module, ctx, limits, &mut fuel_used, move |guest, store| {
+                Box::pin(async move { guest.call_step(store, &input).await })
+            })
+            .await
+            .and_then(|r| r.map_err(module_failure))
+            .and_then(|out| {
+                convert::output(out, &module.info, limits).map_err(|r| match r {
+                    Rejected::Oversized(m) => StepFailure::new(FailureKind::OversizedOutput, m),
+                    Rejected::Invalid(m) => StepFailure::new(FailureKind::InvalidOutput, m),
+                })
+            });
+        let failure = result.as_ref().err().map(|f| f.kind);
+        module.metrics.record(started.elapsed(), fuel_used, failure);
+        if let Err(f) = &result {
+            tracing::warn!(kind = f.kind.as_str(), message = %f.message, "module step failed");
+        }
+        result
+    }
+
+    async fn call<R: Send + 'static>(
+        &self,
+        module: &Module,
+        ctx: &StepContext,
+        limits: &Limits,
+        f: impl for<'a> FnOnce(
+            &'a bindings::guest::Guest,
+            &'a mut Store<StepState>,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = wasmtime::Result<R>> + Send + 'a>,
+        > + Send,
+    ) -> Result<R, StepFailure> {
+        let mut fuel = 0;
+        self.call_measured(module, ctx, limits, &mut fuel, f).await
+    }
+
+    /// Instantiates the module in a fresh store with `limits` and runs `f` on it.
+    async fn call_measured<R: Send + 'static>(
+        &self,
+        module: &Module,
+        ctx: &StepContext,
+        limits: &Limits,
+        fuel_used: &mut u64,
+        f: impl for<'a> FnOnce(
+            &'a bindings::guest::Guest,
+            &'a mut Store<StepState>,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = wasmtime::Result<R>> + Send + 'a>,
+        > + Send,
+    ) -> Result<R, StepFailure> {
+        let store_limits = StoreLimitsBuilder::new()
+            .memory_size(usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX))
+            .instances(64)
+            .tables(64)
+            .memories(16)
+            .table_elements(1 << 20)
+            .trap_on_grow_failure(true)
+            .build();
+        let state = StepState::new(
+            self.services.clone(),
+            ctx.clone(),
+            module.label.clone(),
+            store_limits,
+        );
+        let stderr = state.stderr.clone();
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        let setup = store
+            .set_fuel(limits.fuel)
+            .and_then(|()| store.fuel_async_yield_interval(Some(YIELD_FUEL)));
+        if let Err(e) = setup {
+            return Err(StepFailure::new(FailureKind::Trap, first_line(&e)));
+        }
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(limits.deadline_ms.div_ceil(TICK.as_millis() as u64).max(1) + 1);
+
+        let outcome = async {
+            let instance = module.pre.instantiate_async(&mut store).await?;
+            let guest = instance.kefu_flow_module();
+            f(guest, &mut store).await
+        }
+        .await;
+        *fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        outcome.map_err(|e| classify(&e, &stderr.contents()))
+    }
+}
+
+fn module_failure(e: bindings::guest::ModuleError) -> StepFailure {
+    let err = convert::module_error(e);
+    StepFailure {
+        kind: FailureKind::ModuleError,
+        message: err.to_string(),
+        module_error: Some(err),
+    }
+}
+
+/// Names the kind of a trap or host error.
+fn classify(e: &wasmtime::Error, stderr: &[u8]) -> StepFailure {
+    let kind = match e.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => FailureKind::OutOfFuel,
+        Some(Trap::Interrupt) => FailureKind::Deadline,
+        Some(_) => FailureKind::Trap,
+        None => {
+            let chain = format!("{e:#}");
+            if chain.contains("growing memory") || chain.contains("memory growth") {
+                FailureKind::OutOfMemory
+            } else if chain.contains("maximum concurrent") || chain.contains("instance limit") {
+                FailureKind::Capacity
+            } else {
+                FailureKind::Trap
+            }
+        }
+    };
+    let mut message = match kind {
+        FailureKind::OutOfFuel => "ran out of fuel".to_owned(),
+        FailureKind::Deadline => "ran past its deadline".to_owned(),
+        FailureKind::OutOfMemory => "tried to use more memory than allowed".to_owned(),
+        _ => first_line(e),
+    };
+    let said = String::from_utf8_lossy(stderr);
+    let said = said.trim();
+    if !said.is_empty() {
+        message.push_str(": ");
+        message.push_str(&said.chars().take(1024).collect::<String>());
+    }
+    StepFailure::new(kind, message)
+}
+
+fn engine_config(config: &RuntimeConfig) -> Config {
+    let n = config.max_instances.max(1);
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(n)
+        .total_core_instances(n * 16)
+        .total_memories(n * 4)
+        .total_tables(n * 8)
+        .total_stacks(n)
+        .max_core_instances_per_component(16)
+        .max_memories_per_component(4)
+        .max_tables_per_component(8)
+        .max_memory_size(usize::try_from(config.max_limits.memory_bytes).unwrap_or(usize::MAX))
+        .max_unused_warm_slots(n / 4);
+    let mut c = Config::new();
+    c.wasm_component_model(true)
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(1024 * 1024)
+        .async_stack_size(2 * 1024 * 1024)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    c
+}
+
+/// Refuses what is obviously not a component before wasmtime sees it.
+fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(LoadError::NotWasm);
+    }
+    match bytes[4..8] {
+        [1, 0, 0, 0] => Err(LoadError::NotComponent),
+        [_, _, 1, 0] => Ok(()),
+        _ => Err(LoadError::Invalid(
+            "unknown WebAssembly version or layer".into(),
+        )),
+    }
+}
+
+fn link_error(e: wasmtime::Error) -> LoadError {
+    let text = format!("{e:#}");
+    // wasmtime says: "component imports instance `wasi:sockets/tcp@0.2.x`, but a matching
+    // implementation was not found in the linker".
+    match text.split('`').nth(1) {
+        Some(name) if text.contains("import") => LoadError::UnsupportedImport(name.to_owned()),
+        _ => LoadError::Invalid(first_line(&e)),
+    }
+}
+
+fn first_line(e: &wasmtime::Error) -> String {
+    let text = format!("{e:#}");
+    text.lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(1024)
+        .collect()
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = result {
+        tracing::warn!(path = %path.display(), error = %e, "cannot cache a compiled module");
+        let _ = std::fs::remove_file(&tmp);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers() {
+        assert_eq!(check_header(b"hello world"), Err(LoadError::NotWasm));
+        assert_eq!(
+            check_header(b"\0asm\x01\0\0\0"),
+            Err(LoadError::NotComponent)
+        );
+        assert_eq!(check_header(b"\0asm\x0d\0\x01\0"), Ok(()));
+    }
+}

@@ -1,0 +1,51 @@
+//! What kefu offers a module during a call: its log, the tenant's clock and the live
+//! state of skill-group queues. Nothing else is reachable: no files, no network, no
+//! environment.
+//!
+//! These functions talk to kefu, so they only work inside a component that kefu runs;
+//! a native unit test must not call them.
+
+use crate::wit::kefu::flow::host;
+use crate::{LocalTime, LogLevel, QueueStatus};
+
+/// Writes `message` to kefu's log at `level`, tagged with the module, session and
+/// node. kefu keeps a limited number of lines per step and may shorten long ones.
+pub fn log(level: LogLevel, message: &str) {
+    host::log(level, message);
+}
+
+/// Writes `message` to kefu's log at the trace level.
+pub fn trace(message: &str) {
+    log(LogLevel::Trace, message);
+}
+
+/// Writes `message` to kefu's log at the debug level.
+pub fn debug(message: &str) {
+    log(LogLevel::Debug, message);
+}
+
+/// Writes `message` to kefu's log at the info level.
+pub fn info(message: &str) {
+    log(LogLevel::Info, message);
+}
+
+/// Writes `message` to kefu's log at the warn level.
+pub fn warn(message: &str) {
+    log(LogLevel::Warn, message);
+}
+
+/// Writes `message` to kefu's log at the error level.
+pub fn error(message: &str) {
+    log(LogLevel::Error, message);
+}
+
+/// The current time in the session's tenant's time zone.
+pub fn now() -> LocalTime {
+    host::now()
+}
+
+/// The live queue of the tenant's skill group `skill_group_id`; `None` if the tenant
+/// has no such group.
+pub fn skill_group_queue(skill_group_id: &str) -> Option<QueueStatus> {
+    host::skill_group_queue(skill_group_id)
+}
