@@ -24,6 +24,11 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
         "empty",
         "A component of its own world whose `run` returns 0: the benchmark floor.",
     ),
+    (
+        "MINIMAL",
+        "minimal",
+        "The simplest `kefu:flow` module: bare bindings, greets and waits.",
+    ),
     ("SPIN", "spin", "A module whose step loops forever."),
     (
         "HOG",

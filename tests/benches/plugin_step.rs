@@ -4,7 +4,12 @@
 //!     cargo bench -p kefu-tests --bench plugin_step
 //!
 //! Runs on one core (a current-thread runtime, steps one after another) and prints
-//! latency percentiles and steps per second for both, and their ratio.
+//! latency percentiles and steps per second for:
+//! - the floor: the empty component instantiated and called on the same engine;
+//! - one kefu step of the simplest module (bare bindings, a fixed answer);
+//! - the SDK-built echo module stepped on a bare store without kefu, and through kefu,
+//!   whose difference is kefu's own overhead (store set-up, limits, conversions,
+//!   output checks, metrics).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -12,6 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kefu::flow::{self, QueueStatus};
+use kefu::plugin::bindings::FlowModulePre;
 use kefu::plugin::{HostServices, Limits, Runtime, RuntimeConfig, StepContext};
 use kefu_tests::fixtures;
 use wasmtime::Store;
@@ -99,6 +105,20 @@ async fn run() {
         turn: 3,
     };
 
+    let minimal = runtime
+        .load(Arc::new(std::fs::read(fixtures::MINIMAL).unwrap()), &limits)
+        .await
+        .unwrap();
+    let simple = measure(|| {
+        let (runtime, minimal, ctx, input, limits) =
+            (&runtime, &minimal, &ctx, input.clone(), &limits);
+        async move {
+            let out = runtime.step(minimal, ctx, limits, input).await.unwrap();
+            assert_eq!(out.actions.len(), 1);
+        }
+    })
+    .await;
+
     let step = measure(|| {
         let (runtime, echo, ctx, input, limits) = (&runtime, &echo, &ctx, input.clone(), &limits);
         async move {
@@ -137,17 +157,92 @@ async fn run() {
     })
     .await;
 
+    // The same module and input, instantiated and stepped on a bare store (default WASI
+    // context, no limits, input converted once): what wasmtime and the guest cost
+    // without kefu, so that the difference is kefu's own overhead.
+    let echo_component = Component::new(&engine, std::fs::read(fixtures::ECHO).unwrap()).unwrap();
+    let mut echo_linker = Linker::<Floor>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut echo_linker).unwrap();
+    echo_linker
+        .define_unknown_imports_as_traps(&echo_component)
+        .unwrap();
+    let echo_pre =
+        FlowModulePre::new(echo_linker.instantiate_pre(&echo_component).unwrap()).unwrap();
+    let wit_input = kefu::plugin::convert::input(input.clone());
+    let minimal_component =
+        Component::new(&engine, std::fs::read(fixtures::MINIMAL).unwrap()).unwrap();
+    let mut minimal_linker = Linker::<Floor>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut minimal_linker).unwrap();
+    minimal_linker
+        .define_unknown_imports_as_traps(&minimal_component)
+        .unwrap();
+    let minimal_pre =
+        FlowModulePre::new(minimal_linker.instantiate_pre(&minimal_component).unwrap()).unwrap();
+    let bare_minimal = measure(|| {
+        let (engine, pre, wit_input) = (&engine, &minimal_pre, &wit_input);
+        async move {
+            let mut store = Store::new(
+                engine,
+                Floor {
+                    wasi: WasiCtx::builder().build(),
+                    table: ResourceTable::new(),
+                },
+            );
+            store.set_fuel(u64::MAX / 2).unwrap();
+            store.set_epoch_deadline(u64::MAX / 2);
+            let instance = pre.instantiate_async(&mut store).await.unwrap();
+            let out = instance
+                .kefu_flow_module()
+                .call_step(&mut store, wit_input)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(out.actions.len(), 1);
+        }
+    })
+    .await;
+    let bare = measure(|| {
+        let (engine, pre, wit_input) = (&engine, &echo_pre, &wit_input);
+        async move {
+            let mut store = Store::new(
+                engine,
+                Floor {
+                    wasi: WasiCtx::builder().build(),
+                    table: ResourceTable::new(),
+                },
+            );
+            store.set_fuel(u64::MAX / 2).unwrap();
+            store.set_epoch_deadline(u64::MAX / 2);
+            let instance = pre.instantiate_async(&mut store).await.unwrap();
+            let out = instance
+                .kefu_flow_module()
+                .call_step(&mut store, wit_input)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(out.actions.len(), 2);
+        }
+    })
+    .await;
+
     println!("kefu plugin step benchmark: {ROUNDS} rounds after {WARMUP} warm-up, one core");
     println!(
         "{:<44} {:>10} {:>10} {:>10} {:>12}",
         "", "p50 µs", "p99 µs", "mean µs", "per second"
     );
     report("floor: instantiate + call empty component", &floor);
-    report("kefu step: echo module, fresh limited store", &step);
+    report("bare: instantiate + step minimal, no kefu", &bare_minimal);
+    report("kefu step: minimal module, fresh limited store", &simple);
+    report("bare: instantiate + step echo (SDK), no kefu", &bare);
+    report("kefu step: echo module (SDK), fresh limited", &step);
     println!(
-        "step p50 / floor p50 = {:.2}x (target <= 1.5x); kefu overhead at p50 = {:.1} µs",
-        p(&step, 0.5) / p(&floor, 0.5),
-        p(&step, 0.5) - p(&floor, 0.5)
+        "simple module: step p50 / floor p50 = {:.2}x (target <= 1.5x)",
+        p(&simple, 0.5) / p(&floor, 0.5)
+    );
+    println!(
+        "SDK module: kefu step p50 / bare p50 = {:.2}x; kefu's own overhead at p50 = {:.1} µs",
+        p(&step, 0.5) / p(&bare, 0.5),
+        p(&step, 0.5) - p(&bare, 0.5)
     );
 }
 
@@ -177,7 +272,7 @@ fn p(samples: &[Duration], q: f64) -> f64 {
 fn report(name: &str, samples: &[Duration]) {
     let mean = samples.iter().sum::<Duration>().as_secs_f64() * 1e6 / samples.len() as f64;
     println!(
-        "{name:<44} {:>10.1} {:>10.1} {:>10.1} {:>12.0}",
+        "{name:<48} {:>10.1} {:>10.1} {:>10.1} {:>12.0}",
         p(samples, 0.5),
         p(samples, 0.99),
         mean,

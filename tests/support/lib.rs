@@ -53,6 +53,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     config.database_url = Some(database.url.clone());
     config.data_dir = database.dir.path().to_path_buf();
     config.database.max_connections = 8;
+    // Many test servers share one process: keep each one's instance pool small.
+    config.plugins.max_instances = 32;
     config.auth.jwt_secret = Some(format!("test-secret-{}", uuid::Uuid::new_v4().simple()));
     configure(&mut config);
     boot(config, database).await
