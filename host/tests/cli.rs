@@ -137,30 +137,9 @@ async fn serve_demo_seeds_idempotently_and_stops_on_sigterm() {
         .login("demo", "admin@demo.kefu", "demo password 1")
         .await;
     assert_eq!(reply.status(), 200);
-    let token = reply.json::<serde_json::Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let agents: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/api/v1/agents", server.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(agents["total"], 4);
-    let groups: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/api/v1/skill-groups", server.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(groups["total"], 2);
+    let token = access_token(reply).await;
+    assert_eq!(server.get(&token, "/api/v1/agents").await["total"], 4);
+    assert_eq!(server.get(&token, "/api/v1/skill-groups").await["total"], 2);
     server.stop();
 
     // A second start seeds nothing new; a changed KEFU_DEMO_PASSWORD takes effect.
@@ -176,19 +155,8 @@ async fn serve_demo_seeds_idempotently_and_stops_on_sigterm() {
         .login("demo", "agent3@demo.kefu", "demo password 2")
         .await;
     assert_eq!(reply.status(), 200);
-    let token = reply.json::<serde_json::Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let me: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/api/v1/me", server.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = access_token(reply).await;
+    let me = server.get(&token, "/api/v1/me").await;
     assert_eq!(me["skill_groups"].as_array().unwrap().len(), 1);
     server.stop();
 
@@ -248,6 +216,11 @@ fn bad_configuration_is_reported() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
 }
 
+async fn access_token(reply: reqwest::Response) -> String {
+    let body: serde_json::Value = reply.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
 /// `kefu serve --demo` on an ephemeral port, its banner read from standard output.
 struct Server {
     child: Child,
@@ -299,6 +272,18 @@ impl Server {
             .post(format!("{}/api/v1/auth/login", self.base))
             .json(&serde_json::json!({"tenant": tenant, "email": email, "password": password}))
             .send()
+            .await
+            .unwrap()
+    }
+
+    async fn get(&self, token: &str, path: &str) -> serde_json::Value {
+        reqwest::Client::new()
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
             .await
             .unwrap()
     }

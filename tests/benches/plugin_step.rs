@@ -157,77 +157,14 @@ async fn run() {
     })
     .await;
 
-    // The same module and input, instantiated and stepped on a bare store (default WASI
-    // context, no limits, input converted once): what wasmtime and the guest cost
-    // without kefu, so that the difference is kefu's own overhead.
-    let echo_component = Component::new(&engine, std::fs::read(fixtures::ECHO).unwrap()).unwrap();
-    let mut echo_linker = Linker::<Floor>::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut echo_linker).unwrap();
-    echo_linker
-        .define_unknown_imports_as_traps(&echo_component)
-        .unwrap();
-    let echo_pre =
-        FlowModulePre::new(echo_linker.instantiate_pre(&echo_component).unwrap()).unwrap();
+    // The same modules and input without kefu: the difference is kefu's own overhead.
     let wit_input = kefu::plugin::convert::input(input.clone());
-    let minimal_component =
-        Component::new(&engine, std::fs::read(fixtures::MINIMAL).unwrap()).unwrap();
-    let mut minimal_linker = Linker::<Floor>::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut minimal_linker).unwrap();
-    minimal_linker
-        .define_unknown_imports_as_traps(&minimal_component)
-        .unwrap();
-    let minimal_pre =
-        FlowModulePre::new(minimal_linker.instantiate_pre(&minimal_component).unwrap()).unwrap();
-    let bare_minimal = measure(|| {
-        let (engine, pre, wit_input) = (&engine, &minimal_pre, &wit_input);
-        async move {
-            let mut store = Store::new(
-                engine,
-                Floor {
-                    wasi: WasiCtx::builder().build(),
-                    table: ResourceTable::new(),
-                },
-            );
-            store.set_fuel(u64::MAX / 2).unwrap();
-            store.set_epoch_deadline(u64::MAX / 2);
-            let instance = pre.instantiate_async(&mut store).await.unwrap();
-            let out = instance
-                .kefu_flow_module()
-                .call_step(&mut store, wit_input)
-                .await
-                .unwrap()
-                .unwrap();
-            assert_eq!(out.actions.len(), 1);
-        }
-    })
-    .await;
-    let bare = measure(|| {
-        let (engine, pre, wit_input) = (&engine, &echo_pre, &wit_input);
-        async move {
-            let mut store = Store::new(
-                engine,
-                Floor {
-                    wasi: WasiCtx::builder().build(),
-                    table: ResourceTable::new(),
-                },
-            );
-            store.set_fuel(u64::MAX / 2).unwrap();
-            store.set_epoch_deadline(u64::MAX / 2);
-            let instance = pre.instantiate_async(&mut store).await.unwrap();
-            let out = instance
-                .kefu_flow_module()
-                .call_step(&mut store, wit_input)
-                .await
-                .unwrap()
-                .unwrap();
-            assert_eq!(out.actions.len(), 2);
-        }
-    })
-    .await;
+    let bare_minimal = bare_steps(&engine, fixtures::MINIMAL, &wit_input, 1).await;
+    let bare = bare_steps(&engine, fixtures::ECHO, &wit_input, 2).await;
 
     println!("kefu plugin step benchmark: {ROUNDS} rounds after {WARMUP} warm-up, one core");
     println!(
-        "{:<44} {:>10} {:>10} {:>10} {:>12}",
+        "{:<48} {:>10} {:>10} {:>10} {:>12}",
         "", "p50 µs", "p99 µs", "mean µs", "per second"
     );
     report("floor: instantiate + call empty component", &floor);
@@ -244,6 +181,44 @@ async fn run() {
         p(&step, 0.5) / p(&bare, 0.5),
         p(&step, 0.5) - p(&bare, 0.5)
     );
+}
+
+/// Steps the module at `path` on a bare store of the same engine (default WASI context,
+/// no limits, the input converted once): what wasmtime and the guest cost without kefu.
+async fn bare_steps(
+    engine: &wasmtime::Engine,
+    path: &str,
+    input: &kefu::plugin::bindings::wit::StepInput,
+    actions: usize,
+) -> Vec<Duration> {
+    let component = Component::new(engine, std::fs::read(path).unwrap()).unwrap();
+    let mut linker = Linker::<Floor>::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+    linker.define_unknown_imports_as_traps(&component).unwrap();
+    let pre = FlowModulePre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
+    measure(|| {
+        let pre = &pre;
+        async move {
+            let mut store = Store::new(
+                engine,
+                Floor {
+                    wasi: WasiCtx::builder().build(),
+                    table: ResourceTable::new(),
+                },
+            );
+            store.set_fuel(u64::MAX / 2).unwrap();
+            store.set_epoch_deadline(u64::MAX / 2);
+            let instance = pre.instantiate_async(&mut store).await.unwrap();
+            let out = instance
+                .kefu_flow_module()
+                .call_step(&mut store, input)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(out.actions.len(), actions);
+        }
+    })
+    .await
 }
 
 async fn measure<F, Fut>(mut f: F) -> Vec<Duration>

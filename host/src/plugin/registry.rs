@@ -178,6 +178,16 @@ impl Registry {
         Ok(module)
     }
 
+    /// The compiled module, or a failure a caller can report like any other step failure.
+    async fn loaded_for_call(&self, row: &PluginRow) -> Result<Arc<Module>, StepFailure> {
+        self.module(row).await.map_err(|e| {
+            StepFailure::new(
+                super::FailureKind::Trap,
+                format!("the module cannot be loaded: {e}"),
+            )
+        })
+    }
+
     /// Runs one step of an installation with its limits.
     pub async fn step(
         &self,
@@ -185,23 +195,13 @@ impl Registry {
         ctx: &StepContext,
         input: StepInput,
     ) -> Result<StepOutput, StepFailure> {
-        let module = self.module(row).await.map_err(|e| {
-            StepFailure::new(
-                super::FailureKind::Trap,
-                format!("the module cannot be loaded: {e}"),
-            )
-        })?;
+        let module = self.loaded_for_call(row).await?;
         self.runtime.step(&module, ctx, &row.limits, input).await
     }
 
     /// Checks a node configuration with the module's own `validate-config`.
     pub async fn validate_config(&self, row: &PluginRow, config: &str) -> Result<(), StepFailure> {
-        let module = self.module(row).await.map_err(|e| {
-            StepFailure::new(
-                super::FailureKind::Trap,
-                format!("the module cannot be loaded: {e}"),
-            )
-        })?;
+        let module = self.loaded_for_call(row).await?;
         self.runtime
             .validate_config(&module, &row.limits, config)
             .await
@@ -209,12 +209,7 @@ impl Registry {
 
     /// Runs `prepare` for a node configuration.
     pub async fn prepare(&self, row: &PluginRow, config: &str) -> Result<Vec<u8>, StepFailure> {
-        let module = self.module(row).await.map_err(|e| {
-            StepFailure::new(
-                super::FailureKind::Trap,
-                format!("the module cannot be loaded: {e}"),
-            )
-        })?;
+        let module = self.loaded_for_call(row).await?;
         self.runtime.prepare(&module, &row.limits, config).await
     }
 }
