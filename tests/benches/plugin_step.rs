@@ -13,11 +13,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kefu::flow::{self, QueueStatus};
 use kefu::plugin::bindings::FlowModulePre;
+use kefu::plugin::bindings::wit::StepInput as WitStepInput;
 use kefu::plugin::{HostServices, Limits, Runtime, RuntimeConfig, StepContext};
 use kefu_tests::fixtures;
 use wasmtime::Store;
@@ -109,24 +112,6 @@ async fn run() {
         .load(Arc::new(std::fs::read(fixtures::MINIMAL).unwrap()), &limits)
         .await
         .unwrap();
-    let simple = measure(|| {
-        let (runtime, minimal, ctx, input, limits) =
-            (&runtime, &minimal, &ctx, input.clone(), &limits);
-        async move {
-            let out = runtime.step(minimal, ctx, limits, input).await.unwrap();
-            assert_eq!(out.actions.len(), 1);
-        }
-    })
-    .await;
-
-    let step = measure(|| {
-        let (runtime, echo, ctx, input, limits) = (&runtime, &echo, &ctx, input.clone(), &limits);
-        async move {
-            let out = runtime.step(echo, ctx, limits, input).await.unwrap();
-            assert_eq!(out.actions.len(), 2);
-        }
-    })
-    .await;
 
     // The floor: the same engine, the smallest store that can hold an instance, the
     // empty component instantiated from its own pre-instance and called.
@@ -134,80 +119,155 @@ async fn run() {
     let component = Component::new(&engine, std::fs::read(fixtures::EMPTY).unwrap()).unwrap();
     let mut linker = Linker::<Floor>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
-    let pre = linker.instantiate_pre(&component).unwrap();
-    let floor = measure(|| {
-        let (engine, pre) = (&engine, &pre);
-        async move {
-            let mut store = Store::new(
-                engine,
-                Floor {
-                    wasi: WasiCtx::builder().build(),
-                    table: ResourceTable::new(),
-                },
-            );
-            store.set_fuel(u64::MAX / 2).unwrap();
-            store.set_epoch_deadline(u64::MAX / 2);
-            let instance = pre.instantiate_async(&mut store).await.unwrap();
-            let run = instance
-                .get_typed_func::<(), (u32,)>(&mut store, "run")
-                .unwrap();
-            let (v,) = run.call_async(&mut store, ()).await.unwrap();
-            assert_eq!(v, 0);
-        }
-    })
-    .await;
-
+    let empty_pre = linker.instantiate_pre(&component).unwrap();
     // The same modules and input without kefu: the difference is kefu's own overhead.
     let wit_input = kefu::plugin::convert::input(input.clone());
-    let bare_minimal = bare_steps(&engine, fixtures::MINIMAL, &wit_input, 1).await;
-    let bare = bare_steps(&engine, fixtures::ECHO, &wit_input, 2).await;
+    let minimal_pre = bare_pre(&engine, fixtures::MINIMAL);
+    let echo_pre = bare_pre(&engine, fixtures::ECHO);
 
-    println!("kefu plugin step benchmark: {ROUNDS} rounds after {WARMUP} warm-up, one core");
+    let cases: Vec<(&str, Case<'_>)> = vec![
+        ("floor: instantiate + call empty component", {
+            let (engine, pre) = (&engine, &empty_pre);
+            Box::new(move || {
+                Box::pin(async move {
+                    let mut store = bare_store(engine);
+                    let instance = pre.instantiate_async(&mut store).await.unwrap();
+                    let run = instance
+                        .get_typed_func::<(), (u32,)>(&mut store, "run")
+                        .unwrap();
+                    let (v,) = run.call_async(&mut store, ()).await.unwrap();
+                    assert_eq!(v, 0);
+                })
+            })
+        }),
+        (
+            "bare: instantiate + step minimal, no kefu",
+            bare_case(&engine, &minimal_pre, &wit_input, 1),
+        ),
+        ("kefu step: minimal module, fresh limited store", {
+            let (runtime, module, ctx, input, limits) = (&runtime, &minimal, &ctx, &input, &limits);
+            Box::new(move || {
+                Box::pin(async move {
+                    let out = runtime
+                        .step(module, ctx, limits, input.clone())
+                        .await
+                        .unwrap();
+                    assert_eq!(out.actions.len(), 1);
+                })
+            })
+        }),
+        (
+            "bare: instantiate + step echo (SDK), no kefu",
+            bare_case(&engine, &echo_pre, &wit_input, 2),
+        ),
+        ("kefu step: echo module (SDK), fresh limited", {
+            let (runtime, module, ctx, input, limits) = (&runtime, &echo, &ctx, &input, &limits);
+            Box::new(move || {
+                Box::pin(async move {
+                    let out = runtime
+                        .step(module, ctx, limits, input.clone())
+                        .await
+                        .unwrap();
+                    assert_eq!(out.actions.len(), 2);
+                })
+            })
+        }),
+    ];
+    let results = measure_interleaved(cases).await;
+
+    println!(
+        "kefu plugin step benchmark: {ROUNDS} rounds after {WARMUP} warm-up, one core, cases interleaved"
+    );
     println!(
         "{:<48} {:>10} {:>10} {:>10} {:>12}",
         "", "p50 µs", "p99 µs", "mean µs", "per second"
     );
-    report("floor: instantiate + call empty component", &floor);
-    report("bare: instantiate + step minimal, no kefu", &bare_minimal);
-    report("kefu step: minimal module, fresh limited store", &simple);
-    report("bare: instantiate + step echo (SDK), no kefu", &bare);
-    report("kefu step: echo module (SDK), fresh limited", &step);
+    for (name, samples) in &results {
+        report(name, samples);
+    }
+    let [floor, bare_minimal, simple, bare_echo, echo_step] =
+        [0, 1, 2, 3, 4].map(|i| &results[i].1);
     println!(
-        "simple module: step p50 / floor p50 = {:.2}x (target <= 1.5x)",
-        p(&simple, 0.5) / p(&floor, 0.5)
+        "simple module: kefu step p50 / floor p50 = {:.2}x (target <= 1.5x); bare step p50 / floor p50 = {:.2}x",
+        p(simple, 0.5) / p(floor, 0.5),
+        p(bare_minimal, 0.5) / p(floor, 0.5)
     );
     println!(
-        "SDK module: kefu step p50 / bare p50 = {:.2}x; kefu's own overhead at p50 = {:.1} µs",
-        p(&step, 0.5) / p(&bare, 0.5),
-        p(&step, 0.5) - p(&bare, 0.5)
+        "kefu's own overhead at p50: minimal {:.1} µs ({:.2}x of bare), SDK module {:.1} µs ({:.2}x of bare)",
+        p(simple, 0.5) - p(bare_minimal, 0.5),
+        p(simple, 0.5) / p(bare_minimal, 0.5),
+        p(echo_step, 0.5) - p(bare_echo, 0.5),
+        p(echo_step, 0.5) / p(bare_echo, 0.5)
     );
 }
 
-/// Steps the module at `path` on a bare store of the same engine (default WASI context,
-/// no limits, the input converted once): what wasmtime and the guest cost without kefu.
-async fn bare_steps(
-    engine: &wasmtime::Engine,
-    path: &str,
-    input: &kefu::plugin::bindings::wit::StepInput,
-    actions: usize,
-) -> Vec<Duration> {
+/// One benchmarked operation.
+type Case<'a> = Box<dyn FnMut() -> Pin<Box<dyn Future<Output = ()> + 'a>> + 'a>;
+
+/// Runs every case once per round, in a rotating order, so that drift in the machine's
+/// speed affects all cases alike; returns each case's sorted samples.
+async fn measure_interleaved<'a>(
+    mut cases: Vec<(&'a str, Case<'a>)>,
+) -> Vec<(&'a str, Vec<Duration>)> {
+    for _ in 0..WARMUP {
+        for (_, case) in cases.iter_mut() {
+            case().await;
+        }
+    }
+    let mut samples: Vec<Vec<Duration>> =
+        cases.iter().map(|_| Vec::with_capacity(ROUNDS)).collect();
+    for round in 0..ROUNDS {
+        for k in 0..cases.len() {
+            let i = (round + k) % cases.len();
+            let started = Instant::now();
+            (cases[i].1)().await;
+            samples[i].push(started.elapsed());
+        }
+    }
+    cases
+        .into_iter()
+        .zip(samples)
+        .map(|((name, _), mut s)| {
+            s.sort();
+            (name, s)
+        })
+        .collect()
+}
+
+fn bare_store(engine: &wasmtime::Engine) -> Store<Floor> {
+    let mut store = Store::new(
+        engine,
+        Floor {
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+        },
+    );
+    store.set_fuel(u64::MAX / 2).unwrap();
+    store.set_epoch_deadline(u64::MAX / 2);
+    store
+}
+
+/// The module at `path` linked on a bare linker of the same engine (all of WASI, any
+/// other import a trap).
+fn bare_pre(engine: &wasmtime::Engine, path: &str) -> FlowModulePre<Floor> {
     let component = Component::new(engine, std::fs::read(path).unwrap()).unwrap();
     let mut linker = Linker::<Floor>::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
     linker.define_unknown_imports_as_traps(&component).unwrap();
-    let pre = FlowModulePre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
-    measure(|| {
-        let pre = &pre;
-        async move {
-            let mut store = Store::new(
-                engine,
-                Floor {
-                    wasi: WasiCtx::builder().build(),
-                    table: ResourceTable::new(),
-                },
-            );
-            store.set_fuel(u64::MAX / 2).unwrap();
-            store.set_epoch_deadline(u64::MAX / 2);
+    FlowModulePre::new(linker.instantiate_pre(&component).unwrap()).unwrap()
+}
+
+/// Instantiates and steps a module on a bare store (default WASI context, no limits,
+/// the input converted once): what wasmtime and the guest cost without kefu.
+fn bare_case<'a>(
+    engine: &'a wasmtime::Engine,
+    pre: &'a FlowModulePre<Floor>,
+    input: &'a WitStepInput,
+    actions: usize,
+) -> Case<'a> {
+    Box::new(move || {
+        Box::pin(async move {
+            let mut store = bare_store(engine);
             let instance = pre.instantiate_async(&mut store).await.unwrap();
             let out = instance
                 .kefu_flow_module()
@@ -216,27 +276,8 @@ async fn bare_steps(
                 .unwrap()
                 .unwrap();
             assert_eq!(out.actions.len(), actions);
-        }
+        })
     })
-    .await
-}
-
-async fn measure<F, Fut>(mut f: F) -> Vec<Duration>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    for _ in 0..WARMUP {
-        f().await;
-    }
-    let mut samples = Vec::with_capacity(ROUNDS);
-    for _ in 0..ROUNDS {
-        let started = Instant::now();
-        f().await;
-        samples.push(started.elapsed());
-    }
-    samples.sort();
-    samples
 }
 
 fn p(samples: &[Duration], q: f64) -> f64 {
