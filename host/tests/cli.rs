@@ -70,50 +70,15 @@ async fn migrate_then_admin_create_then_login() {
     assert!(stdout.contains("created admin boss@acme.test"), "{stdout}");
 
     // Password from the environment; a duplicate is refused with a clear message.
-    let out = kefu(&database)
-        .args([
-            "admin",
-            "create",
-            "--tenant",
-            "acme",
-            "--email",
-            "boss@acme.test",
-        ])
-        .env("KEFU_ADMIN_PASSWORD", "another long password")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+    let refused =
+        refused_admin_create(&database, "acme", "boss@acme.test", "another long password");
+    assert!(refused.contains("e-mail"), "{refused}");
+    let refused = refused_admin_create(&database, "Bad Slug", "x@y.test", "another long password");
+    assert!(refused.contains("--tenant"), "{refused}");
+    let refused = refused_admin_create(&database, "acme", "weak@acme.test", "short");
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("e-mail"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-
-    let out = kefu(&database)
-        .args([
-            "admin", "create", "--tenant", "Bad Slug", "--email", "x@y.test",
-        ])
-        .env("KEFU_ADMIN_PASSWORD", "another long password")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--tenant"));
-
-    let out = kefu(&database)
-        .args([
-            "admin",
-            "create",
-            "--tenant",
-            "acme",
-            "--email",
-            "weak@acme.test",
-        ])
-        .env("KEFU_ADMIN_PASSWORD", "short")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("password: must be at least 8 characters")
+        refused.contains("password: must be at least 8 characters"),
+        "{refused}"
     );
 
     let mut server = Server::start(&database, &[]);
@@ -214,6 +179,26 @@ fn bad_configuration_is_reported() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+}
+
+/// Runs `kefu admin create` with the password in the environment, expects it to fail,
+/// and returns what it said.
+fn refused_admin_create(
+    database: &db::TestDatabase,
+    tenant: &str,
+    email: &str,
+    password: &str,
+) -> String {
+    let out = kefu(database)
+        .args(["admin", "create", "--tenant", tenant, "--email", email])
+        .env("KEFU_ADMIN_PASSWORD", password)
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "admin create {tenant} {email} succeeded"
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 async fn access_token(reply: reqwest::Response) -> String {

@@ -144,34 +144,18 @@ async fn run() {
             "bare: instantiate + step minimal, no kefu",
             bare_case(&engine, &minimal_pre, &wit_input, 1),
         ),
-        ("kefu step: minimal module, fresh limited store", {
-            let (runtime, module, ctx, input, limits) = (&runtime, &minimal, &ctx, &input, &limits);
-            Box::new(move || {
-                Box::pin(async move {
-                    let out = runtime
-                        .step(module, ctx, limits, input.clone())
-                        .await
-                        .unwrap();
-                    assert_eq!(out.actions.len(), 1);
-                })
-            })
-        }),
+        (
+            "kefu step: minimal module, fresh limited store",
+            kefu_case(&runtime, &minimal, &ctx, &input, &limits, 1),
+        ),
         (
             "bare: instantiate + step echo (SDK), no kefu",
             bare_case(&engine, &echo_pre, &wit_input, 2),
         ),
-        ("kefu step: echo module (SDK), fresh limited", {
-            let (runtime, module, ctx, input, limits) = (&runtime, &echo, &ctx, &input, &limits);
-            Box::new(move || {
-                Box::pin(async move {
-                    let out = runtime
-                        .step(module, ctx, limits, input.clone())
-                        .await
-                        .unwrap();
-                    assert_eq!(out.actions.len(), 2);
-                })
-            })
-        }),
+        (
+            "kefu step: echo module (SDK), fresh limited",
+            kefu_case(&runtime, &echo, &ctx, &input, &limits, 2),
+        ),
     ];
     let results = measure_interleaved(cases).await;
 
@@ -255,6 +239,26 @@ fn bare_pre(engine: &wasmtime::Engine, path: &str) -> FlowModulePre<Floor> {
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
     linker.define_unknown_imports_as_traps(&component).unwrap();
     FlowModulePre::new(linker.instantiate_pre(&component).unwrap()).unwrap()
+}
+
+/// One kefu step of `module`: a fresh, limited store, as the server runs it.
+fn kefu_case<'a>(
+    runtime: &'a Runtime,
+    module: &'a kefu::plugin::Module,
+    ctx: &'a StepContext,
+    input: &'a flow::StepInput,
+    limits: &'a Limits,
+    actions: usize,
+) -> Case<'a> {
+    Box::new(move || {
+        Box::pin(async move {
+            let out = runtime
+                .step(module, ctx, limits, input.clone())
+                .await
+                .unwrap();
+            assert_eq!(out.actions.len(), actions);
+        })
+    })
 }
 
 /// Instantiates and steps a module on a bare store (default WASI context, no limits,

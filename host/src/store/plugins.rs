@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -223,10 +223,14 @@ pub async fn get_visible(
         .await?
         .ok_or(StoreError::NotFound)?;
     let mut row = to_row(m)?;
-    row.size = plugin_blob::Entity::find_by_id(row.sha256.clone())
+    // Only the size: the bytes themselves can be megabytes.
+    row.size = plugin_blob::Entity::find()
+        .select_only()
+        .column(plugin_blob::Column::Size)
+        .filter(plugin_blob::Column::Sha256.eq(row.sha256.as_str()))
+        .into_tuple::<i64>()
         .one(db)
-        .await?
-        .map(|b| b.size);
+        .await?;
     Ok(row)
 }
 
