@@ -20,6 +20,11 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
         "A well-behaved module: greets, echoes, leaves by `next` on \"bye\".",
     ),
     (
+        "ECHO_NEXT",
+        "echo-next",
+        "The echo module's source at version 0.2.0: a second version of one module.",
+    ),
+    (
         "EMPTY",
         "empty",
         "A component of its own world whose `run` returns 0: the benchmark floor.",

@@ -16,6 +16,7 @@ mod m20261121_000003_create_skill_groups;
 mod m20261121_000004_create_auth_sessions;
 mod m20261121_000005_create_server_secrets;
 mod m20261121_000006_create_plugins;
+mod m20261121_000007_create_flows;
 
 /// The ordered list of kefu's migrations.
 #[derive(Debug)]
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_create_auth_sessions::Migration),
             Box::new(m20261121_000005_create_server_secrets::Migration),
             Box::new(m20261121_000006_create_plugins::Migration),
+            Box::new(m20261121_000007_create_flows::Migration),
         ]
     }
 }

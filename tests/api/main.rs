@@ -6,6 +6,7 @@
 
 mod agents;
 mod auth;
+mod flows;
 mod health;
 mod migrations;
 mod openapi;

@@ -35,6 +35,10 @@ async fn migrations_go_up_down_and_up_again() {
         "auth_sessions",
         "refresh_tokens",
         "server_secrets",
+        "plugins",
+        "plugin_blobs",
+        "flows",
+        "flow_revisions",
     ] {
         assert!(all.contains(&t.to_owned()), "{t} missing from {all:?}");
     }

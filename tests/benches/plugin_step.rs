@@ -83,6 +83,7 @@ async fn run() {
         time_zone: "Asia/Shanghai".into(),
         session_id: "s".into(),
         node_id: "n".into(),
+        exits: None,
     };
     let input = flow::StepInput {
         session: flow::SessionInfo {

@@ -10,6 +10,8 @@
 
 #[path = "db.rs"]
 pub mod db;
+#[path = "modules.rs"]
+pub mod modules;
 
 use std::net::SocketAddr;
 

@@ -20,6 +20,11 @@ impl FieldErrors {
         self.0.entry(field.into()).or_insert_with(|| message.into());
     }
 
+    /// Records a failure, replacing any earlier message for the field.
+    pub fn set(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.insert(field.into(), message.into());
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

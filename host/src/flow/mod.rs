@@ -5,10 +5,12 @@
 //! Must not know wasmtime types: `plugin` converts between the WIT interface and the
 //! types here.
 
+pub mod catalog;
+pub mod graph;
 pub mod step;
 
 pub use step::{
     Action, Choice, ConfigProblem, CustomElement, ExitInfo, LocalTime, MessageElement, ModuleError,
-    ModuleInfo, Next, Outgoing, QueueStatus, ResumeReason, SessionInfo, StepInput, StepOutput,
-    SurveyAction, Transfer, Trigger, UserMessage, Variable,
+    ModuleInfo, Next, NodeInfo, Outgoing, QueueStatus, ResumeReason, SessionInfo, StepInput,
+    StepOutput, SurveyAction, Transfer, Trigger, UserMessage, Variable,
 };

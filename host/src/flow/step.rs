@@ -152,6 +152,16 @@ pub struct ExitInfo {
     pub description: String,
 }
 
+/// What a node running a module with a given configuration looks like to a flow
+/// (`validate-config`): the exits it can leave by, and whether it may wait.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NodeInfo {
+    pub exits: Vec<ExitInfo>,
+    /// Whether a step may wait for the user or suspend before leaving. A loop in a flow
+    /// must pass through such a node.
+    pub waits: bool,
+}
+
 /// What a module says about itself (`describe()`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ModuleInfo {

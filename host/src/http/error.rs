@@ -37,6 +37,14 @@ pub enum Error {
     /// A well-formed request the server cannot act on, with its own code.
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
+    /// A 422 with its own code and per-field messages (e.g. a flow that cannot be
+    /// published, keyed by JSON pointer).
+    #[error("{message}")]
+    InvalidWith {
+        code: &'static str,
+        message: String,
+        fields: FieldErrors,
+    },
     #[error("{message}")]
     Status {
         status: StatusCode,
@@ -107,7 +115,9 @@ impl Error {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unprocessable { .. } | Self::InvalidWith { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::Status { status, .. } => *status,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -120,6 +130,7 @@ impl Error {
             | Self::Conflict { code, .. }
             | Self::BadRequest { code, .. }
             | Self::Unprocessable { code, .. }
+            | Self::InvalidWith { code, .. }
             | Self::Status { code, .. } => code,
             Self::Forbidden => "forbidden",
             Self::NotFound(_) => "not_found",
@@ -146,7 +157,7 @@ impl IntoResponse for Error {
         let code = self.code().to_owned();
         let message = self.to_string();
         let fields = match self {
-            Self::Validation(fields) => Some(fields),
+            Self::Validation(fields) | Self::InvalidWith { fields, .. } => Some(fields),
             _ => None,
         };
         let mut response = (

@@ -10,6 +10,7 @@ pub mod agents;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod flows;
 pub mod health;
 pub mod plugins;
 pub mod skill_groups;
@@ -39,6 +40,7 @@ use crate::state::AppState;
         (name = "auth", description = "Sign in, refresh and sign out"),
         (name = "agents", description = "Admins manage agents"),
         (name = "skill-groups", description = "Admins manage skill groups and their routing settings"),
+        (name = "flows", description = "Admins edit, check, publish and roll back conversation service flows"),
         (name = "plugins", description = "Admins install and manage flow modules (WebAssembly components)"),
         (name = "health", description = "Probes"),
     )
@@ -70,6 +72,7 @@ pub fn api(max_component_bytes: usize) -> (Router<AppState>, utoipa::openapi::Op
         .merge(auth::router())
         .merge(agents::router())
         .merge(skill_groups::router())
+        .merge(flows::router())
         .split_for_parts()
 }
 

@@ -235,7 +235,8 @@ async fn update_plugin(
     Ok(axum::Json(row.into()))
 }
 
-/// Removes one of the tenant's own modules.
+/// Removes one of the tenant's own modules. Refused with 409 `plugin_in_use` while the
+/// live revision of a flow runs it.
 #[utoipa::path(
     delete,
     path = "/api/v1/plugins/{id}",
@@ -245,7 +246,7 @@ async fn update_plugin(
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, body = ErrorBody),
-        (status = 409, description = "`builtin_plugin`", body = ErrorBody),
+        (status = 409, description = "`builtin_plugin`, `plugin_in_use`", body = ErrorBody),
     )
 )]
 async fn delete_plugin(
@@ -253,9 +254,7 @@ async fn delete_plugin(
     Admin(auth): Admin,
     Id(id): Id,
 ) -> Result<StatusCode> {
-    state
-        .plugins
-        .delete(auth.tenant, id)
+    crate::flow::catalog::delete_plugin(&state.db, &state.plugins, auth.tenant, id)
         .await
         .or_not_found("plugin")?;
     Ok(StatusCode::NO_CONTENT)
@@ -274,6 +273,10 @@ pub struct ConfigCheck {
 pub struct ConfigVerdict {
     pub valid: bool,
     pub problems: Vec<ConfigProblem>,
+    /// The exits a node with this configuration can leave by (empty when invalid).
+    pub exits: Vec<ExitInfo>,
+    /// Whether such a node may wait for the user (a loop must pass through one).
+    pub waits: bool,
 }
 
 /// Checks a node configuration with the module's own rules.
@@ -302,9 +305,11 @@ async fn validate_config(
         .validate_config(&row, &check.config.to_string())
         .await
     {
-        Ok(()) => Ok(axum::Json(ConfigVerdict {
+        Ok(node) => Ok(axum::Json(ConfigVerdict {
             valid: true,
             problems: vec![],
+            exits: node.exits,
+            waits: node.waits,
         })),
         Err(StepFailure {
             module_error: Some(ModuleError::InvalidConfig(problems)),
@@ -312,6 +317,8 @@ async fn validate_config(
         }) => Ok(axum::Json(ConfigVerdict {
             valid: false,
             problems,
+            exits: vec![],
+            waits: false,
         })),
         Err(failure) => Err(step_failed(failure)),
     }
@@ -382,6 +389,11 @@ async fn dry_run(
         .await
         .or_not_found("plugin")?;
     let config = run.config.to_string();
+    let node = state
+        .plugins
+        .validate_config(&row, &config)
+        .await
+        .map_err(step_failed)?;
     let prepared = state
         .plugins
         .prepare(&row, &config)
@@ -394,6 +406,7 @@ async fn dry_run(
         time_zone: tenant.time_zone,
         session_id: session_id.clone(),
         node_id: "dry-run".into(),
+        exits: Some(node.exits.into_iter().map(|e| e.name).collect()),
     };
     let input = flow::StepInput {
         session: flow::SessionInfo {

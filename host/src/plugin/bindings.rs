@@ -43,6 +43,9 @@ pub struct StepContext {
     pub time_zone: String,
     pub session_id: String,
     pub node_id: String,
+    /// The exits the node may leave by, as `validate-config` answered for its
+    /// configuration; `None` means the module's own exits from `describe`.
+    pub exits: Option<Arc<[String]>>,
 }
 
 /// The data of one step's store.
@@ -160,7 +163,7 @@ impl self::kefu::flow::host::Host for StepState {
     }
 
     fn now(&mut self) -> wit::LocalTime {
-        local_time(Utc::now(), &self.ctx.time_zone)
+        local_time(self.services.now(), &self.ctx.time_zone)
     }
 
     async fn skill_group_queue(&mut self, skill_group_id: String) -> Option<wit::QueueStatus> {

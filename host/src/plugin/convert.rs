@@ -99,9 +99,13 @@ impl Budget<'_> {
 }
 
 /// Checks and converts a step's output.
+///
+/// `exits` are the exits the node may leave by: what `validate-config` answered for
+/// its configuration, or, when the caller has none, the module's own from `describe`.
 pub fn output(
     o: wit::StepOutput,
     info: &ModuleInfo,
+    exits: Option<&[String]>,
     limits: &Limits,
 ) -> Result<flow::StepOutput, Rejected> {
     if o.actions.len() > limits.max_actions as usize {
@@ -128,9 +132,13 @@ pub fn output(
     }
     let next = match o.next {
         wit::Next::Exit(name) => {
-            if !info.exits.iter().any(|e| e.name == name) {
+            let known = match exits {
+                Some(exits) => exits.iter().any(|e| *e == name),
+                None => info.exits.iter().any(|e| e.name == name),
+            };
+            if !known {
                 return Err(Rejected::Invalid(format!(
-                    "exit {name:?} is not one of the module's exits"
+                    "exit {name:?} is not one of the node's exits"
                 )));
             }
             flow::Next::Exit { exit: name }
@@ -325,11 +333,23 @@ pub fn module_info(i: guest::ModuleInfo) -> Result<ModuleInfo, String> {
     if i.config_schema.len() > 256 * 1024 {
         return Err("the configuration schema is over 256 KiB".into());
     }
-    if i.exits.len() > 32 {
-        return Err("a module may have at most 32 exits".into());
+    let exits = exits(i.exits)?;
+    Ok(ModuleInfo {
+        name: i.name,
+        version: i.version,
+        description: i.description,
+        config_schema: schema,
+        exits,
+    })
+}
+
+/// Checks and converts a module's list of exits (from `describe` or `validate-config`).
+pub fn exits(list: Vec<wit::ExitInfo>) -> Result<Vec<flow::ExitInfo>, String> {
+    if list.len() > MAX_EXITS {
+        return Err(format!("a module may have at most {MAX_EXITS} exits"));
     }
-    let mut exits = Vec::with_capacity(i.exits.len());
-    for e in i.exits {
+    let mut exits = Vec::with_capacity(list.len());
+    for e in list {
         if !valid_name(&e.name) {
             return Err(format!(
                 "exit name {:?} must be lower-case letters, digits or dashes",
@@ -344,14 +364,11 @@ pub fn module_info(i: guest::ModuleInfo) -> Result<ModuleInfo, String> {
             description: truncate(e.description, 512),
         });
     }
-    Ok(ModuleInfo {
-        name: i.name,
-        version: i.version,
-        description: i.description,
-        config_schema: schema,
-        exits,
-    })
+    Ok(exits)
 }
+
+/// Most exits a module or a node may have.
+pub const MAX_EXITS: usize = 64;
 
 pub fn valid_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
@@ -418,7 +435,7 @@ mod tests {
             vec![wit::Action::Send(wit::Outgoing::Text("hi".into()))],
             wit::Next::Exit("next".into()),
         );
-        let converted = output(o, &info(), &Limits::default()).unwrap();
+        let converted = output(o, &info(), None, &Limits::default()).unwrap();
         assert_eq!(
             converted.next,
             flow::Next::Exit {
@@ -432,12 +449,22 @@ mod tests {
         let limits = Limits::default();
         let o = out(vec![], wit::Next::Exit("elsewhere".into()));
         assert!(matches!(
-            output(o, &info(), &limits),
+            output(o, &info(), None, &limits),
+            Err(Rejected::Invalid(_))
+        ));
+        // A node's configuration may add exits (a branch's named branches); when the
+        // caller passes them, they are what a step may leave by.
+        let node_exits = ["next".to_owned(), "refund".to_owned()];
+        let o = out(vec![], wit::Next::Exit("refund".into()));
+        assert!(output(o, &info(), Some(&node_exits), &limits).is_ok());
+        let o = out(vec![], wit::Next::Exit("refund".into()));
+        assert!(matches!(
+            output(o, &info(), None, &limits),
             Err(Rejected::Invalid(_))
         ));
         let o = out(vec![wit::Action::EndSession(42)], wit::Next::Suspend);
         assert!(matches!(
-            output(o, &info(), &limits),
+            output(o, &info(), None, &limits),
             Err(Rejected::Invalid(_))
         ));
         let v = wit::Variable {
@@ -446,12 +473,12 @@ mod tests {
         };
         let o = out(vec![wit::Action::SetVariable(v)], wit::Next::Suspend);
         assert!(matches!(
-            output(o, &info(), &limits),
+            output(o, &info(), None, &limits),
             Err(Rejected::Invalid(_))
         ));
         let o = out(vec![], wit::Next::Wait(0));
         assert!(matches!(
-            output(o, &info(), &limits),
+            output(o, &info(), None, &limits),
             Err(Rejected::Invalid(_))
         ));
     }
@@ -467,12 +494,12 @@ mod tests {
         let text = |s: &str| wit::Action::Send(wit::Outgoing::Text(s.into()));
         let o = out(vec![text("a"), text("b"), text("c")], wit::Next::Suspend);
         assert!(matches!(
-            output(o, &info(), &limits),
+            output(o, &info(), None, &limits),
             Err(Rejected::Oversized(_))
         ));
         let o = out(vec![text("01234567890")], wit::Next::Suspend);
         assert!(matches!(
-            output(o, &info(), &limits),
+            output(o, &info(), None, &limits),
             Err(Rejected::Oversized(_))
         ));
         let o = out(
@@ -480,7 +507,7 @@ mod tests {
             wit::Next::Suspend,
         );
         assert!(matches!(
-            output(o, &info(), &limits),
+            output(o, &info(), None, &limits),
             Err(Rejected::Oversized(_))
         ));
     }

@@ -34,6 +34,12 @@ use crate::flow::{ModuleError, QueueStatus};
 pub trait HostServices: Send + Sync + 'static {
     /// The live queue of a skill group of `tenant`; `None` when there is no such group.
     async fn queue_status(&self, tenant: &str, skill_group_id: &str) -> Option<QueueStatus>;
+
+    /// The current time, for the `now` import (in the tenant's time zone). The
+    /// server's clock; tests and simulations may answer another.
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+    }
 }
 
 /// Why a step (or `describe`, `validate-config`, `prepare`) failed.

@@ -13,7 +13,7 @@ use tokio::sync::RwLock;
 use uuid::Uuid;
 
 use super::{Limits, LoadError, MetricsSnapshot, Module, Runtime, StepContext, StepFailure};
-use crate::flow::{StepInput, StepOutput};
+use crate::flow::{NodeInfo, StepInput, StepOutput};
 use crate::store::plugins::{self, PluginRow};
 use crate::store::{StoreError, TenantId};
 
@@ -199,8 +199,13 @@ impl Registry {
         self.runtime.step(&module, ctx, &row.limits, input).await
     }
 
-    /// Checks a node configuration with the module's own `validate-config`.
-    pub async fn validate_config(&self, row: &PluginRow, config: &str) -> Result<(), StepFailure> {
+    /// Checks a node configuration with the module's own `validate-config`, answering
+    /// the exits of a node so configured and whether it waits.
+    pub async fn validate_config(
+        &self,
+        row: &PluginRow,
+        config: &str,
+    ) -> Result<NodeInfo, StepFailure> {
         let module = self.loaded_for_call(row).await?;
         self.runtime
             .validate_config(&module, &row.limits, config)

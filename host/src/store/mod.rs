@@ -9,6 +9,7 @@
 pub mod agents;
 pub mod auth_sessions;
 pub mod entity;
+pub mod flows;
 pub mod plugins;
 pub mod secrets;
 pub mod skill_groups;

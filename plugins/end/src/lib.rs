@@ -75,6 +75,11 @@ impl FlowModule for End {
         ))
     }
 
+    /// The node suspends once the session has ended: it never leaves.
+    fn waits(_config: &Config) -> bool {
+        true
+    }
+
     fn step(input: Input<Config>) -> Result<Output, Error> {
         let config = input.config();
         let mut output = Output::suspend();
@@ -83,7 +88,7 @@ impl FlowModule for End {
         if matches!(input.trigger(), Trigger::Entered)
             && let Some(message) = config.message.as_deref().filter(|m| !m.is_empty())
         {
-            output = output.send_text(message);
+            output = output.send_text(input.render(message));
         }
         Ok(output.end_session(config.end_status))
     }

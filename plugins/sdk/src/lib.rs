@@ -101,6 +101,8 @@ mod info;
 mod input;
 mod module;
 mod output;
+pub mod template;
+pub mod text;
 
 pub use config::NoConfig;
 pub use error::Error;
@@ -120,7 +122,7 @@ pub use wit::kefu::flow::types::StepOutput as Output;
 /// The data types of `kefu:flow`, as the host sends and receives them.
 pub use wit::kefu::flow::types::{
     Action, Choice, ConfigProblem, CustomElement, ExitInfo, LocalTime, LogLevel, Menu,
-    MessageElement, ModuleInfo, Next, OtherElement, Outgoing, QueueStatus, ResumeReason,
+    MessageElement, ModuleInfo, Next, NodeInfo, OtherElement, Outgoing, QueueStatus, ResumeReason,
     SurveyAction, SurveyResult, Transfer, Trigger, UserMessage, Variable,
 };
 

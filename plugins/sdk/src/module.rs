@@ -5,8 +5,8 @@ use std::marker::PhantomData;
 use serde::de::DeserializeOwned;
 
 use crate::wit::exports::kefu::flow::module::Guest;
-use crate::wit::kefu::flow::types::{ModuleError, StepInput, StepOutput};
-use crate::{Error, Input, ModuleInfo, Output, config};
+use crate::wit::kefu::flow::types::{ModuleError, NodeInfo, StepInput, StepOutput};
+use crate::{Error, ExitInfo, Input, ModuleInfo, Output, config};
 
 /// A conversation-flow module. Register the type with [`export!`](crate::export).
 ///
@@ -33,6 +33,24 @@ pub trait FlowModule {
         Ok(())
     }
 
+    /// The exits a node with this (valid) configuration can leave by. The default is
+    /// the exits [`describe`](Self::describe) lists; a module whose exits depend on
+    /// its configuration (a branch per configured condition) answers those too. kefu
+    /// refuses a step that leaves by an exit not in this list.
+    fn exits(config: &Self::Config) -> Vec<ExitInfo> {
+        let _ = config;
+        Self::describe().exits
+    }
+
+    /// Whether a node with this configuration may wait for the user or suspend
+    /// ([`Output::wait`], [`Output::suspend`]) rather than always leave by an exit at
+    /// once. kefu refuses a flow with a loop that passes through no waiting node, so a
+    /// module that waits must say so. The default is `false`.
+    fn waits(config: &Self::Config) -> bool {
+        let _ = config;
+        false
+    }
+
     /// Turns a valid configuration into the bytes every step receives through
     /// [`Input::prepared`] (write them with [`encode`](crate::encode)). kefu calls it
     /// once per flow revision and node. The default prepares nothing.
@@ -56,10 +74,13 @@ impl<M: FlowModule> Guest for Adapter<M> {
         M::describe()
     }
 
-    fn validate_config(config: String) -> Result<(), ModuleError> {
-        config::parse::<M::Config>(&config)
-            .and_then(|config| M::validate_config(&config))
-            .map_err(Error::into_wit)
+    fn validate_config(config: String) -> Result<NodeInfo, ModuleError> {
+        let config = config::parse::<M::Config>(&config).map_err(Error::into_wit)?;
+        M::validate_config(&config).map_err(Error::into_wit)?;
+        Ok(NodeInfo {
+            exits: M::exits(&config),
+            waits: M::waits(&config),
+        })
     }
 
     fn prepare(config: String) -> Result<Vec<u8>, ModuleError> {
@@ -160,7 +181,10 @@ mod tests {
     #[test]
     fn validates_by_deserializing_then_checking() {
         type A = Adapter<Counter>;
-        assert!(A::validate_config(r#"{"limit":2}"#.into()).is_ok());
+        let node = A::validate_config(r#"{"limit":2}"#.into()).unwrap();
+        assert_eq!(node.exits.len(), 1);
+        assert_eq!(node.exits[0].name, "done");
+        assert!(!node.waits);
         let err = A::validate_config(r#"{"limit":"x"}"#.into()).unwrap_err();
         assert_eq!(problems(err)[0].0, "/limit");
         let err = A::validate_config("{}".into()).unwrap_err();

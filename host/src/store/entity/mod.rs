@@ -4,6 +4,8 @@
 pub mod agent;
 pub mod agent_skill_group;
 pub mod auth_session;
+pub mod flow;
+pub mod flow_revision;
 pub mod plugin;
 pub mod plugin_blob;
 pub mod refresh_token;

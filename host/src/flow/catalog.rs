@@ -1,0 +1,378 @@
+//! A tenant's flows: drafts that are edited freely, checked against the installed
+//! modules, and published as immutable numbered revisions that pin the exact module
+//! installation of every node. Rolling back publishes an earlier revision's graph
+//! again, as a new revision, so the history says who went back and when.
+
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::graph::{self, Graph};
+use super::step::{ConfigProblem, ModuleError, NodeInfo};
+use crate::plugin::StepFailure;
+use crate::plugin::registry::Registry;
+use crate::store::flows::{self, NewRevision};
+use crate::store::plugins::PluginRow;
+use crate::store::{StoreError, TenantId};
+
+/// A flow: its draft and which revision is live.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Flow {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    /// The graph being edited; it may be invalid.
+    pub draft: Graph,
+    /// The revision new sessions start on; none until the first publication.
+    pub live_revision: Option<i32>,
+    /// The number of the newest revision (0 when none).
+    pub latest_revision: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A node of a published revision, pinned to the module installation that runs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PinnedNode {
+    /// The node's id in the graph.
+    pub id: String,
+    pub plugin_id: Uuid,
+    pub module: String,
+    pub version: String,
+    /// The exits the node can leave by, as its module answered for its configuration.
+    pub exits: Vec<String>,
+    pub waits: bool,
+}
+
+/// What the history of a flow shows of a revision.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RevisionSummary {
+    pub number: i32,
+    /// The revision whose graph this one published again (a rollback).
+    pub restored_from: Option<i32>,
+    pub note: String,
+    /// The admin who published it.
+    pub published_by: Option<Uuid>,
+    pub published_at: DateTime<Utc>,
+}
+
+/// A published revision: immutable.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Revision {
+    pub id: Uuid,
+    pub flow_id: Uuid,
+    #[serde(flatten)]
+    pub summary: RevisionSummary,
+    pub graph: Graph,
+    pub nodes: Vec<PinnedNode>,
+}
+
+impl Revision {
+    /// The pinned node with this id.
+    pub fn node(&self, id: &str) -> Option<&PinnedNode> {
+        self.nodes.iter().find(|n| n.id == id)
+    }
+}
+
+/// The outcome of checking a graph.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Verdict {
+    pub valid: bool,
+    /// Every problem, with the JSON pointer of what is wrong.
+    pub problems: Vec<ConfigProblem>,
+    /// The nodes as they would be pinned, when valid.
+    #[serde(skip)]
+    pub nodes: Vec<PinnedNode>,
+}
+
+/// Why a publication was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("the flow is not valid")]
+    Invalid(Vec<ConfigProblem>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The newest enabled installation named `name` whose version satisfies `requirement`.
+fn resolve<'a>(
+    installed: &'a [PluginRow],
+    name: &str,
+    requirement: &str,
+) -> Result<&'a PluginRow, (&'static str, String)> {
+    let req = parse_requirement(requirement).map_err(|e| ("version", e))?;
+    let named: Vec<&PluginRow> = installed.iter().filter(|p| p.info.name == name).collect();
+    if named.is_empty() {
+        return Err(("module", format!("no module {name:?} is installed")));
+    }
+    let mut matching: Vec<(semver::Version, &PluginRow)> = named
+        .iter()
+        .filter_map(|p| {
+            semver::Version::parse(&p.info.version)
+                .ok()
+                .filter(|v| req.matches(v))
+                .map(|v| (v, *p))
+        })
+        .collect();
+    matching.sort_by(|a, b| b.0.cmp(&a.0));
+    if let Some((_, row)) = matching.iter().find(|(_, p)| p.enabled) {
+        return Ok(row);
+    }
+    let versions: Vec<String> = named
+        .iter()
+        .map(|p| {
+            let mut v = p.info.version.clone();
+            if !p.enabled {
+                v.push_str(" (disabled)");
+            }
+            v
+        })
+        .collect();
+    Err((
+        "version",
+        format!(
+            "no enabled version of {name:?} matches {requirement:?}; installed: {}",
+            versions.join(", ")
+        ),
+    ))
+}
+
+/// A version requirement: `*`, `^1`, `~1.2`, `=1.2.0`, `>=1, <3`; a bare version
+/// `1.2.0` means `^1.2.0`, as in Cargo.
+fn parse_requirement(text: &str) -> Result<semver::VersionReq, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(semver::VersionReq::STAR);
+    }
+    semver::VersionReq::parse(text)
+        .map_err(|e| format!("{text:?} is not a version requirement: {e}"))
+}
+
+/// Checks a graph completely: its shape, each node's module and configuration (with
+/// the module's own `validate-config`), and its topology.
+pub async fn check(
+    registry: &Registry,
+    tenant: TenantId,
+    graph: &Graph,
+) -> Result<Verdict, StoreError> {
+    let mut problems = graph::check_shape(graph);
+    if !problems.is_empty() {
+        return Ok(Verdict {
+            valid: false,
+            problems,
+            nodes: Vec::new(),
+        });
+    }
+    let installed = registry.list(tenant).await?;
+    let mut shapes: Vec<Option<NodeInfo>> = Vec::with_capacity(graph.nodes.len());
+    let mut pinned = Vec::with_capacity(graph.nodes.len());
+    for (i, node) in graph.nodes.iter().enumerate() {
+        let row = match resolve(&installed, &node.module, &node.version) {
+            Ok(row) => row,
+            Err((field, message)) => {
+                problems.push(ConfigProblem {
+                    path: format!("/nodes/{i}/{field}"),
+                    message,
+                });
+                shapes.push(None);
+                continue;
+            }
+        };
+        match registry
+            .validate_config(row, &node.config.to_string())
+            .await
+        {
+            Ok(shape) => {
+                pinned.push(PinnedNode {
+                    id: node.id.clone(),
+                    plugin_id: row.id,
+                    module: row.info.name.clone(),
+                    version: row.info.version.clone(),
+                    exits: shape.exits.iter().map(|e| e.name.clone()).collect(),
+                    waits: shape.waits,
+                });
+                shapes.push(Some(shape));
+            }
+            Err(StepFailure {
+                module_error: Some(ModuleError::InvalidConfig(found)),
+                ..
+            }) => {
+                problems.extend(found.into_iter().map(|p| ConfigProblem {
+                    path: format!("/nodes/{i}/config{}", p.path),
+                    message: p.message,
+                }));
+                shapes.push(None);
+            }
+            Err(failure) => {
+                problems.push(ConfigProblem {
+                    path: format!("/nodes/{i}/config"),
+                    message: format!(
+                        "{}@{} could not check it: {}",
+                        row.info.name, row.info.version, failure.message
+                    ),
+                });
+                shapes.push(None);
+            }
+        }
+    }
+    problems.extend(graph::check_topology(graph, &shapes));
+    let valid = problems.is_empty();
+    Ok(Verdict {
+        valid,
+        problems,
+        nodes: if valid { pinned } else { Vec::new() },
+    })
+}
+
+/// Publishes a flow's draft as its next revision, which becomes live.
+pub async fn publish(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    tenant: TenantId,
+    flow_id: Uuid,
+    note: &str,
+    by: Option<Uuid>,
+) -> Result<Revision, PublishError> {
+    let flow = flows::get(db, tenant, flow_id).await?;
+    publish_graph(db, registry, tenant, flow_id, &flow.draft, None, note, by).await
+}
+
+/// Publishes the graph of revision `number` again, as the next revision.
+pub async fn rollback(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    tenant: TenantId,
+    flow_id: Uuid,
+    number: i32,
+    note: &str,
+    by: Option<Uuid>,
+) -> Result<Revision, PublishError> {
+    let old = flows::revision(db, tenant, flow_id, number).await?;
+    publish_graph(
+        db,
+        registry,
+        tenant,
+        flow_id,
+        &old.graph,
+        Some(number),
+        note,
+        by,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn publish_graph(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    tenant: TenantId,
+    flow_id: Uuid,
+    graph: &Graph,
+    restored_from: Option<i32>,
+    note: &str,
+    by: Option<Uuid>,
+) -> Result<Revision, PublishError> {
+    let verdict = check(registry, tenant, graph).await?;
+    if !verdict.valid {
+        return Err(PublishError::Invalid(verdict.problems));
+    }
+    let revision = flows::publish(
+        db,
+        tenant,
+        flow_id,
+        NewRevision {
+            graph,
+            nodes: &verdict.nodes,
+            restored_from,
+            note,
+            published_by: by,
+        },
+    )
+    .await?;
+    tracing::info!(flow = %flow_id, revision = revision.summary.number, restored_from, "flow published");
+    Ok(revision)
+}
+
+/// Removes one of a tenant's module installations, unless the live revision of one of
+/// the tenant's flows runs it (409 `plugin_in_use`, naming the flows).
+pub async fn delete_plugin(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    tenant: TenantId,
+    plugin_id: Uuid,
+) -> Result<(), StoreError> {
+    let using = flows::live_revisions_using(db, Some(tenant), plugin_id).await?;
+    if !using.is_empty() {
+        let names: Vec<String> = using
+            .iter()
+            .map(|(flow, revision)| format!("{flow:?} (revision {revision})"))
+            .collect();
+        return Err(StoreError::conflict(
+            "plugin_in_use",
+            format!(
+                "the module runs in published flows: {}; publish them without it first",
+                names.join(", ")
+            ),
+        ));
+    }
+    registry.delete(tenant, plugin_id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::ModuleInfo;
+    use crate::plugin::Limits;
+
+    fn row(name: &str, version: &str, enabled: bool) -> PluginRow {
+        PluginRow {
+            id: Uuid::new_v4(),
+            tenant: None,
+            sha256: String::new(),
+            builtin: true,
+            enabled,
+            limits: Limits::default(),
+            info: ModuleInfo {
+                name: name.into(),
+                version: version.into(),
+                description: String::new(),
+                config_schema: serde_json::json!({}),
+                exits: vec![],
+            },
+            size: None,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn resolves_the_newest_enabled_matching_version() {
+        let installed = [
+            row("bot", "1.0.0", true),
+            row("bot", "1.4.2", true),
+            row("bot", "1.5.0", false),
+            row("bot", "2.0.0", true),
+        ];
+        let version = |req: &str| resolve(&installed, "bot", req).map(|r| r.info.version.clone());
+        assert_eq!(version("^1").unwrap(), "1.4.2");
+        assert_eq!(version("*").unwrap(), "2.0.0");
+        assert_eq!(version("").unwrap(), "2.0.0");
+        assert_eq!(version("1.0.0").unwrap(), "1.4.2");
+        assert_eq!(version("=1.0.0").unwrap(), "1.0.0");
+        let (field, message) = resolve(&installed, "bot", "^1.5").unwrap_err();
+        assert_eq!(field, "version");
+        assert_eq!(
+            message,
+            "no enabled version of \"bot\" matches \"^1.5\"; installed: 1.0.0, 1.4.2, 1.5.0 (disabled), 2.0.0"
+        );
+        let (field, _) = resolve(&installed, "bot", "one").unwrap_err();
+        assert_eq!(field, "version");
+        let (field, message) = resolve(&installed, "nope", "*").unwrap_err();
+        assert_eq!(
+            (field, message.as_str()),
+            ("module", "no module \"nope\" is installed")
+        );
+    }
+}

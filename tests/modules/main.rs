@@ -1,0 +1,12 @@
+//! The built-in flow modules of `plugins/`, each loaded as a real component into
+//! kefu's plugin runtime and driven through scripted conversations: every exit,
+//! timeouts, retries, and bad configuration refused with a precise message.
+
+mod branch;
+mod collect_input;
+mod end;
+mod send_message;
+mod service_time;
+mod survey;
+mod text_bot;
+mod transfer;
