@@ -146,6 +146,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     if demo {
         let seeded = demo::seed(
             &state.db,
+            &state.plugins,
             std::env::var("KEFU_DEMO_PASSWORD")
                 .ok()
                 .filter(|p| !p.is_empty()),
@@ -164,10 +165,20 @@ fn print_demo_banner(url: &str, seeded: &demo::Seeded) {
             "unchanged (printed when first seeded; set KEFU_DEMO_PASSWORD to choose one)".to_owned()
         }
     };
+    let flow = match seeded.flow {
+        Some((id, Some(revision))) => {
+            format!("{} (id {id}, revision {revision} live)", demo::FLOW_NAME)
+        }
+        Some((id, None)) => format!(
+            "{} (id {id}): draft only, the installed modules refused it (see the log)",
+            demo::FLOW_NAME
+        ),
+        None => "none".to_owned(),
+    };
     println!(
         "\nkefu is running with the demo tenant.\n\
          \n  API            {url}/api/v1\n  OpenAPI        {url}/api/v1/openapi.json\n  Health         {url}/healthz  {url}/readyz\n\
-         \n  Tenant         {tenant}\n  Admin          {admin}\n  Agents         agent1@demo.kefu  agent2@demo.kefu  agent3@demo.kefu\n  Password       {password}\n\
+         \n  Tenant         {tenant}\n  Admin          {admin}\n  Agents         agent1@demo.kefu  agent2@demo.kefu  agent3@demo.kefu\n  Password       {password}\n  Flow           {flow}\n\
          \n  Log in:  curl -s {url}/api/v1/auth/login -H 'content-type: application/json' \\\n             -d '{{\"tenant\":\"{tenant}\",\"email\":\"{admin}\",\"password\":\"…\"}}'\n",
         tenant = demo::TENANT,
         admin = demo::ADMIN_EMAIL,

@@ -105,6 +105,51 @@ async fn serve_demo_seeds_idempotently_and_stops_on_sigterm() {
     let token = access_token(reply).await;
     assert_eq!(server.get(&token, "/api/v1/agents").await["total"], 4);
     assert_eq!(server.get(&token, "/api/v1/skill-groups").await["total"], 2);
+    // The demo flow is published: welcome → service time → menu → bot → transfer →
+    // survey, on the built-in modules, transferring to the pre-sales group.
+    let flows = server.get(&token, "/api/v1/flows").await;
+    assert_eq!(flows["total"], 1, "{flows}");
+    let flow = &flows["items"][0];
+    assert_eq!(flow["live_revision"], 1, "{}", server.banner);
+    let id = flow["id"].as_str().unwrap();
+    let revision = server
+        .get(&token, &format!("/api/v1/flows/{id}/revisions/1"))
+        .await;
+    let modules: Vec<&str> = revision["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["module"].as_str().unwrap())
+        .collect();
+    for module in [
+        "send-message",
+        "service-time",
+        "branch",
+        "text-bot",
+        "transfer",
+        "survey",
+        "end",
+    ] {
+        assert!(
+            modules.contains(&module),
+            "{module} missing from {modules:?}"
+        );
+    }
+    let groups = server.get(&token, "/api/v1/skill-groups").await;
+    let presales = groups["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"].as_str().unwrap().starts_with("售前"))
+        .unwrap()["id"]
+        .clone();
+    let transfer = revision["graph"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["module"] == "transfer")
+        .unwrap();
+    assert_eq!(transfer["config"]["skill_group_id"], presales);
     server.stop();
 
     // A second start seeds nothing new; a changed KEFU_DEMO_PASSWORD takes effect.
@@ -123,6 +168,15 @@ async fn serve_demo_seeds_idempotently_and_stops_on_sigterm() {
     let token = access_token(reply).await;
     let me = server.get(&token, "/api/v1/me").await;
     assert_eq!(me["skill_groups"].as_array().unwrap().len(), 1);
+    let admin = access_token(
+        server
+            .login("demo", "admin@demo.kefu", "demo password 2")
+            .await,
+    )
+    .await;
+    let flows = server.get(&admin, "/api/v1/flows").await;
+    assert_eq!(flows["total"], 1, "the demo flow is seeded once");
+    assert_eq!(flows["items"][0]["live_revision"], 1);
     server.stop();
 
     // Without KEFU_DEMO_PASSWORD the existing accounts keep theirs.

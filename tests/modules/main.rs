@@ -7,6 +7,7 @@ mod collect_input;
 mod end;
 mod send_message;
 mod service_time;
+mod shapes;
 mod survey;
 mod text_bot;
 mod transfer;

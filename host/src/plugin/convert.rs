@@ -133,7 +133,7 @@ pub fn output(
     let next = match o.next {
         wit::Next::Exit(name) => {
             let known = match exits {
-                Some(exits) => exits.iter().any(|e| *e == name),
+                Some(exits) => exits.contains(&name),
                 None => info.exits.iter().any(|e| e.name == name),
             };
             if !known {

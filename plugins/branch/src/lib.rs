@@ -105,6 +105,11 @@ struct BranchModule;
 impl FlowModule for BranchModule {
     type Config = Config;
 
+    /// The node waits for the user's reply, unless it decides on entry.
+    fn waits(config: &Config) -> bool {
+        config.wait_for_reply
+    }
+
     fn describe() -> ModuleInfo {
         ModuleInfo::new("branch", "1.0.0")
             .description(

@@ -92,6 +92,11 @@ struct CollectInput;
 impl FlowModule for CollectInput {
     type Config = Config;
 
+    /// The node waits for the user's reply.
+    fn waits(_config: &Config) -> bool {
+        true
+    }
+
     fn describe() -> ModuleInfo {
         ModuleInfo::new("collect-input", "1.0.0")
             .description(

@@ -228,6 +228,11 @@ impl Output {
         self.action(Action::transfer(skill_group_id))
     }
 
+    /// Adds [`Action::transfer_with_priority`].
+    pub fn transfer_with_priority(self, skill_group_id: impl Into<String>, priority: u8) -> Self {
+        self.action(Action::transfer_with_priority(skill_group_id, priority))
+    }
+
     /// Adds [`Action::end_session`].
     pub fn end_session(self, end_status: u16) -> Self {
         self.action(Action::end_session(end_status))

@@ -512,6 +512,11 @@ struct Survey;
 impl FlowModule for Survey {
     type Config = Config;
 
+    /// The node waits for the user's rating.
+    fn waits(_config: &Config) -> bool {
+        true
+    }
+
     fn describe() -> ModuleInfo {
         let message = |description: &str, default: &str| json!({"description": description, "type": "string", "maxLength": MAX_MESSAGE, "default": default});
         ModuleInfo::new("survey", "1.0.0")

@@ -254,6 +254,11 @@ struct Transfer;
 impl FlowModule for Transfer {
     type Config = Config;
 
+    /// The node suspends while the session is queued or with an agent.
+    fn waits(_config: &Config) -> bool {
+        true
+    }
+
     fn describe() -> ModuleInfo {
         let message = |description: &str, default: &str| {
             json!({

@@ -6,10 +6,19 @@ use sea_orm::DatabaseConnection;
 use crate::auth::password;
 use crate::auth::service::random_secret;
 use crate::directory::{Membership, NewAgent, NewSkillGroup, Role, RoutingSettings};
-use crate::store::{TenantId, agents, skill_groups, tenants};
+use crate::flow::catalog::{self, PublishError};
+use crate::flow::graph::Graph;
+use crate::plugin::Registry;
+use crate::store::{TenantId, agents, flows, skill_groups, tenants};
 
 pub const TENANT: &str = "demo";
 pub const ADMIN_EMAIL: &str = "admin@demo.kefu";
+/// The demo tenant's conversation service flow.
+pub const FLOW_NAME: &str = "演示服务流 Demo service flow";
+
+/// The demo flow: welcome → service time → menu → text bot → transfer → survey → end.
+/// `@presales` stands for the id of the pre-sales skill group.
+const FLOW_GRAPH: &str = include_str!("flow.json");
 
 /// What seeding did, for the start-up banner.
 #[derive(Debug)]
@@ -19,12 +28,18 @@ pub struct Seeded {
     pub password: Option<String>,
     /// Whether the password came from `KEFU_DEMO_PASSWORD`.
     pub password_from_env: bool,
+    /// The demo flow and its live revision (none when it could not be published).
+    pub flow: Option<(uuid::Uuid, Option<i32>)>,
 }
 
 /// Seeds the demo tenant. With `password` (from `KEFU_DEMO_PASSWORD`) every demo
 /// account gets that password, also on later starts; without it, accounts created now
 /// get a generated one, and existing accounts keep theirs.
-pub async fn seed(db: &DatabaseConnection, password: Option<String>) -> anyhow::Result<Seeded> {
+pub async fn seed(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    password: Option<String>,
+) -> anyhow::Result<Seeded> {
     let (tenant, _) = tenants::ensure(db, TENANT, "kefu demo", "Asia/Shanghai").await?;
     let groups = [
         (
@@ -116,9 +131,45 @@ pub async fn seed(db: &DatabaseConnection, password: Option<String>) -> anyhow::
             }
         }
     }
+    let flow = seed_flow(db, registry, tenant.id, group_ids[0]).await?;
     Ok(Seeded {
+        flow,
         tenant: tenant.id,
         password: (from_env || created_any).then_some(generated),
         password_from_env: from_env,
     })
+}
+
+/// Creates and publishes the demo flow unless the tenant already has it (an admin may
+/// have changed it since: it is left alone). A flow the installed modules refuse is
+/// kept as a draft and the problems are logged.
+async fn seed_flow(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    tenant: TenantId,
+    presales: uuid::Uuid,
+) -> anyhow::Result<Option<(uuid::Uuid, Option<i32>)>> {
+    if let Some(existing) = flows::find_by_name(db, tenant, FLOW_NAME).await? {
+        return Ok(Some((existing.id, existing.live_revision)));
+    }
+    let graph: Graph =
+        serde_json::from_str(&FLOW_GRAPH.replace("@presales", &presales.to_string()))?;
+    let flow = flows::create(
+        db,
+        tenant,
+        FLOW_NAME,
+        "Welcome, service time, menu, FAQ bot, transfer to an agent, satisfaction survey.",
+        &graph,
+    )
+    .await?;
+    match catalog::publish(db, registry, tenant, flow.id, "demo seed", None).await {
+        Ok(revision) => Ok(Some((flow.id, Some(revision.summary.number)))),
+        Err(PublishError::Invalid(problems)) => {
+            for p in &problems {
+                tracing::warn!(path = %p.path, problem = %p.message, "the demo flow is not valid");
+            }
+            Ok(Some((flow.id, None)))
+        }
+        Err(PublishError::Store(e)) => Err(e.into()),
+    }
 }
