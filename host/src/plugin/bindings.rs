@@ -50,7 +50,9 @@ pub struct StepContext {
 
 /// The data of one step's store.
 pub struct StepState {
-    wasi: WasiCtx,
+    /// Built on the module's first WASI call: most steps make none, and a step should
+    /// not pay for what it does not use.
+    wasi: Option<WasiCtx>,
     table: ResourceTable,
     pub(super) limits: StoreLimits,
     services: Arc<dyn HostServices>,
@@ -67,36 +69,42 @@ impl StepState {
         module: Arc<str>,
         limits: StoreLimits,
     ) -> Self {
-        let stderr = MemoryOutputPipe::new(STDIO_BYTES);
-        let mut wasi = WasiCtx::builder();
-        wasi.stdout(stderr.clone())
-            .stderr(stderr.clone())
-            .wall_clock(FrozenClock)
-            .monotonic_clock(FrozenClock)
-            .secure_random(wasmtime_wasi::Deterministic::new(vec![
-                0x6b, 0x65, 0x66, 0x75,
-            ]))
-            .insecure_random(wasmtime_wasi::Deterministic::new(vec![
-                0x66, 0x6c, 0x6f, 0x77,
-            ]))
-            .insecure_random_seed(0);
         Self {
-            wasi: wasi.build(),
+            wasi: None,
             table: ResourceTable::new(),
             limits,
             services,
             ctx,
             module,
             log_lines: 0,
-            stderr,
+            stderr: MemoryOutputPipe::new(STDIO_BYTES),
         }
     }
 }
 
+/// The WASI context of a step: stdout and stderr into a small buffer, no files, no
+/// network, no environment, frozen clocks and deterministic randomness.
+fn wasi_context(stdio: &MemoryOutputPipe) -> WasiCtx {
+    let mut wasi = WasiCtx::builder();
+    wasi.stdout(stdio.clone())
+        .stderr(stdio.clone())
+        .wall_clock(FrozenClock)
+        .monotonic_clock(FrozenClock)
+        .secure_random(wasmtime_wasi::Deterministic::new(vec![
+            0x6b, 0x65, 0x66, 0x75,
+        ]))
+        .insecure_random(wasmtime_wasi::Deterministic::new(vec![
+            0x66, 0x6c, 0x6f, 0x77,
+        ]))
+        .insecure_random_seed(0);
+    wasi.build()
+}
+
 impl WasiView for StepState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
+        let stdio = &self.stderr;
         WasiCtxView {
-            ctx: &mut self.wasi,
+            ctx: self.wasi.get_or_insert_with(|| wasi_context(stdio)),
             table: &mut self.table,
         }
     }
@@ -234,13 +242,13 @@ pub fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<StepState>> 
         wasmtime_wasi::clocks::WasiClocksView::clocks,
     )?;
     random::random::add_to_linker::<StepState, wasmtime_wasi::random::WasiRandom>(l, |s| {
-        s.wasi.random()
+        WasiView::ctx(s).ctx.random()
     })?;
     random::insecure::add_to_linker::<StepState, wasmtime_wasi::random::WasiRandom>(l, |s| {
-        s.wasi.random()
+        WasiView::ctx(s).ctx.random()
     })?;
     random::insecure_seed::add_to_linker::<StepState, wasmtime_wasi::random::WasiRandom>(l, |s| {
-        s.wasi.random()
+        WasiView::ctx(s).ctx.random()
     })?;
     macro_rules! cli {
         ($($iface:ident),*) => {$(
