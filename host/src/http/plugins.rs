@@ -432,7 +432,7 @@ async fn dry_run(
             }),
         },
         config,
-        prepared: (!prepared.is_empty()).then_some(prepared),
+        prepared: (!prepared.is_empty()).then(|| prepared.as_ref().clone()),
         variables: run
             .variables
             .into_iter()

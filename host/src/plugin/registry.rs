@@ -38,6 +38,44 @@ pub struct Registry {
     db: DatabaseConnection,
     runtime: Arc<Runtime>,
     loaded: RwLock<HashMap<Uuid, Loaded>>,
+    prepared: std::sync::Mutex<PreparedCache>,
+}
+
+/// Most bytes of prepared forms kept in memory.
+const PREPARED_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// What `prepare` answered, per installation (its exact bytes) and configuration. A
+/// published revision never changes its nodes' configurations or pinned modules, so
+/// this is the per-revision cache the flow engine needs, shared by revisions whose
+/// nodes are alike. The oldest entries go first when it is full.
+#[derive(Default)]
+struct PreparedCache {
+    entries: HashMap<(String, [u8; 32]), Arc<Vec<u8>>>,
+    order: std::collections::VecDeque<(String, [u8; 32])>,
+    bytes: usize,
+}
+
+impl PreparedCache {
+    fn get(&self, key: &(String, [u8; 32])) -> Option<Arc<Vec<u8>>> {
+        self.entries.get(key).cloned()
+    }
+
+    fn insert(&mut self, key: (String, [u8; 32]), value: Arc<Vec<u8>>) {
+        if value.len() > PREPARED_CACHE_BYTES / 4 || self.entries.contains_key(&key) {
+            return;
+        }
+        self.bytes += value.len();
+        self.entries.insert(key.clone(), value);
+        self.order.push_back(key);
+        while self.bytes > PREPARED_CACHE_BYTES {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(v) = self.entries.remove(&oldest) {
+                self.bytes -= v.len();
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Registry {
@@ -52,6 +90,7 @@ impl Registry {
             db,
             runtime,
             loaded: RwLock::new(HashMap::new()),
+            prepared: std::sync::Mutex::new(PreparedCache::default()),
         }
     }
 
@@ -212,9 +251,64 @@ impl Registry {
             .await
     }
 
-    /// Runs `prepare` for a node configuration.
-    pub async fn prepare(&self, row: &PluginRow, config: &str) -> Result<Vec<u8>, StepFailure> {
+    /// The prepared form of a node configuration: `prepare` runs once per module and
+    /// configuration, and later calls are answered from memory.
+    pub async fn prepare(
+        &self,
+        row: &PluginRow,
+        config: &str,
+    ) -> Result<Arc<Vec<u8>>, StepFailure> {
+        use sha2::Digest;
+        let key = (
+            row.sha256.clone(),
+            sha2::Sha256::digest(config.as_bytes()).into(),
+        );
+        if let Some(hit) = self.lock_prepared().get(&key) {
+            return Ok(hit);
+        }
         let module = self.loaded_for_call(row).await?;
-        self.runtime.prepare(&module, &row.limits, config).await
+        let prepared = Arc::new(self.runtime.prepare(&module, &row.limits, config).await?);
+        self.lock_prepared().insert(key, prepared.clone());
+        Ok(prepared)
+    }
+
+    fn lock_prepared(&self) -> std::sync::MutexGuard<'_, PreparedCache> {
+        self.prepared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(module: &str, n: u8) -> (String, [u8; 32]) {
+        (module.to_owned(), [n; 32])
+    }
+
+    #[test]
+    fn prepared_forms_are_kept_per_module_and_configuration_within_a_bound() {
+        let mut cache = PreparedCache::default();
+        let big = Arc::new(vec![0u8; PREPARED_CACHE_BYTES / 4]);
+        cache.insert(key("a", 1), Arc::new(vec![1]));
+        assert_eq!(cache.get(&key("a", 1)).as_deref(), Some(&vec![1]));
+        assert!(cache.get(&key("a", 2)).is_none());
+        assert!(cache.get(&key("b", 1)).is_none());
+        for n in 2..=6 {
+            cache.insert(key("a", n), big.clone());
+        }
+        // Full: the oldest went first.
+        assert!(cache.get(&key("a", 1)).is_none());
+        assert!(cache.get(&key("a", 2)).is_none());
+        assert!(cache.get(&key("a", 3)).is_some());
+        assert!(cache.get(&key("a", 6)).is_some());
+        assert!(cache.bytes <= PREPARED_CACHE_BYTES);
+        // Larger than a quarter of the bound: answered, never kept.
+        cache.insert(
+            key("c", 1),
+            Arc::new(vec![0u8; PREPARED_CACHE_BYTES / 4 + 1]),
+        );
+        assert!(cache.get(&key("c", 1)).is_none());
     }
 }
