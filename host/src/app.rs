@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::http;
 use crate::plugin::{Limits, Registry, Runtime, RuntimeConfig};
 use crate::routing::QueueFigures;
+use crate::sessions::{Sessions, SessionsConfig};
 use crate::state::AppState;
 use crate::store::{self, auth_sessions, secrets};
 
@@ -67,7 +68,7 @@ impl Application {
             Arc::new(QueueFigures::new(db.clone())),
         )
         .context("starting the plugin runtime")?;
-        let plugins = Registry::new(db.clone(), Arc::new(runtime));
+        let plugins = Arc::new(Registry::new(db.clone(), Arc::new(runtime)));
         plugins
             .start(crate::builtin_plugins::MODULES)
             .await
@@ -75,9 +76,17 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
+        let sessions = Arc::new(Sessions::new(
+            db.clone(),
+            plugins.clone(),
+            SessionsConfig {
+                max_steps_per_turn: config.sessions.max_steps_per_turn,
+                timer_tick: Duration::from_millis(config.sessions.timer_tick_ms),
+            },
+        ));
         Ok(Self {
             listener,
-            state: AppState::new(db, config, auth, plugins),
+            state: AppState::new(db, config, auth, plugins, sessions),
         })
     }
 
@@ -96,6 +105,8 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let janitor = tokio::spawn(janitor(self.state.db.clone()));
+        let timers = tokio::spawn(self.state.sessions.clone().run_timers());
+        let outbox = tokio::spawn(crate::im::egress::run(self.state.clone()));
         let app = http::router(self.state.clone());
         let served = axum::serve(
             self.listener,
@@ -104,6 +115,8 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         janitor.abort();
+        timers.abort();
+        outbox.abort();
         self.state.db.clone().close().await.ok();
         served.context("serving HTTP")
     }
@@ -151,6 +164,11 @@ async fn janitor(db: DatabaseConnection) {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "purged expired sign-in sessions"),
             Err(e) => tracing::warn!(error = %e, "purging expired sign-in sessions failed"),
+        }
+        // IM retries within minutes; a week of receipts is plenty.
+        let before = chrono::Utc::now() - chrono::Duration::days(7);
+        if let Err(e) = crate::store::sessions::purge_receipts(&db, before).await {
+            tracing::warn!(error = %e, "purging old IM receipts failed");
         }
     }
 }

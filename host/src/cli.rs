@@ -175,6 +175,16 @@ fn print_demo_banner(url: &str, seeded: &demo::Seeded) {
         ),
         None => "none".to_owned(),
     };
+    let c = &seeded.channel;
+    let secret = if c.secret_from_env {
+        "the value of KEFU_DEMO_IM_SECRET".to_owned()
+    } else {
+        c.secret_key.clone()
+    };
+    let egress = match &c.im_base_url {
+        Some(base) => format!("{base}/v4/openim/sendmsg (KEFU_DEMO_IM_BASE_URL)"),
+        None => "off (set KEFU_DEMO_IM_BASE_URL to send replies to IM)".to_owned(),
+    };
     println!(
         "\nkefu is running with the demo tenant.\n\
          \n  API            {url}/api/v1\n  OpenAPI        {url}/api/v1/openapi.json\n  Health         {url}/healthz  {url}/readyz\n\
@@ -182,6 +192,15 @@ fn print_demo_banner(url: &str, seeded: &demo::Seeded) {
          \n  Log in:  curl -s {url}/api/v1/auth/login -H 'content-type: application/json' \\\n             -d '{{\"tenant\":\"{tenant}\",\"email\":\"{admin}\",\"password\":\"…\"}}'\n",
         tenant = demo::TENANT,
         admin = demo::ADMIN_EMAIL,
+    );
+    println!(
+        "\n  Web chat       {url}/chat/{id}\n\
+         \n  IM channel     account {account}, SDKAppID {sdkappid}, administrator {admin}\n  IM secret key  {secret}\n  IM ingress     POST {url}/v4/openim/sendmsg?sdkappid={sdkappid}&identifier={admin}&usersig=…&random=…&contenttype=json\n  IM callback    POST {url}/im/callback (token {token})\n  IM egress      {egress}",
+        id = c.id,
+        account = demo::CHANNEL_ACCOUNT,
+        sdkappid = c.sdkappid,
+        admin = c.admin_identifier,
+        token = c.callback_token,
     );
 }
 

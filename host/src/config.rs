@@ -28,7 +28,52 @@ pub struct Config {
     pub auth: AuthConfig,
     pub http: HttpConfig,
     pub plugins: PluginsConfig,
+    pub sessions: SessionsConfig,
+    pub im: ImConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionsConfig {
+    /// Most flow steps one turn of a session may run before it is stopped as a
+    /// runaway loop (and the session falls back).
+    pub max_steps_per_turn: u32,
+    /// How often due timers (wait timeouts, idle ends) are looked for, in ms.
+    pub timer_tick_ms: u64,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        Self {
+            max_steps_per_turn: 50,
+            timer_tick_ms: 500,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ImConfig {
+    /// Attempts to deliver one reply to IM before giving up on it.
+    pub egress_max_attempts: u32,
+    /// The longest pause between two attempts, in seconds (backoff doubles up to it).
+    pub egress_max_backoff_secs: u64,
+    /// How long one call to IM may take, in ms.
+    pub egress_timeout_ms: u64,
+    /// Validity of the UserSigs kefu makes for its calls to IM, in seconds.
+    pub usersig_ttl_secs: u64,
+}
+
+impl Default for ImConfig {
+    fn default() -> Self {
+        Self {
+            egress_max_attempts: 12,
+            egress_max_backoff_secs: 300,
+            egress_timeout_ms: 5_000,
+            usersig_ttl_secs: 24 * 3600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -108,6 +153,8 @@ impl Default for Config {
             auth: AuthConfig::default(),
             http: HttpConfig::default(),
             plugins: PluginsConfig::default(),
+            sessions: SessionsConfig::default(),
+            im: ImConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -174,7 +221,15 @@ impl Config {
         figment
             .merge(
                 Env::prefixed("KEFU_")
-                    .ignore(&["config", "demo", "demo_password", "admin_password"])
+                    .ignore(&[
+                        "config",
+                        "demo",
+                        "demo_password",
+                        "admin_password",
+                        "demo_sdkappid",
+                        "demo_im_secret",
+                        "demo_im_base_url",
+                    ])
                     .split("__"),
             )
             .extract()
@@ -221,6 +276,18 @@ impl Config {
         }
         if self.database.max_connections == 0 {
             return Err("database.max_connections must be at least 1".into());
+        }
+        if self.sessions.max_steps_per_turn == 0 || self.sessions.max_steps_per_turn > 1_000 {
+            return Err("sessions.max_steps_per_turn must be between 1 and 1000".into());
+        }
+        if self.sessions.timer_tick_ms < 10 || self.sessions.timer_tick_ms > 60_000 {
+            return Err("sessions.timer_tick_ms must be between 10 and 60000".into());
+        }
+        if self.im.egress_max_attempts == 0 || self.im.egress_timeout_ms == 0 {
+            return Err("im.egress_max_attempts and im.egress_timeout_ms must be positive".into());
+        }
+        if self.im.usersig_ttl_secs < 60 {
+            return Err("im.usersig_ttl_secs must be at least 60".into());
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err("log.format must be `text` or `json`".into());

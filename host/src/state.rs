@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::service::Authenticator;
 use crate::config::Config;
 use crate::plugin::Registry;
+use crate::sessions::Sessions;
 
 /// Cheap to clone: one `Arc`.
 #[derive(Clone, Debug)]
@@ -17,7 +18,8 @@ pub struct Inner {
     pub db: DatabaseConnection,
     pub config: Config,
     pub auth: Authenticator,
-    pub plugins: Registry,
+    pub plugins: Arc<Registry>,
+    pub sessions: Arc<Sessions>,
 }
 
 impl AppState {
@@ -25,13 +27,15 @@ impl AppState {
         db: DatabaseConnection,
         config: Config,
         auth: Authenticator,
-        plugins: Registry,
+        plugins: Arc<Registry>,
+        sessions: Arc<Sessions>,
     ) -> Self {
         Self(Arc::new(Inner {
             db,
             config,
             auth,
             plugins,
+            sessions,
         }))
     }
 }

@@ -17,6 +17,8 @@ mod m20261121_000004_create_auth_sessions;
 mod m20261121_000005_create_server_secrets;
 mod m20261121_000006_create_plugins;
 mod m20261121_000007_create_flows;
+mod m20261121_000008_create_channels;
+mod m20261121_000009_create_sessions;
 
 /// The ordered list of kefu's migrations.
 #[derive(Debug)]
@@ -33,6 +35,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000005_create_server_secrets::Migration),
             Box::new(m20261121_000006_create_plugins::Migration),
             Box::new(m20261121_000007_create_flows::Migration),
+            Box::new(m20261121_000008_create_channels::Migration),
+            Box::new(m20261121_000009_create_sessions::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@ mod agents;
 mod auth;
 mod flows;
 mod health;
+mod im;
 mod migrations;
 mod openapi;
 mod plugins;

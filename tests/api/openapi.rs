@@ -45,6 +45,15 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/v1/plugins/{id}", "delete"),
         ("/api/v1/plugins/{id}/validate-config", "post"),
         ("/api/v1/plugins/{id}/dry-run", "post"),
+        ("/api/v1/channels", "get"),
+        ("/api/v1/channels", "post"),
+        ("/api/v1/channels/{id}", "get"),
+        ("/api/v1/channels/{id}", "patch"),
+        ("/api/v1/channels/{id}", "delete"),
+        ("/api/v1/channels/{id}/rotate-secrets", "post"),
+        ("/api/v1/sessions", "get"),
+        ("/api/v1/sessions/{id}", "get"),
+        ("/api/v1/sessions/{id}/messages", "get"),
     ];
     for (path, method) in expected {
         let op = &paths.get(path).unwrap_or_else(|| panic!("{path} missing"))[method];

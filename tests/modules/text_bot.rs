@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 /// The knowledge base of a bilingual online shop: 24 FAQs with their alternatives.
 const KNOWLEDGE_BASE: &str = include_str!("data/text_bot_kb.json");
-/// Paraphrased questions labelled with their FAQ, and off-topic messages.
+/// Paraphrased questions labelled with their FAQ (nine per FAQ, Chinese and English,
+/// typos included), and off-topic messages, each marked `tune` or `held_out`.
 const QUERIES: &str = include_str!("data/text_bot_queries.json");
 
 fn knowledge_base() -> Value {
@@ -330,8 +331,55 @@ async fn refuses_bad_configuration_precisely() {
     assert_eq!(problems[0].message, "has 2001 FAQs; at most 2000");
 }
 
+/// How one part of the test set fared.
+#[derive(Default)]
+struct Tally {
+    questions: usize,
+    hits: usize,
+    suggested: usize,
+    off_topic: usize,
+    false_answers: usize,
+}
+
+impl Tally {
+    fn top1(&self) -> f64 {
+        100.0 * self.hits as f64 / self.questions.max(1) as f64
+    }
+
+    fn false_rate(&self) -> f64 {
+        100.0 * self.false_answers as f64 / self.off_topic.max(1) as f64
+    }
+
+    fn add(&mut self, other: &Tally) {
+        self.questions += other.questions;
+        self.hits += other.hits;
+        self.suggested += other.suggested;
+        self.off_topic += other.off_topic;
+        self.false_answers += other.false_answers;
+    }
+
+    fn line(&self, name: &str) -> String {
+        format!(
+            "{name}: top-1 accuracy {:.1}% ({}/{}), right FAQ offered under \"did you mean\" {}, \
+             off-topic false answers {:.1}% ({}/{})",
+            self.top1(),
+            self.hits,
+            self.questions,
+            self.suggested,
+            self.false_rate(),
+            self.false_answers,
+            self.off_topic
+        )
+    }
+}
+
 /// The quality on the test set: each paraphrased question and off-topic message is
 /// sent, in a fresh session, through the real component with the default thresholds.
+///
+/// The set is split in two, each message marked `tune` or `held_out`: the matching's
+/// weights and the default thresholds were chosen looking at the `tune` part only;
+/// the `held_out` part (every FAQ's 2nd, 4th, 7th and 9th paraphrase, and every other
+/// off-topic message, marked before any tuning) shows how that choice generalises.
 ///
 /// Top-1 accuracy counts only direct answers with the right FAQ: a "did you mean"
 /// menu, even with the right FAQ first, is not a top-1 hit (the user had to do more).
@@ -342,53 +390,90 @@ async fn answer_quality_on_the_test_set() {
     let queries: Value = serde_json::from_str(QUERIES).unwrap();
     let questions = queries["questions"].as_array().unwrap();
     let off_topic = queries["off_topic"].as_array().unwrap();
-    assert!(questions.len() >= 100 && off_topic.len() >= 30);
+    let ids: Vec<String> = knowledge_base()["faqs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(questions.len() >= 160 && off_topic.len() >= 30);
+    for q in questions {
+        assert!(ids.iter().any(|id| id == &q["faq"]), "{q}");
+    }
+    let split = |m: &Value| -> usize {
+        match m["split"].as_str() {
+            Some("tune") => 0,
+            Some("held_out") => 1,
+            other => panic!("{m}: split {other:?}"),
+        }
+    };
 
+    let names = ["tune", "held-out"];
     let mut c = h.conversation("text-bot", knowledge_base()).await;
-    let (mut hits, mut suggested, mut wrong) = (0usize, 0usize, Vec::new());
+    let mut parts = [Tally::default(), Tally::default()];
+    let mut misses = Vec::new();
     for q in questions {
         let (text, want) = (q["text"].as_str().unwrap(), q["faq"].as_str().unwrap());
+        let name = names[split(q)];
+        let part = &mut parts[split(q)];
+        part.questions += 1;
         c.enter().await;
         let step = c.say(text).await;
         match answered(&step) {
-            Some(got) if got == want => hits += 1,
-            Some(got) => wrong.push(format!("{text:?}: answered {got}, expected {want}")),
+            Some(got) if got == want => part.hits += 1,
+            Some(got) => misses.push(format!(
+                "[{name}] {text:?}: answered {got}, expected {want}"
+            )),
             None if step
                 .menu()
                 .is_some_and(|(_, m)| m.iter().any(|(id, _)| id == want)) =>
             {
-                suggested += 1
+                part.suggested += 1;
+                misses.push(format!(
+                    "{text:?}: offered under \"did you mean\", expected {want}"
+                ));
             }
-            None => wrong.push(format!("{text:?}: no answer, expected {want}")),
+            None => misses.push(format!("[{name}] {text:?}: no answer, expected {want}")),
         }
     }
-    let mut false_answers = Vec::new();
-    for text in off_topic {
-        let text = text.as_str().unwrap();
+    for m in off_topic {
+        let text = m["text"].as_str().unwrap();
+        let name = names[split(m)];
+        let part = &mut parts[split(m)];
+        part.off_topic += 1;
         c.enter().await;
         if let Some(got) = answered(&c.say(text).await) {
-            false_answers.push(format!("{text:?}: answered {got}"));
+            part.false_answers += 1;
+            misses.push(format!("[{name}] {text:?} (off-topic): answered {got}"));
         }
     }
 
-    let top1 = 100.0 * hits as f64 / questions.len() as f64;
-    let false_rate = 100.0 * false_answers.len() as f64 / off_topic.len() as f64;
-    println!(
-        "text-bot quality: top-1 accuracy {top1:.1}% ({hits}/{}), right FAQ offered under \
-         \"did you mean\" {suggested}, off-topic false answers {false_rate:.1}% ({}/{})",
-        questions.len(),
-        false_answers.len(),
-        off_topic.len()
-    );
-    for line in wrong.iter().chain(&false_answers) {
-        println!("  {line}");
+    let mut all = Tally::default();
+    all.add(&parts[0]);
+    all.add(&parts[1]);
+    println!("text-bot quality");
+    println!("  {}", all.line("overall"));
+    println!("  {}", parts[0].line("tune"));
+    println!("  {}", parts[1].line("held-out"));
+    for line in &misses {
+        println!("    {line}");
     }
-    // The issue's targets are top-1 >= 90 % and false answers <= 5 %. The second is
-    // met; the first is not yet (see the figure printed above), so this asserts the
-    // level reached, to catch regressions, until the matching improves.
+    // The issue's targets, on the whole set: top-1 >= 90 % and false answers <= 5 %.
     assert!(
-        false_rate <= 5.0,
-        "off-topic false-answer rate {false_rate:.1}% > 5%"
+        all.top1() >= 90.0,
+        "top-1 accuracy {:.1}% < 90%",
+        all.top1()
     );
-    assert!(top1 >= 75.0, "top-1 accuracy {top1:.1}% fell below 75%");
+    assert!(
+        all.false_rate() <= 5.0,
+        "off-topic false-answer rate {:.1}% > 5%",
+        all.false_rate()
+    );
+    // The held-out part reached 87.5 % (84/96); this floor catches a regression, or
+    // a retuning that only fits the tuning part.
+    assert!(
+        parts[1].top1() >= 85.0,
+        "held-out top-1 accuracy {:.1}% < 85%",
+        parts[1].top1()
+    );
 }

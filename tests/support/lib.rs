@@ -10,6 +10,7 @@
 
 #[path = "db.rs"]
 pub mod db;
+pub mod fake_im;
 #[path = "modules.rs"]
 pub mod modules;
 

@@ -5,11 +5,13 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::password;
 use crate::auth::service::random_secret;
-use crate::directory::{Membership, NewAgent, NewSkillGroup, Role, RoutingSettings};
+use crate::directory::{
+    ChannelPatch, Membership, NewAgent, NewChannel, NewSkillGroup, Role, RoutingSettings,
+};
 use crate::flow::catalog::{self, PublishError};
 use crate::flow::graph::Graph;
 use crate::plugin::Registry;
-use crate::store::{TenantId, agents, flows, skill_groups, tenants};
+use crate::store::{TenantId, agents, channels, flows, skill_groups, tenants};
 
 pub const TENANT: &str = "demo";
 pub const ADMIN_EMAIL: &str = "admin@demo.kefu";
@@ -30,6 +32,143 @@ pub struct Seeded {
     pub password_from_env: bool,
     /// The demo flow and its live revision (none when it could not be published).
     pub flow: Option<(uuid::Uuid, Option<i32>)>,
+    /// The demo channel, wired to the flow, the web chat and (optionally) IM.
+    pub channel: DemoChannel,
+}
+
+/// The demo channel's account.
+pub const CHANNEL_ACCOUNT: &str = "kefu_demo";
+/// The demo channel's name.
+pub const CHANNEL_NAME: &str = "演示渠道 Demo channel";
+/// The demo IM app when `KEFU_DEMO_SDKAPPID` is not set.
+pub const DEFAULT_SDKAPPID: u64 = 1_400_000_000;
+
+/// What the banner shows of the demo channel.
+#[derive(Debug)]
+pub struct DemoChannel {
+    pub id: uuid::Uuid,
+    pub sdkappid: u64,
+    pub admin_identifier: String,
+    pub secret_key: String,
+    /// Whether the secret key came from `KEFU_DEMO_IM_SECRET`.
+    pub secret_from_env: bool,
+    pub callback_token: String,
+    pub im_base_url: Option<String>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// Creates the demo channel, or brings it in line with the environment:
+/// `KEFU_DEMO_SDKAPPID`, `KEFU_DEMO_IM_SECRET` (otherwise a generated key, kept) and
+/// `KEFU_DEMO_IM_BASE_URL` (IM egress, off when unset).
+async fn seed_channel(
+    db: &DatabaseConnection,
+    tenant: TenantId,
+    flow_id: Option<uuid::Uuid>,
+    fallback_group: uuid::Uuid,
+) -> anyhow::Result<DemoChannel> {
+    let sdkappid = match env("KEFU_DEMO_SDKAPPID") {
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0 && *n <= u64::from(u32::MAX))
+            .ok_or_else(|| anyhow::anyhow!("KEFU_DEMO_SDKAPPID must be an IM SDKAppID"))?,
+        None => DEFAULT_SDKAPPID,
+    };
+    let secret_env = env("KEFU_DEMO_IM_SECRET");
+    let base_url = env("KEFU_DEMO_IM_BASE_URL");
+    let channel = match channels::find_by_name(db, tenant, CHANNEL_NAME).await? {
+        Some(existing) => {
+            let mut patch = ChannelPatch {
+                im_base_url: Some(base_url),
+                ..ChannelPatch::default()
+            };
+            if let Some(secret) = &secret_env {
+                patch.secret_key = Some(secret.clone());
+            }
+            if existing.flow_id.is_none() && flow_id.is_some() {
+                patch.flow_id = Some(flow_id);
+            }
+            patch
+                .validate()
+                .map_err(|e| anyhow::anyhow!("demo channel: {e:?}"))?;
+            let updated = channels::update(db, tenant, existing.id, &patch).await?;
+            if updated.sdkappid != sdkappid {
+                // The app is part of the channel's identity: a new one is a new channel.
+                channels::delete(db, tenant, existing.id).await?;
+                create_channel(
+                    db,
+                    tenant,
+                    sdkappid,
+                    secret_env.clone(),
+                    updated.im_base_url,
+                    flow_id,
+                    fallback_group,
+                )
+                .await?
+            } else {
+                updated
+            }
+        }
+        None => {
+            create_channel(
+                db,
+                tenant,
+                sdkappid,
+                secret_env.clone(),
+                base_url,
+                flow_id,
+                fallback_group,
+            )
+            .await?
+        }
+    };
+    Ok(DemoChannel {
+        id: channel.id,
+        sdkappid: channel.sdkappid,
+        admin_identifier: channel.admin_identifier.clone(),
+        secret_key: channel.secret_key.clone(),
+        secret_from_env: secret_env.is_some(),
+        callback_token: channel.callback_token.clone(),
+        im_base_url: channel.im_base_url.clone(),
+    })
+}
+
+async fn create_channel(
+    db: &DatabaseConnection,
+    tenant: TenantId,
+    sdkappid: u64,
+    secret: Option<String>,
+    base_url: Option<String>,
+    flow_id: Option<uuid::Uuid>,
+    fallback_group: uuid::Uuid,
+) -> anyhow::Result<crate::directory::Channel> {
+    let mut new = NewChannel {
+        name: CHANNEL_NAME.into(),
+        account: CHANNEL_ACCOUNT.into(),
+        sdkappid,
+        admin_identifier: "administrator".into(),
+        secret_key: secret,
+        callback_token: None,
+        flow_id,
+        default_skill_group_id: Some(fallback_group),
+        im_base_url: base_url,
+        webchat_enabled: true,
+        idle_timeout_secs: crate::directory::channel::DEFAULT_IDLE_TIMEOUT_SECS,
+    };
+    new.validate()
+        .map_err(|e| anyhow::anyhow!("demo channel: {e:?}"))?;
+    let secret = match &new.secret_key {
+        Some(s) => s.clone(),
+        None => random_secret(24)?,
+    };
+    let token = random_secret(24)?;
+    Ok(channels::create(db, tenant, &new, &secret, &token).await?)
 }
 
 /// Seeds the demo tenant. With `password` (from `KEFU_DEMO_PASSWORD`) every demo
@@ -132,8 +271,10 @@ pub async fn seed(
         }
     }
     let flow = seed_flow(db, registry, tenant.id, group_ids[0]).await?;
+    let channel = seed_channel(db, tenant.id, flow.map(|(id, _)| id), group_ids[0]).await?;
     Ok(Seeded {
         flow,
+        channel,
         tenant: tenant.id,
         password: (from_env || created_any).then_some(generated),
         password_from_env: from_env,

@@ -1,14 +1,17 @@
-//! The tenant's directory: agents (the people who sign in, admins included) and skill
-//! groups (the teams sessions are routed to), as admins manage them.
+//! The tenant's directory: agents (the people who sign in, admins included), skill
+//! groups (the teams sessions are routed to) and channels (the virtual accounts end
+//! users write to), as admins manage them.
 //!
 //! Owns the domain types and their validation rules. Must not know about HTTP or the
 //! database: `http/` translates requests into these types, `store/` persists them.
 
 pub mod agent;
+pub mod channel;
 pub mod skill_group;
 pub mod validate;
 
 pub use agent::{Agent, AgentFilter, AgentPatch, Membership, NewAgent, Role};
+pub use channel::{Channel, ChannelPatch, ChannelSecrets, ChannelView, NewChannel};
 pub use skill_group::{
     AcceptMode, NewSkillGroup, RoutingPatch, RoutingSettings, RoutingStrategy, SkillGroup,
     SkillGroupPatch,

@@ -124,6 +124,11 @@ impl Graph {
         self.nodes.iter().position(|n| n.id == id)
     }
 
+    /// The node with this id.
+    pub fn node(&self, id: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.id == id)
+    }
+
     /// Where leaving node `from` by `exit` leads.
     pub fn target(&self, from: &str, exit: &str) -> Option<&str> {
         self.edges

@@ -1,11 +1,12 @@
 //! Conversation service flows: the vocabulary of a flow step (what a module is told and
-//! what it answers), and, as the flow engine arrives, flow graphs, their validation and
-//! revisions, and the engine that steps nodes.
+//! what it answers), flow graphs, their validation and revisions, and the engine that
+//! steps a session's nodes.
 //!
 //! Must not know wasmtime types: `plugin` converts between the WIT interface and the
 //! types here.
 
 pub mod catalog;
+pub mod engine;
 pub mod graph;
 pub mod step;
 

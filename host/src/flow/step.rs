@@ -89,7 +89,7 @@ pub enum Outgoing {
 }
 
 /// One choice of a menu.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Choice {
     pub id: String,
     pub label: String,

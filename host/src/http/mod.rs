@@ -8,11 +8,13 @@
 
 pub mod agents;
 pub mod auth;
+pub mod channels;
 pub mod error;
 pub mod extract;
 pub mod flows;
 pub mod health;
 pub mod plugins;
+pub mod sessions;
 pub mod skill_groups;
 
 use axum::Router;
@@ -41,6 +43,8 @@ use crate::state::AppState;
         (name = "agents", description = "Admins manage agents"),
         (name = "skill-groups", description = "Admins manage skill groups and their routing settings"),
         (name = "flows", description = "Admins edit, check, publish and roll back conversation service flows"),
+        (name = "channels", description = "Admins manage channels: virtual accounts bound to a flow and an IM app"),
+        (name = "sessions", description = "Sessions and their transcripts"),
         (name = "plugins", description = "Admins install and manage flow modules (WebAssembly components)"),
         (name = "health", description = "Probes"),
     )
@@ -73,6 +77,8 @@ pub fn api(max_component_bytes: usize) -> (Router<AppState>, utoipa::openapi::Op
         .merge(agents::router())
         .merge(skill_groups::router())
         .merge(flows::router())
+        .merge(channels::router())
+        .merge(sessions::router())
         .split_for_parts()
 }
 
@@ -94,6 +100,8 @@ pub fn router(state: AppState) -> Router {
         tag_body_limit(limit, req, next)
     }))
     .layer(DefaultBodyLimit::max(limit))
+    // IM's endpoints bound their bodies themselves, answering in IM's format.
+    .merge(crate::im::router())
     .layer(TraceLayer::new_for_http())
     .with_state(state)
 }

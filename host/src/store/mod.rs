@@ -8,10 +8,12 @@
 
 pub mod agents;
 pub mod auth_sessions;
+pub mod channels;
 pub mod entity;
 pub mod flows;
 pub mod plugins;
 pub mod secrets;
+pub mod sessions;
 pub mod skill_groups;
 pub mod tenants;
 

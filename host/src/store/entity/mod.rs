@@ -4,11 +4,16 @@
 pub mod agent;
 pub mod agent_skill_group;
 pub mod auth_session;
+pub mod channel;
 pub mod flow;
 pub mod flow_revision;
+pub mod im_outbox;
+pub mod im_receipt;
 pub mod plugin;
 pub mod plugin_blob;
 pub mod refresh_token;
 pub mod server_secret;
+pub mod session;
+pub mod session_message;
 pub mod skill_group;
 pub mod tenant;

@@ -1,0 +1,164 @@
+//! `/api/v1/sessions`: the tenant's sessions and their transcripts (service records).
+
+use axum::extract::State;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::error::{ErrorBody, NotFoundAs, Result};
+use super::extract::{Auth, Id, Query};
+use crate::directory::{FieldErrors, Page, PageRequest};
+use crate::sessions::{Message, Session, Status};
+use crate::state::AppState;
+use crate::store::sessions::{self as store, SessionFilter};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_sessions))
+        .routes(routes!(get_session))
+        .routes(routes!(session_messages))
+}
+
+/// Which sessions to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SessionQuery {
+    #[serde(default = "first_page")]
+    pub page: u64,
+    #[serde(default = "twenty")]
+    pub page_size: u64,
+    /// Only sessions in this status.
+    pub status: Option<Status>,
+    pub channel_id: Option<Uuid>,
+    /// Only this end user's sessions.
+    pub user_id: Option<String>,
+}
+
+fn first_page() -> u64 {
+    1
+}
+
+fn twenty() -> u64 {
+    20
+}
+
+/// Lists sessions, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions",
+    tag = "sessions",
+    security(("bearer" = [])),
+    params(SessionQuery),
+    responses((status = 200, body = Page<Session>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+async fn list_sessions(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<SessionQuery>,
+) -> Result<axum::Json<Page<Session>>> {
+    let page = PageRequest {
+        page: q.page,
+        page_size: q.page_size,
+    };
+    let mut errors = FieldErrors::new();
+    page.validate(&mut errors);
+    if q.user_id.as_ref().is_some_and(|u| u.len() > 128) {
+        errors.add("user_id", "must be at most 128 bytes");
+    }
+    errors.into_result()?;
+    let filter = SessionFilter {
+        status: q.status,
+        channel_id: q.channel_id,
+        user_id: q.user_id,
+    };
+    Ok(axum::Json(
+        store::list(&state.db, auth.tenant, &filter, page).await?,
+    ))
+}
+
+/// One session: its status, flow position, variables, queue and end.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions/{id}",
+    tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Session id")),
+    responses((status = 200, body = Session), (status = 404, body = ErrorBody))
+)]
+async fn get_session(
+    State(state): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+) -> Result<axum::Json<Session>> {
+    Ok(axum::Json(
+        store::get(&state.db, auth.tenant, id)
+            .await
+            .or_not_found("session")?,
+    ))
+}
+
+/// A page of a transcript.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TranscriptQuery {
+    /// Messages per page, 1–100 (default 100).
+    #[serde(default = "hundred", rename = "Limit", alias = "limit")]
+    pub limit: u64,
+    /// Messages to skip.
+    #[serde(default, rename = "Offset", alias = "offset")]
+    pub offset: u64,
+    /// `asc` (oldest first, the default) or `desc`.
+    #[serde(default = "ascending", rename = "Order", alias = "order")]
+    pub order: String,
+}
+
+fn hundred() -> u64 {
+    100
+}
+
+fn ascending() -> String {
+    "asc".into()
+}
+
+/// A session's transcript, paged (`Limit` ≤ 100, `Offset`, `Order`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions/{id}/messages",
+    tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Session id"), TranscriptQuery),
+    responses((status = 200, body = Vec<Message>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+async fn session_messages(
+    State(state): State<AppState>,
+    auth: Auth,
+    Id(id): Id,
+    Query(q): Query<TranscriptQuery>,
+) -> Result<axum::Json<Vec<Message>>> {
+    let mut errors = FieldErrors::new();
+    if q.limit == 0 || q.limit > 100 {
+        errors.add("Limit", "must be between 1 and 100");
+    }
+    if q.offset > 1_000_000 {
+        errors.add("Offset", "must be at most 1000000");
+    }
+    let newest_first = match q.order.to_ascii_lowercase().as_str() {
+        "asc" => false,
+        "desc" => true,
+        _ => {
+            errors.add("Order", "must be `asc` or `desc`");
+            false
+        }
+    };
+    errors.into_result()?;
+    store::get(&state.db, auth.tenant, id)
+        .await
+        .or_not_found("session")?;
+    Ok(axum::Json(
+        store::messages(&state.db, id, q.limit, q.offset, newest_first).await?,
+    ))
+}

@@ -1,0 +1,234 @@
+//! Egress to Tencent IM: the outbox worker.
+//!
+//! A turn that answers an IM user writes its replies to the `im_outbox` table in the
+//! same transaction as the session's new state. This worker claims due rows (a lease,
+//! so that two nodes never send one row at once and a crashed sender's rows come
+//! back), sends each to the channel's IM at `{im_base_url}/v4/openim/sendmsg` as the
+//! administrator — `From_Account` the virtual account, a fresh UserSig, and the row's
+//! own `MsgRandom` on every attempt, so that IM deduplicates a resend — and records
+//! the outcome. Failures are retried with exponential backoff (1 s, 2 s, 4 s … up to
+//! `im.egress_max_backoff_secs`) until `im.egress_max_attempts`, then given up and
+//! logged. Delivery is therefore at least once, and in order per user: a reply waits
+//! while an older one to the same user is still pending.
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::usersig;
+use super::wire::{self, SendMsgRequest, SendMsgResponse};
+use crate::directory::Channel;
+use crate::state::AppState;
+use crate::store::sessions::{self as store, Delivery, DeliveryOutcome};
+use crate::store::{TenantId, channels};
+
+/// Rows claimed at once.
+const BATCH: u64 = 50;
+/// How long a claimed row is left alone before another attempt may claim it.
+const LEASE_SECS: i64 = 60;
+/// How often the outbox is looked at when nothing signals it.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// Sends due replies until the task is dropped.
+pub async fn run(state: AppState) {
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_millis(state.config.im.egress_timeout_ms))
+        .connect_timeout(Duration::from_millis(state.config.im.egress_timeout_ms))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the HTTP client for IM egress");
+            return;
+        }
+    };
+    let signal = state.sessions.outbox_signal();
+    loop {
+        loop {
+            let batch = match store::claim_deliveries(
+                &state.db,
+                Utc::now(),
+                chrono::Duration::seconds(LEASE_SECS),
+                BATCH,
+            )
+            .await
+            {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the IM outbox failed");
+                    break;
+                }
+            };
+            if batch.is_empty() {
+                break;
+            }
+            // In order per user: once one reply to a user fails, that user's later
+            // replies of the batch wait for it.
+            let mut blocked: Vec<(uuid::Uuid, String)> = Vec::new();
+            for delivery in batch {
+                let recipient = (delivery.channel_id, delivery.to_account.clone());
+                if blocked.contains(&recipient) {
+                    if let Err(e) = store::release_delivery(&state.db, delivery.id).await {
+                        tracing::warn!(delivery = %delivery.id, error = %e, "releasing a delivery failed");
+                    }
+                    continue;
+                }
+                if !deliver(&state, &client, delivery).await {
+                    blocked.push(recipient);
+                }
+            }
+        }
+        tokio::select! {
+            () = signal.notified() => {}
+            () = tokio::time::sleep(IDLE_POLL) => {}
+        }
+    }
+}
+
+/// Makes one attempt at a delivery and records its outcome; `true` when it was sent
+/// (or given up for good).
+async fn deliver(state: &AppState, client: &reqwest::Client, delivery: Delivery) -> bool {
+    let channel = match channels::get(&state.db, TenantId(delivery.tenant_id), delivery.channel_id)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(delivery = %delivery.id, error = %e, "the channel of a reply is gone");
+            finish(
+                state,
+                &delivery,
+                DeliveryOutcome::GiveUp {
+                    error: "channel not found",
+                },
+            )
+            .await;
+            return true;
+        }
+    };
+    match attempt(state, client, &channel, &delivery).await {
+        Ok(()) => {
+            tracing::debug!(delivery = %delivery.id, to = %delivery.to_account, "reply delivered to IM");
+            finish(state, &delivery, DeliveryOutcome::Sent).await;
+            true
+        }
+        Err(error) => {
+            let attempts = delivery.attempts + 1;
+            if attempts >= state.config.im.egress_max_attempts {
+                tracing::error!(
+                    delivery = %delivery.id, to = %delivery.to_account, attempts, error = %error,
+                    "giving up delivering a reply to IM"
+                );
+                finish(state, &delivery, DeliveryOutcome::GiveUp { error: &error }).await;
+                true
+            } else {
+                let backoff = backoff_secs(attempts, state.config.im.egress_max_backoff_secs);
+                tracing::warn!(
+                    delivery = %delivery.id, attempts, retry_in_secs = backoff, error = %error,
+                    "delivering a reply to IM failed; will retry"
+                );
+                let at = Utc::now() + chrono::Duration::seconds(backoff as i64);
+                finish(
+                    state,
+                    &delivery,
+                    DeliveryOutcome::Retry { at, error: &error },
+                )
+                .await;
+                false
+            }
+        }
+    }
+}
+
+async fn finish(state: &AppState, delivery: &Delivery, outcome: DeliveryOutcome<'_>) {
+    if let Err(e) = store::finish_delivery(&state.db, delivery.id, outcome).await {
+        // The lease runs out and the row is tried again: at least once.
+        tracing::warn!(delivery = %delivery.id, error = %e, "recording a delivery failed");
+    }
+}
+
+/// The pause before attempt `attempts + 1`: 1 s, 2 s, 4 s … at most `max`.
+pub fn backoff_secs(attempts: u32, max: u64) -> u64 {
+    1u64.checked_shl(attempts.saturating_sub(1))
+        .unwrap_or(u64::MAX)
+        .min(max.max(1))
+}
+
+/// The `sendmsg` request for a delivery.
+pub fn request(channel: &Channel, delivery: &Delivery) -> SendMsgRequest {
+    let body = delivery
+        .elements
+        .iter()
+        .filter_map(|e| e.to_outgoing())
+        .flat_map(|o| wire::outgoing_to_msg_body(&o))
+        .collect();
+    let mut request = SendMsgRequest::new(delivery.to_account.clone(), delivery.msg_random, body);
+    request.from_account = Some(channel.account.clone());
+    request.sync_other_machine = Some(1);
+    request
+}
+
+async fn attempt(
+    state: &AppState,
+    client: &reqwest::Client,
+    channel: &Channel,
+    delivery: &Delivery,
+) -> Result<(), String> {
+    let Some(base) = &channel.im_base_url else {
+        return Err("the channel has no IM base URL".into());
+    };
+    let now = Utc::now().timestamp().max(0) as u64;
+    let sig = usersig::generate(
+        channel.sdkappid,
+        &channel.secret_key,
+        &channel.admin_identifier,
+        state.config.im.usersig_ttl_secs,
+        now,
+    );
+    let url = format!(
+        "{}{}?{}",
+        base.trim_end_matches('/'),
+        wire::SENDMSG_PATH,
+        wire::sendmsg_query_string(
+            channel.sdkappid,
+            &channel.admin_identifier,
+            &sig,
+            random_u32()
+        )
+    );
+    let response = client
+        .post(&url)
+        .json(&request(channel, delivery))
+        .send()
+        .await
+        .map_err(|e| format!("IM unreachable: {e}"))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!("IM answered HTTP {status}"));
+    }
+    let answer: SendMsgResponse = response
+        .json()
+        .await
+        .map_err(|e| format!("IM's answer is unreadable: {e}"))?;
+    match answer.error() {
+        None => Ok(()),
+        Some(e) => Err(format!("IM refused the message: {} {}", e.code, e.info)),
+    }
+}
+
+fn random_u32() -> u32 {
+    let mut buf = [0u8; 4];
+    let _ = getrandom::fill(&mut buf);
+    u32::from_le_bytes(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_ceiling() {
+        let waits: Vec<u64> = (1..=10).map(|a| backoff_secs(a, 60)).collect();
+        assert_eq!(waits, vec![1, 2, 4, 8, 16, 32, 60, 60, 60, 60]);
+        assert_eq!(backoff_secs(200, 300), 300);
+    }
+}

@@ -1,0 +1,737 @@
+//! The sessions service: turns what reaches a channel into session turns.
+//!
+//! Every input for one user of one channel is handled under that user's lock, in
+//! arrival order, and each turn is written in one transaction checked against the
+//! session's version, so that concurrent messages — on one node or several — are
+//! applied one after the other and never twice. Timers are rows, not tasks: a wait's
+//! deadline and the idle deadline are columns of the session, and a ticker fires the
+//! ones that are due, so they survive a restart.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+use tokio::sync::{Mutex, Notify, broadcast};
+use uuid::Uuid;
+
+use super::{Direction, Element, Message, Sender, Session, Source, Status, end_status};
+use crate::directory::Channel;
+use crate::flow::catalog::{PinnedNode, Revision};
+use crate::flow::engine::{self, FlowState, NodeRunner, Outcome, TurnContext};
+use crate::flow::{MessageElement, SessionInfo, StepInput, StepOutput, Trigger, UserMessage};
+use crate::plugin::{Registry, StepContext, StepFailure};
+use crate::store::sessions::{self as store, CommitError, NewDelivery, NewMessage, TurnWrite};
+use crate::store::{StoreError, TenantId, flows, skill_groups, tenants};
+
+/// How sessions behave, server-wide.
+#[derive(Debug, Clone)]
+pub struct SessionsConfig {
+    /// Most steps one turn may run before it is stopped as a runaway loop.
+    pub max_steps_per_turn: u32,
+    /// How often due timers are looked for.
+    pub timer_tick: Duration,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        Self {
+            max_steps_per_turn: 50,
+            timer_tick: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Who wrote to the channel.
+#[derive(Debug, Clone)]
+pub struct EndUser {
+    pub id: String,
+    pub nickname: String,
+    pub source: Source,
+}
+
+/// What reached a channel for one end user.
+#[derive(Debug, Clone)]
+pub enum Inbound {
+    /// The user wrote. `client_id` deduplicates a web chat page's retries.
+    Message {
+        elements: Vec<MessageElement>,
+        client_id: Option<String>,
+    },
+    /// The virtual account wrote to the user (TCCC's activation): starts the flow
+    /// when the user has no session.
+    Activation { elements: Vec<MessageElement> },
+    /// The user opened the web chat: starts the flow when the user never had a
+    /// session.
+    Opened,
+}
+
+/// What happened to a session, for whoever shows it live.
+#[derive(Debug, Clone)]
+pub struct SessionEvent {
+    pub channel_id: Uuid,
+    pub user_id: String,
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum EventKind {
+    Message(Box<Message>),
+    Status {
+        session_id: Uuid,
+        status: Status,
+        end_status: Option<u16>,
+    },
+}
+
+/// The outcome of handing input to a session.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    /// The session after the turn; `None` when nothing was started (a web chat page
+    /// opened by a user who had a session before).
+    pub session: Option<Session>,
+    /// The messages the turn stored, in order.
+    pub messages: Vec<Message>,
+    /// The input was a retry of one already handled (same client id).
+    pub duplicate: bool,
+}
+
+/// Why input could not be handled.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The IM request was answered already, by a concurrent retry.
+    #[error("the request was handled already")]
+    Duplicate,
+    /// The session kept changing under us.
+    #[error("the session is too busy; try again")]
+    Busy,
+    /// Someone else changed the session since it was read: redo the turn.
+    #[error("the session changed meanwhile")]
+    Raced,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Turns input into session turns. One per server.
+pub struct Sessions {
+    db: DatabaseConnection,
+    plugins: Arc<Registry>,
+    config: SessionsConfig,
+    locks: StdMutex<HashMap<String, Arc<Mutex<()>>>>,
+    revisions: StdMutex<HashMap<Uuid, Arc<Revision>>>,
+    events: broadcast::Sender<SessionEvent>,
+    outbox: Arc<Notify>,
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions").finish_non_exhaustive()
+    }
+}
+
+/// How often a turn is redone when the session changed meanwhile.
+const MAX_ATTEMPTS: u32 = 8;
+
+impl Sessions {
+    pub fn new(db: DatabaseConnection, plugins: Arc<Registry>, config: SessionsConfig) -> Self {
+        Self {
+            db,
+            plugins,
+            config,
+            locks: StdMutex::default(),
+            revisions: StdMutex::default(),
+            events: broadcast::channel(4096).0,
+            outbox: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Live session events on this node.
+    pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
+        self.events.subscribe()
+    }
+
+    /// Notified whenever a turn queued replies for IM.
+    pub fn outbox_signal(&self) -> Arc<Notify> {
+        self.outbox.clone()
+    }
+
+    /// The lock that orders one user's input on one channel.
+    fn lock_for(&self, channel_id: Uuid, user_id: &str) -> Arc<Mutex<()>> {
+        let key = store::active_key(channel_id, user_id);
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        if locks.len() > 10_000 {
+            locks.retain(|_, l| Arc::strong_count(l) > 1);
+        }
+        locks.entry(key).or_default().clone()
+    }
+
+    /// Hands input to the user's session on `channel`, opening one when needed,
+    /// running the flow and storing everything in one transaction. `receipt` is the
+    /// IM request's key and the answer to store with the turn.
+    pub async fn handle(
+        &self,
+        channel: &Channel,
+        user: &EndUser,
+        inbound: Inbound,
+        receipt: Option<(&str, &str)>,
+    ) -> Result<Delivered, SessionError> {
+        let lock = self.lock_for(channel.id, &user.id);
+        let _guard = lock.lock().await;
+        for _ in 0..MAX_ATTEMPTS {
+            match self.attempt(channel, user, &inbound, receipt).await {
+                Err(SessionError::Raced) => tokio::task::yield_now().await,
+                other => return other,
+            }
+        }
+        Err(SessionError::Busy)
+    }
+
+    async fn attempt(
+        &self,
+        channel: &Channel,
+        user: &EndUser,
+        inbound: &Inbound,
+        receipt: Option<(&str, &str)>,
+    ) -> Result<Delivered, SessionError> {
+        let now = Utc::now();
+        let tenant = TenantId(channel.tenant_id);
+        let existing = store::find_active(&self.db, channel.id, &user.id).await?;
+        let mut messages = Vec::new();
+        let (mut session, is_new, trigger) = match (existing, inbound) {
+            (Some(s), Inbound::Opened) => {
+                return Ok(Delivered {
+                    session: Some(s),
+                    messages: vec![],
+                    duplicate: false,
+                });
+            }
+            (None, Inbound::Opened) => {
+                if store::latest_for_user(&self.db, channel.id, &user.id)
+                    .await?
+                    .is_some()
+                {
+                    return Ok(Delivered {
+                        session: None,
+                        messages: vec![],
+                        duplicate: false,
+                    });
+                }
+                (
+                    self.open(channel, user, now).await?,
+                    true,
+                    Some(Trigger::Entered),
+                )
+            }
+            (
+                existing,
+                Inbound::Message {
+                    elements,
+                    client_id,
+                },
+            ) => {
+                let (session, is_new) = match existing {
+                    Some(s) => (s, false),
+                    None => (self.open(channel, user, now).await?, true),
+                };
+                if let (false, Some(id)) = (is_new, client_id)
+                    && let Some(m) = store::message_by_client_id(&self.db, session.id, id).await?
+                {
+                    return Ok(Delivered {
+                        session: Some(session),
+                        messages: vec![m],
+                        duplicate: true,
+                    });
+                }
+                messages.push(NewMessage {
+                    id: Uuid::now_v7(),
+                    direction: Direction::In,
+                    sender: Sender::User,
+                    sender_name: Some(user.nickname.clone()).filter(|n| !n.is_empty()),
+                    client_id: client_id.clone(),
+                    elements: elements.iter().map(Element::from).collect(),
+                    at: now,
+                });
+                let trigger = if is_new {
+                    Some(Trigger::Entered)
+                } else if matches!(session.status, Status::InFlow | Status::Survey) {
+                    Some(Trigger::UserMessage(user_message(elements, now)))
+                } else {
+                    None
+                };
+                (session, is_new, trigger)
+            }
+            (existing, Inbound::Activation { elements }) => {
+                let (session, is_new) = match existing {
+                    Some(s) => (s, false),
+                    None => (self.open(channel, user, now).await?, true),
+                };
+                messages.push(NewMessage {
+                    id: Uuid::now_v7(),
+                    direction: Direction::Out,
+                    sender: Sender::System,
+                    sender_name: Some(channel.account.clone()),
+                    client_id: None,
+                    elements: elements.iter().map(Element::from).collect(),
+                    at: now,
+                });
+                (session, is_new, is_new.then_some(Trigger::Entered))
+            }
+        };
+        if messages.iter().any(|m| m.direction == Direction::In) && channel.idle_timeout_secs > 0 {
+            session.idle_deadline =
+                Some(now + chrono::Duration::seconds(i64::from(channel.idle_timeout_secs)));
+        }
+        let before = session.status;
+        if let Some(trigger) = trigger {
+            self.run(channel, tenant, &mut session, trigger, now, &mut messages)
+                .await?;
+        }
+        self.commit(channel, session, is_new, messages, receipt, before, now)
+            .await
+    }
+
+    /// A new session on the channel's live flow revision, not yet stored.
+    async fn open(
+        &self,
+        channel: &Channel,
+        user: &EndUser,
+        now: DateTime<Utc>,
+    ) -> Result<Session, SessionError> {
+        let revision = self.live_revision(channel).await?;
+        Ok(Session {
+            id: Uuid::now_v7(),
+            tenant_id: channel.tenant_id,
+            channel_id: channel.id,
+            user_id: user.id.clone(),
+            user_nickname: user.nickname.clone(),
+            source: user.source,
+            status: Status::InFlow,
+            revision_id: revision.map(|r| r.id),
+            node: None,
+            variables: Default::default(),
+            flow: FlowState::default(),
+            wait_until: None,
+            idle_deadline: (channel.idle_timeout_secs > 0)
+                .then(|| now + chrono::Duration::seconds(i64::from(channel.idle_timeout_secs))),
+            skill_group_id: None,
+            priority: 0,
+            queued_at: None,
+            end_status: None,
+            ended_at: None,
+            message_count: 0,
+            version: 0,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// The revision new sessions of the channel start on, if its flow is published.
+    async fn live_revision(&self, channel: &Channel) -> Result<Option<Arc<Revision>>, StoreError> {
+        let Some(flow_id) = channel.flow_id else {
+            return Ok(None);
+        };
+        let tenant = TenantId(channel.tenant_id);
+        let flow = match flows::get(&self.db, tenant, flow_id).await {
+            Ok(f) => f,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let Some(number) = flow.live_revision else {
+            return Ok(None);
+        };
+        let revision = flows::revision(&self.db, tenant, flow_id, number).await?;
+        Ok(Some(self.remember(revision)))
+    }
+
+    fn remember(&self, revision: Revision) -> Arc<Revision> {
+        let revision = Arc::new(revision);
+        let mut cache = self.revisions.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() > 1_000 {
+            cache.clear();
+        }
+        cache.insert(revision.id, revision.clone());
+        revision
+    }
+
+    async fn revision(&self, tenant: TenantId, id: Uuid) -> Result<Arc<Revision>, StoreError> {
+        if let Some(r) = self
+            .revisions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+        {
+            return Ok(r.clone());
+        }
+        let revision = flows::revision_by_id(&self.db, tenant, id).await?;
+        Ok(self.remember(revision))
+    }
+
+    /// Runs one turn of the session's flow and applies its outcome.
+    async fn run(
+        &self,
+        channel: &Channel,
+        tenant: TenantId,
+        session: &mut Session,
+        trigger: Trigger,
+        now: DateTime<Utc>,
+        messages: &mut Vec<NewMessage>,
+    ) -> Result<(), SessionError> {
+        let Some(revision_id) = session.revision_id else {
+            // No published flow: straight to the fallback.
+            tracing::warn!(channel = %channel.id, "the channel has no published flow");
+            let outcome = match channel.default_skill_group_id {
+                Some(group) => Outcome::Transfer {
+                    skill_group_id: group,
+                    priority: engine::FALLBACK_PRIORITY,
+                },
+                None => Outcome::Ended {
+                    end_status: end_status::ABNORMAL,
+                },
+            };
+            apply_outcome(session, outcome, now);
+            return Ok(());
+        };
+        let revision = self.revision(tenant, revision_id).await?;
+        let time_zone = tenants::get(&self.db, tenant).await?.time_zone;
+        let runner = RegistryRunner {
+            registry: &self.plugins,
+            db: &self.db,
+            tenant,
+            time_zone,
+            session_id: session.id.to_string(),
+        };
+        let ctx = TurnContext {
+            session: SessionInfo {
+                id: session.id.to_string(),
+                tenant_id: tenant.0.to_string(),
+                channel_id: channel.id.to_string(),
+                user_id: session.user_id.clone(),
+                user_nickname: session.user_nickname.clone(),
+            },
+            revision: &revision,
+            fallback_group: channel.default_skill_group_id,
+            max_steps: self.config.max_steps_per_turn,
+            now,
+        };
+        let turn = engine::run_turn(&ctx, &runner, &mut session.flow, trigger).await;
+        for message in &turn.sends {
+            messages.push(NewMessage {
+                id: Uuid::now_v7(),
+                direction: Direction::Out,
+                sender: Sender::Bot,
+                sender_name: None,
+                client_id: None,
+                elements: vec![Element::from(message)],
+                at: Utc::now(),
+            });
+        }
+        apply_outcome(session, turn.outcome, now);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn commit(
+        &self,
+        channel: &Channel,
+        mut session: Session,
+        is_new: bool,
+        messages: Vec<NewMessage>,
+        receipt: Option<(&str, &str)>,
+        before: Status,
+        now: DateTime<Utc>,
+    ) -> Result<Delivered, SessionError> {
+        session.message_count += messages.len() as u32;
+        session.updated_at = now;
+        session.node = session.flow.node.clone();
+        let deliveries: Vec<NewDelivery> =
+            if session.source == Source::Im && channel.im_base_url.is_some() {
+                messages
+                    .iter()
+                    .filter(|m| m.direction == Direction::Out && m.sender != Sender::System)
+                    .map(|m| NewDelivery {
+                        message_id: m.id,
+                        to_account: session.user_id.clone(),
+                        msg_random: random_u32(),
+                        elements: m.elements.clone(),
+                    })
+                    .collect()
+            } else {
+                vec![]
+            };
+        let write = TurnWrite {
+            session: &session,
+            is_new,
+            messages: &messages,
+            receipt,
+            deliveries: &deliveries,
+        };
+        match store::commit_turn(&self.db, write).await {
+            Ok(()) => {}
+            Err(CommitError::Raced) => return Err(SessionError::Raced),
+            Err(CommitError::Duplicate) => return Err(SessionError::Duplicate),
+            Err(CommitError::Store(e)) => return Err(e.into()),
+        }
+        session.version += 1;
+        if !deliveries.is_empty() {
+            self.outbox.notify_one();
+        }
+        let first_seq = session.message_count - messages.len() as u32 + 1;
+        let stored: Vec<Message> = messages
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| Message {
+                text: m.text(),
+                id: m.id,
+                session_id: session.id,
+                seq: first_seq + i as u32,
+                client_id: m.client_id,
+                direction: m.direction,
+                sender: m.sender,
+                sender_name: m.sender_name,
+                at: m.at,
+                elements: m.elements,
+            })
+            .collect();
+        for m in &stored {
+            self.publish(&session, EventKind::Message(Box::new(m.clone())));
+        }
+        if is_new || session.status != before {
+            self.publish(
+                &session,
+                EventKind::Status {
+                    session_id: session.id,
+                    status: session.status,
+                    end_status: session.end_status,
+                },
+            );
+        }
+        if session.status == Status::Ended {
+            tracing::info!(session = %session.id, end_status = ?session.end_status, "session ended");
+        }
+        Ok(Delivered {
+            session: Some(session),
+            messages: stored,
+            duplicate: false,
+        })
+    }
+
+    fn publish(&self, session: &Session, kind: EventKind) {
+        // Nobody listening is fine.
+        let _ = self.events.send(SessionEvent {
+            channel_id: session.channel_id,
+            user_id: session.user_id.clone(),
+            kind,
+        });
+    }
+
+    /// Fires every due timer once: waits that timed out step their node with
+    /// `wait-timed-out`; silent users' sessions end with 108.
+    pub async fn fire_due_timers(&self) -> Result<usize, StoreError> {
+        let now = Utc::now();
+        let mut fired = 0;
+        for session in store::due_waits(&self.db, now, 200).await? {
+            match self
+                .on_timer(session.channel_id, &session.user_id, Timer::Wait)
+                .await
+            {
+                Ok(true) => fired += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(session = %session.id, error = %e, "a wait timeout failed")
+                }
+            }
+        }
+        for session in store::due_idle(&self.db, now, 200).await? {
+            match self
+                .on_timer(session.channel_id, &session.user_id, Timer::Idle)
+                .await
+            {
+                Ok(true) => fired += 1,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(session = %session.id, error = %e, "an idle end failed"),
+            }
+        }
+        Ok(fired)
+    }
+
+    /// Handles one timer under the user's lock, if it is still due.
+    async fn on_timer(
+        &self,
+        channel_id: Uuid,
+        user_id: &str,
+        timer: Timer,
+    ) -> Result<bool, SessionError> {
+        let lock = self.lock_for(channel_id, user_id);
+        let _guard = lock.lock().await;
+        for _ in 0..MAX_ATTEMPTS {
+            let now = Utc::now();
+            let Some(mut session) = store::find_active(&self.db, channel_id, user_id).await? else {
+                return Ok(false);
+            };
+            let due = match timer {
+                Timer::Wait => {
+                    session.status == Status::InFlow && session.wait_until.is_some_and(|t| t <= now)
+                }
+                Timer::Idle => session.idle_deadline.is_some_and(|t| t <= now),
+            };
+            if !due {
+                return Ok(false);
+            }
+            let channel =
+                crate::store::channels::get(&self.db, TenantId(session.tenant_id), channel_id)
+                    .await?;
+            let before = session.status;
+            let mut messages = Vec::new();
+            match timer {
+                Timer::Wait => {
+                    session.wait_until = None;
+                    self.run(
+                        &channel,
+                        TenantId(session.tenant_id),
+                        &mut session,
+                        Trigger::WaitTimedOut,
+                        now,
+                        &mut messages,
+                    )
+                    .await?;
+                }
+                Timer::Idle => apply_outcome(
+                    &mut session,
+                    Outcome::Ended {
+                        end_status: end_status::USER_TIMEOUT,
+                    },
+                    now,
+                ),
+            }
+            match self
+                .commit(&channel, session, false, messages, None, before, now)
+                .await
+            {
+                Err(SessionError::Raced) => continue,
+                Err(e) => return Err(e),
+                Ok(_) => return Ok(true),
+            }
+        }
+        Err(SessionError::Busy)
+    }
+
+    /// Fires due timers every tick until the task is dropped.
+    pub async fn run_timers(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(self.config.timer_tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.fire_due_timers().await {
+                tracing::warn!(error = %e, "looking for due session timers failed");
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Timer {
+    Wait,
+    Idle,
+}
+
+/// Sets the session's status and deadlines from how its turn ended.
+fn apply_outcome(session: &mut Session, outcome: Outcome, now: DateTime<Utc>) {
+    match outcome {
+        Outcome::Waiting { until } => {
+            session.wait_until = until;
+        }
+        Outcome::Suspended => session.wait_until = None,
+        Outcome::Transfer {
+            skill_group_id,
+            priority,
+        } => {
+            session.wait_until = None;
+            session.status = Status::Queued;
+            session.skill_group_id = Some(skill_group_id);
+            session.priority = priority;
+            session.queued_at = Some(now);
+        }
+        Outcome::Ended { end_status } => {
+            session.wait_until = None;
+            session.idle_deadline = None;
+            session.status = Status::Ended;
+            session.end_status = Some(end_status);
+            session.ended_at = Some(now);
+        }
+    }
+}
+
+fn user_message(elements: &[MessageElement], now: DateTime<Utc>) -> UserMessage {
+    let text = elements
+        .iter()
+        .filter_map(|e| match e {
+            MessageElement::Text(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    UserMessage {
+        elements: elements.to_vec(),
+        text,
+        sent_at_ms: now.timestamp_millis(),
+    }
+}
+
+fn random_u32() -> u32 {
+    let mut buf = [0u8; 4];
+    if getrandom::fill(&mut buf).is_err() {
+        return Utc::now().timestamp_subsec_nanos();
+    }
+    u32::from_le_bytes(buf)
+}
+
+/// Steps nodes with the installed modules they are pinned to.
+struct RegistryRunner<'a> {
+    registry: &'a Registry,
+    db: &'a DatabaseConnection,
+    tenant: TenantId,
+    time_zone: String,
+    session_id: String,
+}
+
+#[async_trait::async_trait]
+impl NodeRunner for RegistryRunner<'_> {
+    async fn step(
+        &self,
+        node: &PinnedNode,
+        config: &str,
+        mut input: StepInput,
+    ) -> Result<StepOutput, StepFailure> {
+        let row = self
+            .registry
+            .get(self.tenant, node.plugin_id)
+            .await
+            .map_err(|e| {
+                StepFailure::new(
+                    crate::plugin::FailureKind::Trap,
+                    format!("the module of node {:?} is not installed: {e}", node.id),
+                )
+            })?;
+        let prepared = self.registry.prepare(&row, config).await?;
+        if !prepared.is_empty() {
+            input.prepared = Some(prepared.as_ref().clone());
+        }
+        let ctx = StepContext {
+            tenant_id: self.tenant.0.to_string(),
+            time_zone: self.time_zone.clone(),
+            session_id: self.session_id.clone(),
+            node_id: node.id.clone(),
+            exits: Some(node.exits.iter().cloned().collect()),
+        };
+        self.registry.step(&row, &ctx, input).await
+    }
+
+    async fn skill_group(&self, id: &str) -> Option<Uuid> {
+        let id = Uuid::parse_str(id).ok()?;
+        skill_groups::get(self.db, self.tenant, id)
+            .await
+            .ok()
+            .map(|g| g.id)
+    }
+}

@@ -1,0 +1,656 @@
+//! Sessions, their transcripts, the IM requests already answered, and the IM outbox.
+//!
+//! A turn of a session is written with [`commit_turn`] in one transaction: the
+//! session's new state (checked against the version it was read at, so that two
+//! nodes never both apply a turn), its new messages, the IM receipt that makes a
+//! retried request answer the same, and the outbox rows of replies to deliver.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::entity::{im_outbox, im_receipt, session, session_message};
+use super::{StoreError, TenantId, unique_violation};
+use crate::directory::{Page, PageRequest};
+use crate::flow::engine::FlowState;
+use crate::sessions::{Direction, Element, Message, Sender, Session, Source, Status};
+
+fn corrupt(what: &str, id: Uuid, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Db(sea_orm::DbErr::Custom(format!(
+        "{what} of {id} is unreadable: {e}"
+    )))
+}
+
+fn to_session(m: session::Model) -> Result<Session, StoreError> {
+    let flow: FlowState =
+        serde_json::from_str(&m.flow).map_err(|e| corrupt("flow state", m.id, e))?;
+    let status = Status::parse(&m.status).ok_or_else(|| corrupt("status", m.id, &m.status))?;
+    let variables = flow
+        .variables
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.clone())),
+            )
+        })
+        .collect();
+    Ok(Session {
+        id: m.id,
+        tenant_id: m.tenant_id,
+        channel_id: m.channel_id,
+        user_id: m.user_id,
+        user_nickname: m.user_nickname,
+        source: Source::parse(&m.source),
+        status,
+        revision_id: m.revision_id,
+        node: flow.node.clone(),
+        variables,
+        flow,
+        wait_until: m.wait_until,
+        idle_deadline: m.idle_deadline,
+        skill_group_id: m.skill_group_id,
+        priority: m.priority.clamp(0, 255) as u8,
+        queued_at: m.queued_at,
+        end_status: m.end_status.map(|s| s.clamp(0, 65535) as u16),
+        ended_at: m.ended_at,
+        message_count: m.message_count.max(0) as u32,
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    })
+}
+
+fn direction_str(d: Direction) -> &'static str {
+    match d {
+        Direction::In => "in",
+        Direction::Out => "out",
+    }
+}
+
+fn sender_str(s: Sender) -> &'static str {
+    match s {
+        Sender::User => "user",
+        Sender::Bot => "bot",
+        Sender::Agent => "agent",
+        Sender::System => "system",
+    }
+}
+
+fn to_message(m: session_message::Model) -> Result<Message, StoreError> {
+    let elements: Vec<Element> =
+        serde_json::from_str(&m.elements).map_err(|e| corrupt("message", m.id, e))?;
+    Ok(Message {
+        id: m.id,
+        session_id: m.session_id,
+        seq: m.seq.max(0) as u32,
+        client_id: m.client_id,
+        direction: if m.direction == "in" {
+            Direction::In
+        } else {
+            Direction::Out
+        },
+        sender: match m.sender.as_str() {
+            "user" => Sender::User,
+            "agent" => Sender::Agent,
+            "system" => Sender::System,
+            _ => Sender::Bot,
+        },
+        sender_name: m.sender_name,
+        at: m.created_at,
+        text: m.text,
+        elements,
+    })
+}
+
+/// The key that allows one active session per channel and user.
+pub fn active_key(channel_id: Uuid, user_id: &str) -> String {
+    format!("{channel_id}/{user_id}")
+}
+
+/// The user's active session on a channel.
+pub async fn find_active(
+    db: &impl ConnectionTrait,
+    channel_id: Uuid,
+    user_id: &str,
+) -> Result<Option<Session>, StoreError> {
+    session::Entity::find()
+        .filter(session::Column::ActiveKey.eq(active_key(channel_id, user_id)))
+        .one(db)
+        .await?
+        .map(to_session)
+        .transpose()
+}
+
+/// The user's newest session on a channel, active or not.
+pub async fn latest_for_user(
+    db: &impl ConnectionTrait,
+    channel_id: Uuid,
+    user_id: &str,
+) -> Result<Option<Session>, StoreError> {
+    session::Entity::find()
+        .filter(session::Column::ChannelId.eq(channel_id))
+        .filter(session::Column::UserId.eq(user_id))
+        .order_by_desc(session::Column::CreatedAt)
+        .order_by_desc(session::Column::Id)
+        .one(db)
+        .await?
+        .map(to_session)
+        .transpose()
+}
+
+pub async fn get(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: Uuid,
+) -> Result<Session, StoreError> {
+    session::Entity::find_by_id(id)
+        .filter(session::Column::TenantId.eq(tenant.0))
+        .one(db)
+        .await?
+        .map(to_session)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
+}
+
+/// Which sessions a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    pub status: Option<Status>,
+    pub channel_id: Option<Uuid>,
+    pub user_id: Option<String>,
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    filter: &SessionFilter,
+    page: PageRequest,
+) -> Result<Page<Session>, StoreError> {
+    let mut query = session::Entity::find().filter(session::Column::TenantId.eq(tenant.0));
+    if let Some(status) = filter.status {
+        query = query.filter(session::Column::Status.eq(status.as_str()));
+    }
+    if let Some(channel) = filter.channel_id {
+        query = query.filter(session::Column::ChannelId.eq(channel));
+    }
+    if let Some(user) = &filter.user_id {
+        query = query.filter(session::Column::UserId.eq(user.as_str()));
+    }
+    let total = query.clone().count(db).await?;
+    let items = query
+        .order_by_desc(session::Column::CreatedAt)
+        .order_by_desc(session::Column::Id)
+        .offset(page.offset())
+        .limit(page.page_size)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_session)
+        .collect::<Result<_, _>>()?;
+    Ok(Page {
+        items,
+        total,
+        page: page.page,
+        page_size: page.page_size,
+    })
+}
+
+/// A page of a session's transcript: `limit` messages after skipping `offset`, oldest
+/// first or newest first.
+pub async fn messages(
+    db: &impl ConnectionTrait,
+    session_id: Uuid,
+    limit: u64,
+    offset: u64,
+    newest_first: bool,
+) -> Result<Vec<Message>, StoreError> {
+    let query =
+        session_message::Entity::find().filter(session_message::Column::SessionId.eq(session_id));
+    let query = if newest_first {
+        query.order_by_desc(session_message::Column::Seq)
+    } else {
+        query.order_by_asc(session_message::Column::Seq)
+    };
+    query
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_message)
+        .collect()
+}
+
+/// The message a web chat page sent with this client id, if stored already.
+pub async fn message_by_client_id(
+    db: &impl ConnectionTrait,
+    session_id: Uuid,
+    client_id: &str,
+) -> Result<Option<Message>, StoreError> {
+    session_message::Entity::find()
+        .filter(session_message::Column::SessionId.eq(session_id))
+        .filter(session_message::Column::ClientId.eq(client_id))
+        .one(db)
+        .await?
+        .map(to_message)
+        .transpose()
+}
+
+/// Sessions whose wait has timed out by `now`.
+pub async fn due_waits(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Session>, StoreError> {
+    session::Entity::find()
+        .filter(session::Column::Status.eq(Status::InFlow.as_str()))
+        .filter(session::Column::WaitUntil.lte(now))
+        .order_by_asc(session::Column::WaitUntil)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_session)
+        .collect()
+}
+
+/// Active sessions whose user has been silent past their idle deadline.
+pub async fn due_idle(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Session>, StoreError> {
+    session::Entity::find()
+        .filter(session::Column::ActiveKey.is_not_null())
+        .filter(session::Column::IdleDeadline.lte(now))
+        .order_by_asc(session::Column::IdleDeadline)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_session)
+        .collect()
+}
+
+/// The stored answer to an IM request already handled.
+pub async fn receipt(
+    db: &impl ConnectionTrait,
+    channel_id: Uuid,
+    key: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(im_receipt::Entity::find()
+        .filter(im_receipt::Column::ChannelId.eq(channel_id))
+        .filter(im_receipt::Column::MessageKey.eq(key))
+        .one(db)
+        .await?
+        .map(|m| m.response))
+}
+
+/// Forgets receipts older than `before` (IM retries within minutes).
+pub async fn purge_receipts(
+    db: &DatabaseConnection,
+    before: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    Ok(im_receipt::Entity::delete_many()
+        .filter(im_receipt::Column::CreatedAt.lt(before))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// A message to append to a session's transcript.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub id: Uuid,
+    pub direction: Direction,
+    pub sender: Sender,
+    pub sender_name: Option<String>,
+    pub client_id: Option<String>,
+    pub elements: Vec<Element>,
+    pub at: DateTime<Utc>,
+}
+
+impl NewMessage {
+    pub fn text(&self) -> String {
+        self.elements
+            .iter()
+            .map(Element::plain_text)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// A reply to deliver to an IM user.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub message_id: Uuid,
+    pub to_account: String,
+    /// Stable across retries, so that IM deduplicates.
+    pub msg_random: u32,
+    pub elements: Vec<Element>,
+}
+
+/// Everything one turn writes.
+#[derive(Debug)]
+pub struct TurnWrite<'a> {
+    /// The session as it is after the turn; `version` is the one it was read at.
+    pub session: &'a Session,
+    /// The session did not exist before this turn.
+    pub is_new: bool,
+    pub messages: &'a [NewMessage],
+    /// The IM request this turn answers: its key and its response.
+    pub receipt: Option<(&'a str, &'a str)>,
+    pub deliveries: &'a [NewDelivery],
+}
+
+/// Why a turn was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// Someone else changed the session (or opened one) since it was read: read
+    /// again and redo the turn.
+    #[error("the session changed meanwhile")]
+    Raced,
+    /// The IM request was answered already (by another node).
+    #[error("the request was handled already")]
+    Duplicate,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sea_orm::DbErr> for CommitError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+fn session_model(s: &Session, version: i64) -> session::ActiveModel {
+    let ended = s.status == Status::Ended;
+    session::ActiveModel {
+        id: Set(s.id),
+        tenant_id: Set(s.tenant_id),
+        channel_id: Set(s.channel_id),
+        user_id: Set(s.user_id.clone()),
+        user_nickname: Set(s.user_nickname.clone()),
+        source: Set(s.source.as_str().to_owned()),
+        active_key: Set((!ended).then(|| active_key(s.channel_id, &s.user_id))),
+        status: Set(s.status.as_str().to_owned()),
+        revision_id: Set(s.revision_id),
+        flow: Set(serde_json::to_string(&s.flow).unwrap_or_default()),
+        wait_until: Set(s.wait_until),
+        idle_deadline: Set(s.idle_deadline),
+        skill_group_id: Set(s.skill_group_id),
+        priority: Set(i32::from(s.priority)),
+        queued_at: Set(s.queued_at),
+        end_status: Set(s.end_status.map(i32::from)),
+        ended_at: Set(s.ended_at),
+        message_count: Set(s.message_count as i32),
+        version: Set(version),
+        created_at: Set(s.created_at),
+        updated_at: Set(s.updated_at),
+    }
+}
+
+/// Writes a turn atomically; on success the session's stored version is
+/// `session.version + 1`.
+pub async fn commit_turn(db: &DatabaseConnection, w: TurnWrite<'_>) -> Result<(), CommitError> {
+    let txn = db.begin().await?;
+    if let Some((key, response)) = w.receipt {
+        let inserted = im_receipt::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            channel_id: Set(w.session.channel_id),
+            message_key: Set(key.to_owned()),
+            response: Set(response.to_owned()),
+            created_at: Set(Utc::now()),
+        }
+        .insert(&txn)
+        .await;
+        if let Err(e) = inserted {
+            return Err(if unique_violation(&e).is_some() {
+                CommitError::Duplicate
+            } else {
+                e.into()
+            });
+        }
+    }
+    let next_version = w.session.version + 1;
+    if w.is_new {
+        if let Err(e) = session_model(w.session, next_version).insert(&txn).await {
+            return Err(if unique_violation(&e).is_some() {
+                CommitError::Raced
+            } else {
+                e.into()
+            });
+        }
+    } else {
+        let mut model = session_model(w.session, next_version);
+        model.id = sea_orm::ActiveValue::NotSet;
+        model.tenant_id = sea_orm::ActiveValue::NotSet;
+        model.created_at = sea_orm::ActiveValue::NotSet;
+        let updated = session::Entity::update_many()
+            .set(model)
+            .filter(session::Column::Id.eq(w.session.id))
+            .filter(session::Column::Version.eq(w.session.version))
+            .exec(&txn)
+            .await;
+        match updated {
+            Ok(r) if r.rows_affected == 1 => {}
+            Ok(_) => return Err(CommitError::Raced),
+            Err(e) if unique_violation(&e).is_some() => return Err(CommitError::Raced),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let first_seq = w.session.message_count as i32 - w.messages.len() as i32 + 1;
+    for (i, m) in w.messages.iter().enumerate() {
+        session_message::ActiveModel {
+            id: Set(m.id),
+            tenant_id: Set(w.session.tenant_id),
+            session_id: Set(w.session.id),
+            seq: Set(first_seq + i as i32),
+            direction: Set(direction_str(m.direction).to_owned()),
+            sender: Set(sender_str(m.sender).to_owned()),
+            sender_name: Set(m.sender_name.clone()),
+            client_id: Set(m.client_id.clone()),
+            elements: Set(serde_json::to_string(&m.elements).unwrap_or_default()),
+            text: Set(m.text()),
+            created_at: Set(m.at),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    let now = Utc::now();
+    for d in w.deliveries {
+        im_outbox::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(w.session.tenant_id),
+            channel_id: Set(w.session.channel_id),
+            session_id: Set(w.session.id),
+            message_id: Set(d.message_id),
+            to_account: Set(d.to_account.clone()),
+            msg_random: Set(i64::from(d.msg_random)),
+            body: Set(serde_json::to_string(&d.elements).unwrap_or_default()),
+            status: Set("pending".into()),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            last_error: Set(None),
+            created_at: Set(now),
+            sent_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A reply waiting in the IM outbox.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub channel_id: Uuid,
+    pub session_id: Uuid,
+    pub to_account: String,
+    pub msg_random: u32,
+    pub elements: Vec<Element>,
+    pub attempts: u32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Claims up to `limit` deliveries due by `now` for `lease`: a claimed row is not due
+/// again until the lease ends, so two nodes never send the same row at once (and a
+/// node that dies mid-send leaves it to be retried).
+pub async fn claim_deliveries(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    lease: chrono::Duration,
+    limit: u64,
+) -> Result<Vec<Delivery>, StoreError> {
+    let due = im_outbox::Entity::find()
+        .filter(im_outbox::Column::Status.eq("pending"))
+        .filter(im_outbox::Column::NextAttemptAt.lte(now))
+        .order_by_asc(im_outbox::Column::NextAttemptAt)
+        .order_by_asc(im_outbox::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let mut claimed = Vec::with_capacity(due.len());
+    for m in due {
+        // Replies to one user go out in order: not while an older one is pending.
+        let older = im_outbox::Entity::find()
+            .filter(im_outbox::Column::ChannelId.eq(m.channel_id))
+            .filter(im_outbox::Column::ToAccount.eq(m.to_account.as_str()))
+            .filter(im_outbox::Column::Status.eq("pending"))
+            .filter(im_outbox::Column::Id.lt(m.id))
+            .count(db)
+            .await?;
+        if older > 0
+            && !claimed
+                .iter()
+                .any(|c: &Delivery| c.channel_id == m.channel_id && c.to_account == m.to_account)
+        {
+            continue;
+        }
+        let taken = im_outbox::Entity::update_many()
+            .col_expr(im_outbox::Column::NextAttemptAt, Expr::value(now + lease))
+            .filter(im_outbox::Column::Id.eq(m.id))
+            .filter(im_outbox::Column::NextAttemptAt.eq(m.next_attempt_at))
+            .filter(im_outbox::Column::Status.eq("pending"))
+            .exec(db)
+            .await?;
+        if taken.rows_affected != 1 {
+            continue;
+        }
+        let elements: Vec<Element> =
+            serde_json::from_str(&m.body).map_err(|e| corrupt("outbox row", m.id, e))?;
+        claimed.push(Delivery {
+            id: m.id,
+            tenant_id: m.tenant_id,
+            channel_id: m.channel_id,
+            session_id: m.session_id,
+            to_account: m.to_account,
+            msg_random: m.msg_random.clamp(0, i64::from(u32::MAX)) as u32,
+            elements,
+            attempts: m.attempts.max(0) as u32,
+            created_at: m.created_at,
+        });
+    }
+    Ok(claimed)
+}
+
+/// Records a delivery's outcome: sent, to retry at `retry_at`, or given up.
+pub async fn finish_delivery(
+    db: &DatabaseConnection,
+    id: Uuid,
+    outcome: DeliveryOutcome<'_>,
+) -> Result<(), StoreError> {
+    let now = Utc::now();
+    let mut update = im_outbox::Entity::update_many()
+        .col_expr(
+            im_outbox::Column::Attempts,
+            sea_orm::sea_query::ExprTrait::add(Expr::col(im_outbox::Column::Attempts), 1),
+        )
+        .filter(im_outbox::Column::Id.eq(id));
+    update = match outcome {
+        DeliveryOutcome::Sent => update
+            .col_expr(im_outbox::Column::Status, Expr::value("sent"))
+            .col_expr(im_outbox::Column::SentAt, Expr::value(Some(now)))
+            .col_expr(
+                im_outbox::Column::LastError,
+                Expr::value(Option::<String>::None),
+            ),
+        DeliveryOutcome::Retry { at, error } => update
+            .col_expr(im_outbox::Column::NextAttemptAt, Expr::value(at))
+            .col_expr(im_outbox::Column::LastError, Expr::value(Some(clip(error)))),
+        DeliveryOutcome::GiveUp { error } => update
+            .col_expr(im_outbox::Column::Status, Expr::value("failed"))
+            .col_expr(im_outbox::Column::LastError, Expr::value(Some(clip(error)))),
+    };
+    update.exec(db).await?;
+    Ok(())
+}
+
+fn clip(text: &str) -> String {
+    text.chars().take(500).collect()
+}
+
+/// What became of one delivery attempt.
+#[derive(Debug, Clone, Copy)]
+pub enum DeliveryOutcome<'a> {
+    Sent,
+    Retry { at: DateTime<Utc>, error: &'a str },
+    GiveUp { error: &'a str },
+}
+
+/// Gives a claimed delivery back without counting an attempt (an older reply to the
+/// same user failed, so this one must wait for it).
+pub async fn release_delivery(db: &DatabaseConnection, id: Uuid) -> Result<(), StoreError> {
+    im_outbox::Entity::update_many()
+        .col_expr(im_outbox::Column::NextAttemptAt, Expr::value(Utc::now()))
+        .filter(im_outbox::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Whether kefu itself sent this message to `to_account` (IM's callback reports
+/// kefu's own replies too; they must not be taken for user input).
+pub async fn is_own_delivery(
+    db: &impl ConnectionTrait,
+    channel_id: Uuid,
+    to_account: &str,
+    msg_random: u32,
+) -> Result<bool, StoreError> {
+    Ok(im_outbox::Entity::find()
+        .filter(im_outbox::Column::ChannelId.eq(channel_id))
+        .filter(im_outbox::Column::ToAccount.eq(to_account))
+        .filter(im_outbox::Column::MsgRandom.eq(i64::from(msg_random)))
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// Counts of the outbox by status, for monitoring and tests.
+pub async fn outbox_counts(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+) -> Result<(u64, u64, u64), StoreError> {
+    let count = |status: &'static str| {
+        im_outbox::Entity::find()
+            .filter(
+                Condition::all()
+                    .add(im_outbox::Column::TenantId.eq(tenant.0))
+                    .add(im_outbox::Column::Status.eq(status)),
+            )
+            .count(db)
+    };
+    Ok((
+        count("pending").await?,
+        count("sent").await?,
+        count("failed").await?,
+    ))
+}
