@@ -693,3 +693,115 @@ async fn the_web_chat_talks_to_the_flow_over_its_websocket() {
     assert_eq!(list.body["items"][0]["source"], "webchat");
     assert_eq!(list.body["items"][0]["user_nickname"], "Alice");
 }
+
+/// A flow whose second node runs the `panic` fixture; with `error_edge` its failure
+/// leads to a goodbye, otherwise the session falls back.
+async fn panicking_shop(
+    app: &TestApp,
+    error_edge: bool,
+    with_default_group: bool,
+) -> (Shop, String) {
+    let tenant = app.tenant("hostile").await;
+    let token = app.admin_token(&tenant).await;
+    let bytes = std::fs::read(kefu_tests::fixtures::PANIC).unwrap();
+    let installed = app
+        .client
+        .post(app.url("/api/v1/plugins"))
+        .bearer_auth(&token)
+        .header("content-type", "application/wasm")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(installed.status(), 201);
+    let group = app
+        .post(
+            "/api/v1/skill-groups",
+            &token,
+            json!({"name": "兜底 Fallback"}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut edges = vec![
+        json!({"from": "welcome", "exit": "next", "to": "boom"}),
+        json!({"from": "boom", "exit": "next", "to": "bye"}),
+    ];
+    if error_edge {
+        edges.push(json!({"from": "boom", "exit": "error", "to": "sorry"}));
+    }
+    let mut nodes = vec![
+        json!({"id": "welcome", "module": "send-message", "config": {"messages": [{"text": "您好"}]}}),
+        json!({"id": "boom", "module": "panic", "version": "*"}),
+        json!({"id": "bye", "module": "end", "config": {"end_status": 1}}),
+    ];
+    if error_edge {
+        nodes.push(json!({"id": "sorry", "module": "end", "config": {"end_status": 1, "message": "抱歉，系统出了点问题。"}}));
+    }
+    let draft = json!({"start": "welcome", "nodes": nodes, "edges": edges});
+    let flow = app
+        .post(
+            "/api/v1/flows",
+            &token,
+            json!({"name": "hostile", "draft": draft}),
+        )
+        .await;
+    let flow_id = flow.body["id"].as_str().unwrap().to_owned();
+    let published = app
+        .post(
+            &format!("/api/v1/flows/{flow_id}/publish"),
+            &token,
+            json!({}),
+        )
+        .await;
+    assert!(published.status.is_success(), "{:?}", published.body);
+    let channel = app
+        .post(
+            "/api/v1/channels",
+            &token,
+            json!({
+                "name": "Hostile", "account": ACCOUNT, "sdkappid": SDKAPPID,
+                "secret_key": SECRET, "flow_id": flow_id,
+                "default_skill_group_id": with_default_group.then_some(&group),
+            }),
+        )
+        .await;
+    assert_eq!(channel.status, 201, "{:?}", channel.body);
+    (
+        Shop {
+            token,
+            channel: channel.body["id"].as_str().unwrap().to_owned(),
+        },
+        group,
+    )
+}
+
+#[tokio::test]
+async fn a_module_that_fails_takes_its_error_edge_or_the_safe_fallback() {
+    // With an error edge: the flow goes on there.
+    let app = spawn_app().await;
+    let (shop, _) = panicking_shop(&app, true, false).await;
+    say(&app, "user_e", 1, "你好").await;
+    let s = wait_session(&app, &shop, "user_e", |s| s["status"] == "ended").await;
+    assert_eq!(s["end_status"], 1);
+    let messages = transcript(&app, &shop, s["id"].as_str().unwrap()).await;
+    assert_eq!(messages.last().unwrap()["text"], "抱歉，系统出了点问题。");
+
+    // Without one, on a channel with a default group: queued there.
+    let app = spawn_app().await;
+    let (shop, group) = panicking_shop(&app, false, true).await;
+    say(&app, "user_f", 1, "你好").await;
+    let s = wait_session(&app, &shop, "user_f", |s| s["status"] == "queued").await;
+    assert_eq!(s["skill_group_id"], group.as_str());
+
+    // Without either: ended abnormally, status 0; the server carries on.
+    let app = spawn_app().await;
+    let (shop, _) = panicking_shop(&app, false, false).await;
+    say(&app, "user_g", 1, "你好").await;
+    let s = wait_session(&app, &shop, "user_g", |s| s["status"] == "ended").await;
+    assert_eq!(s["end_status"], 0);
+    say(&app, "user_h", 2, "你好").await;
+    assert_eq!(sessions(&app, &shop, "user_h").await.len(), 1);
+}
