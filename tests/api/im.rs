@@ -805,3 +805,83 @@ async fn a_module_that_fails_takes_its_error_edge_or_the_safe_fallback() {
     say(&app, "user_h", 2, "你好").await;
     assert_eq!(sessions(&app, &shop, "user_h").await.len(), 1);
 }
+
+#[tokio::test]
+async fn bad_channels_and_transcript_queries_are_refused_with_every_field_named() {
+    let app = spawn_app().await;
+    let shop = shop(&app, None, 600, 1800).await;
+    let bad = app
+        .post(
+            "/api/v1/channels",
+            &shop.token,
+            json!({
+                "name": "", "account": "has space", "sdkappid": 0,
+                "secret_key": "short", "im_base_url": "ftp://im", "idle_timeout_secs": 999_999_999u32,
+            }),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{:?}", bad.body);
+    for field in [
+        "name",
+        "account",
+        "sdkappid",
+        "secret_key",
+        "im_base_url",
+        "idle_timeout_secs",
+    ] {
+        assert!(bad.field(field).is_some(), "{field}: {:?}", bad.body);
+    }
+    let taken = app
+        .post(
+            "/api/v1/channels",
+            &shop.token,
+            json!({"name": "Other", "account": ACCOUNT, "sdkappid": SDKAPPID}),
+        )
+        .await;
+    assert_eq!(taken.status, 409);
+    assert_eq!(taken.code(), "channel_account_taken");
+    let unknown_flow = app
+        .post(
+            "/api/v1/channels",
+            &shop.token,
+            json!({"name": "Third", "account": "kefu_3", "sdkappid": SDKAPPID, "flow_id": uuid::Uuid::now_v7()}),
+        )
+        .await;
+    assert_eq!(unknown_flow.status, 422);
+    assert!(unknown_flow.field("flow_id").is_some());
+    let list = app.get("/api/v1/channels", &shop.token).await;
+    assert_eq!(
+        list.body["total"], 1,
+        "nothing half-written: {:?}",
+        list.body
+    );
+    let shown = app
+        .get(&format!("/api/v1/channels/{}", shop.channel), &shop.token)
+        .await;
+    assert_eq!(shown.body["secret_key_hint"], "****cdef");
+    assert!(
+        shown.body.get("secret_key").is_none(),
+        "the key is not shown again"
+    );
+
+    say(&app, "user_q", 1, "你好").await;
+    let session = sessions(&app, &shop, "user_q").await.remove(0);
+    let id = session["id"].as_str().unwrap();
+    for query in ["Limit=0", "Limit=101", "Order=sideways"] {
+        let r = app
+            .get(
+                &format!("/api/v1/sessions/{id}/messages?{query}"),
+                &shop.token,
+            )
+            .await;
+        assert_eq!(r.status, 422, "{query}: {:?}", r.body);
+    }
+    let newest = app
+        .get(
+            &format!("/api/v1/sessions/{id}/messages?Limit=1&Order=desc"),
+            &shop.token,
+        )
+        .await;
+    assert_eq!(newest.body.as_array().unwrap().len(), 1);
+    assert_eq!(newest.body[0]["seq"], session["message_count"]);
+}

@@ -220,6 +220,16 @@ fn hash_refresh_token(token: &str) -> String {
 }
 
 /// A random secret of `bytes` bytes, URL-safe base64 encoded.
+/// A random 32-bit number (IM's `MsgRandom` and `random`); the clock's nanoseconds
+/// if the system has no randomness to give.
+pub fn random_u32() -> u32 {
+    let mut buf = [0u8; 4];
+    if getrandom::fill(&mut buf).is_err() {
+        return chrono::Utc::now().timestamp_subsec_nanos();
+    }
+    u32::from_le_bytes(buf)
+}
+
 pub fn random_secret(bytes: usize) -> anyhow::Result<String> {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).map_err(|e| anyhow::anyhow!("random: {e}"))?;

@@ -192,7 +192,7 @@ async fn attempt(
             channel.sdkappid,
             &channel.admin_identifier,
             &sig,
-            random_u32()
+            crate::auth::service::random_u32()
         )
     );
     let response = client
@@ -213,12 +213,6 @@ async fn attempt(
         None => Ok(()),
         Some(e) => Err(format!("IM refused the message: {} {}", e.code, e.info)),
     }
-}
-
-fn random_u32() -> u32 {
-    let mut buf = [0u8; 4];
-    let _ = getrandom::fill(&mut buf);
-    u32::from_le_bytes(buf)
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ use uuid::Uuid;
 use crate::directory::Channel;
 use crate::flow::MessageElement;
 use crate::http::Error;
-use crate::sessions::{EndUser, EventKind, Inbound, Session, SessionError, Source};
+use crate::sessions::{EndUser, EventKind, Inbound, SessionError, Source, Status};
 use crate::state::AppState;
 use crate::store::sessions as store;
 use crate::store::{StoreError, channels};
@@ -166,8 +166,8 @@ fn frame(value: serde_json::Value) -> WsMessage {
     WsMessage::Text(value.to_string().into())
 }
 
-fn session_json(s: &Session) -> serde_json::Value {
-    json!({"id": s.id, "status": s.status, "end_status": s.end_status})
+fn session_json(id: Uuid, status: Status, end_status: Option<u16>) -> serde_json::Value {
+    json!({"id": id, "status": status, "end_status": end_status})
 }
 
 async fn converse(
@@ -206,7 +206,7 @@ async fn converse(
         .send(frame(json!({
             "type": "ready",
             "visitor": visitor,
-            "session": session.as_ref().map(session_json),
+            "session": session.as_ref().map(|s| session_json(s.id, s.status, s.end_status)),
         })))
         .await?;
     socket
@@ -242,7 +242,7 @@ async fn converse(
                     EventKind::Message(m) => json!({"type": "message", "message": m}),
                     EventKind::Status { session_id, status, end_status } => json!({
                         "type": "session",
-                        "session": {"id": session_id, "status": status, "end_status": end_status},
+                        "session": session_json(session_id, status, end_status),
                     }),
                 };
                 socket.send(frame(value)).await?;

@@ -452,7 +452,7 @@ impl Sessions {
                     .map(|m| NewDelivery {
                         message_id: m.id,
                         to_account: session.user_id.clone(),
-                        msg_random: random_u32(),
+                        msg_random: crate::auth::service::random_u32(),
                         elements: m.elements.clone(),
                     })
                     .collect()
@@ -676,14 +676,6 @@ fn user_message(elements: &[MessageElement], now: DateTime<Utc>) -> UserMessage 
         text,
         sent_at_ms: now.timestamp_millis(),
     }
-}
-
-fn random_u32() -> u32 {
-    let mut buf = [0u8; 4];
-    if getrandom::fill(&mut buf).is_err() {
-        return Utc::now().timestamp_subsec_nanos();
-    }
-    u32::from_le_bytes(buf)
 }
 
 /// Steps nodes with the installed modules they are pinned to.
