@@ -15,7 +15,7 @@ use crate::auth::{LoginThrottle, TokenKeys};
 use crate::config::Config;
 use crate::http;
 use crate::plugin::{Limits, Registry, Runtime, RuntimeConfig};
-use crate::routing::QueueFigures;
+use crate::routing::{Kick, QueueFigures, Router, RoutingConfig, Signals};
 use crate::sessions::{Sessions, SessionsConfig};
 use crate::state::AppState;
 use crate::store::{self, auth_sessions, secrets};
@@ -24,6 +24,7 @@ use crate::store::{self, auth_sessions, secrets};
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    kicks: tokio::sync::mpsc::UnboundedReceiver<Kick>,
 }
 
 impl Application {
@@ -65,7 +66,10 @@ impl Application {
                 max_instances: config.plugins.max_instances,
                 max_limits: Limits::server_max(),
             },
-            Arc::new(QueueFigures::new(db.clone())),
+            Arc::new(QueueFigures::new(
+                db.clone(),
+                Duration::from_secs(config.routing.heartbeat_timeout_secs),
+            )),
         )
         .context("starting the plugin runtime")?;
         let plugins = Arc::new(Registry::new(db.clone(), Arc::new(runtime)));
@@ -76,6 +80,10 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
+        let (signals, kicks) = Signals::new(RoutingConfig {
+            heartbeat_timeout: Duration::from_secs(config.routing.heartbeat_timeout_secs),
+            tick: Duration::from_millis(config.routing.tick_ms),
+        });
         let sessions = Arc::new(Sessions::new(
             db.clone(),
             plugins.clone(),
@@ -83,10 +91,13 @@ impl Application {
                 max_steps_per_turn: config.sessions.max_steps_per_turn,
                 timer_tick: Duration::from_millis(config.sessions.timer_tick_ms),
             },
+            signals.clone(),
         ));
+        let router = Arc::new(Router::new(db.clone(), sessions.clone(), signals));
         Ok(Self {
             listener,
-            state: AppState::new(db, config, auth, plugins, sessions),
+            state: AppState::new(db, config, auth, plugins, sessions, router),
+            kicks,
         })
     }
 
@@ -107,6 +118,10 @@ impl Application {
         let janitor = tokio::spawn(janitor(self.state.db.clone()));
         let timers = tokio::spawn(self.state.sessions.clone().run_timers());
         let outbox = tokio::spawn(crate::im::egress::run(self.state.clone()));
+        let routing = tokio::spawn(self.state.router.clone().run(self.kicks));
+        let url = self.state.config.database_url();
+        let listen =
+            (!store::is_sqlite(&url)).then(|| tokio::spawn(self.state.router.clone().listen(url)));
         let app = http::router(self.state.clone());
         let served = axum::serve(
             self.listener,
@@ -117,6 +132,10 @@ impl Application {
         janitor.abort();
         timers.abort();
         outbox.abort();
+        routing.abort();
+        if let Some(l) = listen {
+            l.abort();
+        }
         self.state.db.clone().close().await.ok();
         served.context("serving HTTP")
     }
@@ -160,6 +179,11 @@ async fn janitor(db: DatabaseConnection) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
+        // Workbenches resume within minutes; a day of events is plenty.
+        let day_ago = chrono::Utc::now() - chrono::Duration::days(1);
+        if let Err(e) = crate::store::presence::purge_events(&db, day_ago).await {
+            tracing::warn!(error = %e, "purging old agent events failed");
+        }
         match auth_sessions::purge_expired(&db).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "purged expired sign-in sessions"),

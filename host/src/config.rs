@@ -29,8 +29,29 @@ pub struct Config {
     pub http: HttpConfig,
     pub plugins: PluginsConfig,
     pub sessions: SessionsConfig,
+    pub routing: RoutingConfig,
     pub im: ImConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RoutingConfig {
+    /// An agent whose workbench has not been heard from for this long is `offline`
+    /// (and loses pending offers). The server pings each socket every third of it.
+    pub heartbeat_timeout_secs: u64,
+    /// How often expiring offers, queue waits, wrap-up ends and stale connections are
+    /// looked for, in ms.
+    pub tick_ms: u64,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        Self {
+            heartbeat_timeout_secs: 30,
+            tick_ms: 500,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -154,6 +175,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             plugins: PluginsConfig::default(),
             sessions: SessionsConfig::default(),
+            routing: RoutingConfig::default(),
             im: ImConfig::default(),
             log: LogConfig::default(),
         }
@@ -282,6 +304,12 @@ impl Config {
         }
         if self.sessions.timer_tick_ms < 10 || self.sessions.timer_tick_ms > 60_000 {
             return Err("sessions.timer_tick_ms must be between 10 and 60000".into());
+        }
+        if self.routing.heartbeat_timeout_secs < 2 || self.routing.heartbeat_timeout_secs > 3600 {
+            return Err("routing.heartbeat_timeout_secs must be between 2 and 3600".into());
+        }
+        if self.routing.tick_ms < 10 || self.routing.tick_ms > 60_000 {
+            return Err("routing.tick_ms must be between 10 and 60000".into());
         }
         if self.im.egress_max_attempts == 0 || self.im.egress_timeout_ms == 0 {
             return Err("im.egress_max_attempts and im.egress_timeout_ms must be positive".into());

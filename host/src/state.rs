@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::service::Authenticator;
 use crate::config::Config;
 use crate::plugin::Registry;
+use crate::routing::Router;
 use crate::sessions::Sessions;
 
 /// Cheap to clone: one `Arc`.
@@ -20,6 +21,7 @@ pub struct Inner {
     pub auth: Authenticator,
     pub plugins: Arc<Registry>,
     pub sessions: Arc<Sessions>,
+    pub router: Arc<Router>,
 }
 
 impl AppState {
@@ -29,6 +31,7 @@ impl AppState {
         auth: Authenticator,
         plugins: Arc<Registry>,
         sessions: Arc<Sessions>,
+        router: Arc<Router>,
     ) -> Self {
         Self(Arc::new(Inner {
             db,
@@ -36,6 +39,7 @@ impl AppState {
             auth,
             plugins,
             sessions,
+            router,
         }))
     }
 }

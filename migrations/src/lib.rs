@@ -19,6 +19,7 @@ mod m20261121_000006_create_plugins;
 mod m20261121_000007_create_flows;
 mod m20261121_000008_create_channels;
 mod m20261121_000009_create_sessions;
+mod m20261121_000010_create_routing;
 
 /// The ordered list of kefu's migrations.
 #[derive(Debug)]
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000007_create_flows::Migration),
             Box::new(m20261121_000008_create_channels::Migration),
             Box::new(m20261121_000009_create_sessions::Migration),
+            Box::new(m20261121_000010_create_routing::Migration),
         ]
     }
 }

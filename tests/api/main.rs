@@ -12,5 +12,6 @@ mod im;
 mod migrations;
 mod openapi;
 mod plugins;
+mod routing;
 mod skill_groups;
 mod tenancy;

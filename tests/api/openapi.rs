@@ -54,6 +54,23 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/v1/sessions", "get"),
         ("/api/v1/sessions/{id}", "get"),
         ("/api/v1/sessions/{id}/messages", "get"),
+        ("/api/v1/routing/settings", "get"),
+        ("/api/v1/routing/settings", "put"),
+        ("/api/v1/skill-groups/{id}/queue", "get"),
+        ("/api/v1/agents/{id}/status", "get"),
+        ("/api/v1/monitor/agents", "get"),
+        ("/api/v1/agent/status", "get"),
+        ("/api/v1/agent/status", "put"),
+        ("/api/v1/agent/sessions", "get"),
+        ("/api/v1/agent/sessions/{id}/accept", "post"),
+        ("/api/v1/agent/sessions/{id}/decline", "post"),
+        ("/api/v1/agent/sessions/{id}/messages", "get"),
+        ("/api/v1/agent/sessions/{id}/messages", "post"),
+        ("/api/v1/agent/sessions/{id}/history", "get"),
+        ("/api/v1/agent/sessions/{id}/transfer", "post"),
+        ("/api/v1/agent/sessions/{id}/end", "post"),
+        ("/api/v1/agent/sessions/{id}/survey", "post"),
+        ("/api/v1/agent/queues", "get"),
     ];
     for (path, method) in expected {
         let op = &paths.get(path).unwrap_or_else(|| panic!("{path} missing"))[method];

@@ -8,6 +8,9 @@
     clippy::field_reassign_with_default
 )]
 
+// Not `agents`: that name is taken here by `kefu::store::agents`.
+#[path = "agents.rs"]
+pub mod agent_desk;
 #[path = "db.rs"]
 pub mod db;
 pub mod fake_im;
@@ -60,6 +63,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     config.plugins.max_instances = 32;
     config.auth.jwt_secret = Some(format!("test-secret-{}", uuid::Uuid::new_v4().simple()));
     configure(&mut config);
+    // `KEFU_TEST_LOG=1` shows the servers' logs (`RUST_LOG` filters them).
+    if std::env::var_os("KEFU_TEST_LOG").is_some() {
+        kefu::telemetry::init(&config.log);
+    }
     boot(config, database).await
 }
 
@@ -139,6 +146,21 @@ impl TestApp {
     pub async fn restart(self) -> TestApp {
         let config = self.config.clone();
         let database = self.stop().await;
+        boot(config, database).await
+    }
+
+    /// Boots a second server on the same database and configuration, as a second
+    /// node of one deployment. The database stays the first one's to clean up.
+    pub async fn sibling(&self) -> TestApp {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut config = self.config.clone();
+        config.listen = "127.0.0.1:0".parse().expect("address");
+        config.data_dir = dir.path().to_path_buf();
+        let database = db::TestDatabase {
+            url: self.database.url.clone(),
+            dir,
+            postgres: self.database.postgres,
+        };
         boot(config, database).await
     }
 

@@ -159,6 +159,11 @@ async fn update_agent(
     let agent = agents::update(&state.db, auth.tenant, id, patch, hash)
         .await
         .or_not_found("agent")?;
+    // A higher cap or new skill groups may let queues move at once.
+    state
+        .router
+        .signals()
+        .kick(crate::routing::Kick::Agent(agent.id));
     Ok(axum::Json(agent))
 }
 

@@ -14,8 +14,11 @@ pub mod extract;
 pub mod flows;
 pub mod health;
 pub mod plugins;
+pub mod routing;
 pub mod sessions;
 pub mod skill_groups;
+pub mod workbench;
+pub mod workbench_ws;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -79,6 +82,8 @@ pub fn api(max_component_bytes: usize) -> (Router<AppState>, utoipa::openapi::Op
         .merge(flows::router())
         .merge(channels::router())
         .merge(sessions::router())
+        .merge(routing::router())
+        .merge(workbench::router())
         .split_for_parts()
 }
 
@@ -102,6 +107,7 @@ pub fn router(state: AppState) -> Router {
     .layer(DefaultBodyLimit::max(limit))
     // IM's endpoints bound their bodies themselves, answering in IM's format.
     .merge(crate::im::router())
+    .merge(workbench_ws::router())
     .layer(TraceLayer::new_for_http())
     .with_state(state)
 }

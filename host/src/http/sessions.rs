@@ -116,6 +116,29 @@ pub struct TranscriptQuery {
     pub order: String,
 }
 
+impl TranscriptQuery {
+    /// `(limit, offset, newest_first)`, or every bad parameter named.
+    pub fn checked(&self) -> std::result::Result<(u64, u64, bool), FieldErrors> {
+        let mut errors = FieldErrors::new();
+        if self.limit == 0 || self.limit > 100 {
+            errors.add("Limit", "must be between 1 and 100");
+        }
+        if self.offset > 1_000_000 {
+            errors.add("Offset", "must be at most 1000000");
+        }
+        let newest_first = match self.order.to_ascii_lowercase().as_str() {
+            "asc" => false,
+            "desc" => true,
+            _ => {
+                errors.add("Order", "must be `asc` or `desc`");
+                false
+            }
+        };
+        errors.into_result()?;
+        Ok((self.limit, self.offset, newest_first))
+    }
+}
+
 fn hundred() -> u64 {
     100
 }
@@ -139,26 +162,11 @@ async fn session_messages(
     Id(id): Id,
     Query(q): Query<TranscriptQuery>,
 ) -> Result<axum::Json<Vec<Message>>> {
-    let mut errors = FieldErrors::new();
-    if q.limit == 0 || q.limit > 100 {
-        errors.add("Limit", "must be between 1 and 100");
-    }
-    if q.offset > 1_000_000 {
-        errors.add("Offset", "must be at most 1000000");
-    }
-    let newest_first = match q.order.to_ascii_lowercase().as_str() {
-        "asc" => false,
-        "desc" => true,
-        _ => {
-            errors.add("Order", "must be `asc` or `desc`");
-            false
-        }
-    };
-    errors.into_result()?;
+    let (limit, offset, newest_first) = q.checked()?;
     store::get(&state.db, auth.tenant, id)
         .await
         .or_not_found("session")?;
     Ok(axum::Json(
-        store::messages(&state.db, id, q.limit, q.offset, newest_first).await?,
+        store::messages(&state.db, id, limit, offset, newest_first).await?,
     ))
 }

@@ -60,6 +60,11 @@ pub struct StepState {
     module: Arc<str>,
     log_lines: u32,
     pub(super) stderr: MemoryOutputPipe,
+    /// When the step started, and how long it has waited on kefu in host calls: the
+    /// deadline counts the module's own time, not time kefu takes to answer it (a
+    /// busy database must not fail a well-behaved module).
+    pub(super) started: std::time::Instant,
+    pub(super) host_wait: std::time::Duration,
 }
 
 impl StepState {
@@ -78,6 +83,8 @@ impl StepState {
             module,
             log_lines: 0,
             stderr: MemoryOutputPipe::new(STDIO_BYTES),
+            started: std::time::Instant::now(),
+            host_wait: std::time::Duration::ZERO,
         }
     }
 }
@@ -175,10 +182,13 @@ impl self::kefu::flow::host::Host for StepState {
     }
 
     async fn skill_group_queue(&mut self, skill_group_id: String) -> Option<wit::QueueStatus> {
+        let asked = std::time::Instant::now();
         let status = self
             .services
             .queue_status(&self.ctx.tenant_id, &skill_group_id)
-            .await?;
+            .await;
+        self.host_wait += asked.elapsed();
+        let status = status?;
         Some(wit::QueueStatus {
             agents_online: status.agents_online,
             agents_free: status.agents_free,

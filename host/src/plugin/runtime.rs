@@ -383,8 +383,24 @@ impl Runtime {
         if let Err(e) = setup {
             return Err(StepFailure::new(FailureKind::Trap, first_line(&e)));
         }
-        store.epoch_deadline_trap();
-        store.set_epoch_deadline(limits.deadline_ms.div_ceil(TICK.as_millis() as u64).max(1) + 1);
+        let deadline = Duration::from_millis(limits.deadline_ms);
+        let ticks = |left: Duration| {
+            (left.as_millis() as u64)
+                .div_ceil(TICK.as_millis() as u64)
+                .max(1)
+        };
+        // When the epoch deadline comes, the time the step waited on host calls is
+        // given back; only the module's own time runs out.
+        store.epoch_deadline_callback(move |ctx| {
+            let state = ctx.data();
+            let own = state.started.elapsed().saturating_sub(state.host_wait);
+            if own >= deadline {
+                Err(Trap::Interrupt.into())
+            } else {
+                Ok(wasmtime::UpdateDeadline::Continue(ticks(deadline - own)))
+            }
+        });
+        store.set_epoch_deadline(ticks(deadline) + 1);
 
         let outcome = async {
             let instance = module.pre.instantiate_async(&mut store).await?;

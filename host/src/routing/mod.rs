@@ -1,39 +1,172 @@
-//! Routing: skill-group queues, agent status, offers and assignment.
+//! Routing: agent status, skill-group queues, offers and assignment, and the live
+//! stream of events to agents' workbenches.
 //!
-//! Owns what a flow module may learn about a skill group's queue through the
-//! `skill-group-queue` host import. Must not send IM messages.
+//! The rules that must hold across nodes are enforced in `store::assign`; this module
+//! decides when to route (the moment a session queues or capacity frees up, plus a
+//! periodic sweep for offers that expire and sessions that wait too long), and hands
+//! stored events to the sockets of this node. Must not send IM messages.
+
+pub mod events;
+pub mod hub;
+pub mod router;
+pub mod status;
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
+use tokio::sync::mpsc;
 use uuid::Uuid;
+
+pub use hub::Hub;
+pub use router::Router;
 
 use crate::flow::QueueStatus;
 use crate::plugin::HostServices;
-use crate::store::{TenantId, skill_groups};
+use crate::store::presence::Effects;
+use crate::store::{TenantId, assign, skill_groups};
 
-/// Answers modules' questions about queues from the database.
+/// Server-wide routing settings.
 #[derive(Debug, Clone)]
-pub struct QueueFigures {
-    db: DatabaseConnection,
+pub struct RoutingConfig {
+    /// An agent with no workbench heard from for this long is offline.
+    pub heartbeat_timeout: Duration,
+    /// How often offers, queue waits, wrap-up ends and stale connections are looked for.
+    pub tick: Duration,
 }
 
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        Self {
+            heartbeat_timeout: Duration::from_secs(30),
+            tick: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Something that may let a queue move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kick {
+    /// A session queued in (tenant, group), or went back to it.
+    Group(Uuid, Uuid),
+    /// The agent may take a session now.
+    Agent(Uuid),
+}
+
+/// What the rest of kefu hands routing after a commit: stored events to deliver and
+/// queues to look at again. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Signals {
+    pub hub: Arc<Hub>,
+    kicks: mpsc::UnboundedSender<Kick>,
+    pub config: RoutingConfig,
+}
+
+impl Signals {
+    pub fn new(config: RoutingConfig) -> (Self, mpsc::UnboundedReceiver<Kick>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (
+            Self {
+                hub: Arc::new(Hub::default()),
+                kicks: tx,
+                config,
+            },
+            rx,
+        )
+    }
+
+    /// The oldest heartbeat that still counts as a live connection at `now`.
+    pub fn cutoff(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - chrono::Duration::from_std(self.config.heartbeat_timeout)
+            .unwrap_or(chrono::Duration::seconds(30))
+    }
+
+    pub fn kick(&self, kick: Kick) {
+        // The router stops only with the server.
+        let _ = self.kicks.send(kick);
+    }
+
+    /// Delivers what a committed transaction produced.
+    pub fn apply(&self, effects: Effects) {
+        for p in effects.pushed {
+            self.hub.deliver(p.agent_id, p.seq, Arc::from(p.frame));
+        }
+        for (tenant, group) in effects.groups {
+            self.kick(Kick::Group(tenant, group));
+        }
+        for agent in effects.agents {
+            self.kick(Kick::Agent(agent));
+        }
+    }
+}
+
+/// Answers modules' questions about queues (the `skill-group-queue` host import).
+///
+/// A module's step has a wall-clock deadline that includes its host calls, and a
+/// burst of sessions transferring at once all ask about the same queue: answers are
+/// kept for a moment, so that the burst costs one set of queries, not one per session.
+#[derive(Debug)]
+pub struct QueueFigures {
+    db: DatabaseConnection,
+    heartbeat_timeout: Duration,
+    recent: std::sync::Mutex<RecentFigures>,
+}
+
+/// Recent answers per (tenant, group): when, and what.
+type RecentFigures =
+    std::collections::HashMap<(TenantId, Uuid), (std::time::Instant, Option<QueueStatus>)>;
+
+/// How long a queue's figures are reused.
+const FIGURES_FRESH: Duration = Duration::from_millis(250);
+
 impl QueueFigures {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, heartbeat_timeout: Duration) -> Self {
+        Self {
+            db,
+            heartbeat_timeout,
+            recent: Default::default(),
+        }
+    }
+
+    async fn compute(&self, tenant: TenantId, group: Uuid) -> Option<QueueStatus> {
+        skill_groups::get(&self.db, tenant, group).await.ok()?;
+        let now = Utc::now();
+        let cutoff = now - chrono::Duration::from_std(self.heartbeat_timeout).ok()?;
+        let f = assign::figures(&self.db, tenant, group, now, cutoff)
+            .await
+            .ok()?;
+        Some(QueueStatus {
+            agents_online: f.agents_online,
+            agents_free: f.agents_free,
+            sessions_waiting: f.waiting,
+            estimated_wait_secs: f.estimated_wait_secs,
+        })
     }
 }
 
 #[async_trait]
 impl HostServices for QueueFigures {
-    /// A group of another tenant, or no group at all, is `None`. Agent presence is
-    /// not tracked yet, so an existing group reports nobody online and nothing
-    /// waiting: a module then takes its "nobody can answer" path, which is the truth.
+    /// A group of another tenant, or no group at all, is `None`.
     async fn queue_status(&self, tenant: &str, skill_group_id: &str) -> Option<QueueStatus> {
         let tenant = TenantId(Uuid::parse_str(tenant).ok()?);
         let group = Uuid::parse_str(skill_group_id).ok()?;
-        match skill_groups::get(&self.db, tenant, group).await {
-            Ok(_) => Some(QueueStatus::default()),
-            Err(_) => None,
+        let key = (tenant, group);
+        {
+            let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, status)) = recent.get(&key)
+                && at.elapsed() < FIGURES_FRESH
+            {
+                return *status;
+            }
         }
+        let status = self.compute(tenant, group).await;
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if recent.len() > 10_000 {
+            recent.retain(|_, (at, _)| at.elapsed() < FIGURES_FRESH);
+        }
+        recent.insert(key, (std::time::Instant::now(), status));
+        status
     }
 }

@@ -4,6 +4,7 @@
 //! the durable timers (a node's wait timeout, the idle end with status 108) and the
 //! transcript. Runs the flow through `flow::engine`; must not speak HTTP or IM.
 
+pub mod agent;
 pub mod service;
 
 use chrono::{DateTime, Utc};
@@ -14,6 +15,7 @@ use uuid::Uuid;
 use crate::flow::engine::FlowState;
 use crate::flow::{Choice, CustomElement, MessageElement, Outgoing};
 
+pub use agent::{Acting, AgentActionError, Target};
 pub use service::{
     Delivered, EndUser, EventKind, Inbound, SessionError, SessionEvent, Sessions, SessionsConfig,
 };
@@ -97,6 +99,10 @@ pub mod end_status {
     pub const NORMAL: u16 = 1;
     /// No agent online.
     pub const NO_AGENT: u16 = 3;
+    /// The agent gave up, or nobody accepted the session.
+    pub const NOT_ACCEPTED: u16 = 17;
+    /// Transferred manually by the agent: a new leg goes on.
+    pub const TRANSFERRED: u16 = 101;
     /// The user left while still in the flow.
     pub const LEFT_IN_FLOW: u16 = 102;
     /// The user stopped replying.
@@ -135,6 +141,19 @@ pub struct Session {
     pub end_status: Option<u16>,
     pub ended_at: Option<DateTime<Utc>>,
     pub message_count: u32,
+    /// The agent serving the session, or offered it.
+    pub agent_id: Option<Uuid>,
+    /// When the session was last offered to an agent.
+    pub offered_at: Option<DateTime<Utc>>,
+    /// When a manual offer expires and moves on.
+    pub offer_expires_at: Option<DateTime<Utc>>,
+    /// When the agent took the session.
+    pub assigned_at: Option<DateTime<Utc>>,
+    /// The leg this one was transferred from.
+    pub parent_id: Option<Uuid>,
+    /// Agents who declined or missed this session: it is not offered to them again.
+    #[serde(skip)]
+    pub skipped_agents: Vec<Uuid>,
     #[serde(skip)]
     pub version: i64,
     pub created_at: DateTime<Utc>,

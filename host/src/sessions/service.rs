@@ -22,6 +22,8 @@ use crate::flow::catalog::{PinnedNode, Revision};
 use crate::flow::engine::{self, FlowState, NodeRunner, Outcome, TurnContext};
 use crate::flow::{MessageElement, SessionInfo, StepInput, StepOutput, Trigger, UserMessage};
 use crate::plugin::{Registry, StepContext, StepFailure};
+use crate::routing::Signals;
+use crate::store::presence::Effects;
 use crate::store::sessions::{self as store, CommitError, NewDelivery, NewMessage, TurnWrite};
 use crate::store::{StoreError, TenantId, flows, skill_groups, tenants};
 
@@ -122,6 +124,7 @@ pub struct Sessions {
     revisions: StdMutex<HashMap<Uuid, Arc<Revision>>>,
     events: broadcast::Sender<SessionEvent>,
     outbox: Arc<Notify>,
+    signals: Signals,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -134,8 +137,14 @@ impl std::fmt::Debug for Sessions {
 const MAX_ATTEMPTS: u32 = 8;
 
 impl Sessions {
-    pub fn new(db: DatabaseConnection, plugins: Arc<Registry>, config: SessionsConfig) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        plugins: Arc<Registry>,
+        config: SessionsConfig,
+        signals: Signals,
+    ) -> Self {
         Self {
+            signals,
             db,
             plugins,
             config,
@@ -144,6 +153,36 @@ impl Sessions {
             events: broadcast::channel(4096).0,
             outbox: Arc::new(Notify::new()),
         }
+    }
+
+    pub(super) fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub(super) fn signals(&self) -> &Signals {
+        &self.signals
+    }
+
+    pub(super) async fn revision_of(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> Result<Arc<Revision>, StoreError> {
+        self.revision(tenant, id).await
+    }
+
+    /// Runs one turn of the session's flow (see `run`).
+    pub(super) async fn run_flow(
+        &self,
+        channel: &Channel,
+        session: &mut Session,
+        trigger: Trigger,
+        now: DateTime<Utc>,
+        messages: &mut Vec<NewMessage>,
+    ) -> Result<(), SessionError> {
+        let tenant = TenantId(session.tenant_id);
+        self.run(channel, tenant, session, trigger, now, messages)
+            .await
     }
 
     /// Live session events on this node.
@@ -157,7 +196,7 @@ impl Sessions {
     }
 
     /// The lock that orders one user's input on one channel.
-    fn lock_for(&self, channel_id: Uuid, user_id: &str) -> Arc<Mutex<()>> {
+    pub(super) fn lock_for(&self, channel_id: Uuid, user_id: &str) -> Arc<Mutex<()>> {
         let key = store::active_key(channel_id, user_id);
         let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
         if locks.len() > 10_000 {
@@ -283,12 +322,21 @@ impl Sessions {
                 Some(now + chrono::Duration::seconds(i64::from(channel.idle_timeout_secs)));
         }
         let before = session.status;
+        let before_agent = session.agent_id.map(|a| (a, session.status));
         if let Some(trigger) = trigger {
             self.run(channel, tenant, &mut session, trigger, now, &mut messages)
                 .await?;
         }
-        self.commit(channel, session, is_new, messages, receipt, before, now)
-            .await
+        self.commit(
+            channel,
+            session,
+            is_new,
+            messages,
+            receipt,
+            (before, before_agent),
+            now,
+        )
+        .await
     }
 
     /// A new session on the channel's live flow revision, not yet stored.
@@ -320,6 +368,12 @@ impl Sessions {
             end_status: None,
             ended_at: None,
             message_count: 0,
+            agent_id: None,
+            offered_at: None,
+            offer_expires_at: None,
+            assigned_at: None,
+            parent_id: None,
+            skipped_agents: Vec::new(),
             version: 0,
             created_at: now,
             updated_at: now,
@@ -431,16 +485,23 @@ impl Sessions {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn commit(
+    pub(super) async fn commit(
         &self,
         channel: &Channel,
         mut session: Session,
         is_new: bool,
         messages: Vec<NewMessage>,
         receipt: Option<(&str, &str)>,
-        before: Status,
+        (before, before_agent): (Status, Option<(Uuid, Status)>),
         now: DateTime<Utc>,
     ) -> Result<Delivered, SessionError> {
+        // An offer taken back by the session's end is no longer the agent's; an agent
+        // who served the session stays on its record.
+        if before == Status::Offered && session.status != Status::Offered {
+            session.agent_id = None;
+            session.offered_at = None;
+            session.offer_expires_at = None;
+        }
         session.message_count += messages.len() as u32;
         session.updated_at = now;
         session.node = session.flow.node.clone();
@@ -465,8 +526,16 @@ impl Sessions {
             messages: &messages,
             receipt,
             deliveries: &deliveries,
+            before_agent,
+            before,
+            cutoff: self.signals.cutoff(now),
         };
-        match store::commit_turn(&self.db, write).await {
+        let mut effects = Effects::default();
+        let committed = store::commit_turn(&self.db, write, &mut effects).await;
+        if committed.is_ok() {
+            self.signals.apply(effects);
+        }
+        match committed {
             Ok(()) => {}
             Err(CommitError::Raced) => return Err(SessionError::Raced),
             Err(CommitError::Duplicate) => return Err(SessionError::Duplicate),
@@ -514,6 +583,18 @@ impl Sessions {
             messages: stored,
             duplicate: false,
         })
+    }
+
+    /// Tells live pages that the session's status changed (routing changes it too).
+    pub fn publish_status(&self, session: &Session) {
+        self.publish(
+            session,
+            EventKind::Status {
+                session_id: session.id,
+                status: session.status,
+                end_status: session.end_status,
+            },
+        );
     }
 
     fn publish(&self, session: &Session, kind: EventKind) {
@@ -573,7 +654,13 @@ impl Sessions {
                 Timer::Wait => {
                     session.status == Status::InFlow && session.wait_until.is_some_and(|t| t <= now)
                 }
-                Timer::Idle => session.idle_deadline.is_some_and(|t| t <= now),
+                // A queued or offered session is governed by its queue's limits.
+                Timer::Idle => {
+                    matches!(
+                        session.status,
+                        Status::InFlow | Status::WithAgent | Status::Survey
+                    ) && session.idle_deadline.is_some_and(|t| t <= now)
+                }
             };
             if !due {
                 return Ok(false);
@@ -581,7 +668,10 @@ impl Sessions {
             let channel =
                 crate::store::channels::get(&self.db, TenantId(session.tenant_id), channel_id)
                     .await?;
-            let before = session.status;
+            let before = (
+                session.status,
+                session.agent_id.map(|a| (a, session.status)),
+            );
             let mut messages = Vec::new();
             match timer {
                 Timer::Wait => {
@@ -660,6 +750,11 @@ fn apply_outcome(session: &mut Session, outcome: Outcome, now: DateTime<Utc>) {
             session.ended_at = Some(now);
         }
     }
+}
+
+/// Ends the session with `code`.
+pub(super) fn end(session: &mut Session, code: u16, now: DateTime<Utc>) {
+    apply_outcome(session, Outcome::Ended { end_status: code }, now);
 }
 
 fn user_message(elements: &[MessageElement], now: DateTime<Utc>) -> UserMessage {

@@ -2,9 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use super::entity::{agent, auth_session, refresh_token};
@@ -33,7 +31,7 @@ pub async fn open(
     refresh_hash: String,
     lifetime: Duration,
 ) -> Result<Uuid, StoreError> {
-    let txn = db.begin().await?;
+    let txn = super::presence::begin_write(db).await?;
     let now = Utc::now();
     let id = Uuid::now_v7();
     auth_session::ActiveModel {
@@ -104,7 +102,7 @@ pub async fn rotate(
     presented: &str,
     replacement: String,
 ) -> Result<Rotation, StoreError> {
-    let txn = db.begin().await?;
+    let txn = super::presence::begin_write(db).await?;
     let now = Utc::now();
     let Some(token) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(presented))

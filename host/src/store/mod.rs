@@ -7,11 +7,13 @@
 //! entities. Must not know about HTTP.
 
 pub mod agents;
+pub mod assign;
 pub mod auth_sessions;
 pub mod channels;
 pub mod entity;
 pub mod flows;
 pub mod plugins;
+pub mod presence;
 pub mod secrets;
 pub mod sessions;
 pub mod skill_groups;

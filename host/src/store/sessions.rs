@@ -9,14 +9,16 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::entity::{im_outbox, im_receipt, session, session_message};
-use super::{StoreError, TenantId, unique_violation};
+use super::presence::{self, Effects, begin_write};
+use super::{StoreError, TenantId, assign, unique_violation};
 use crate::directory::{Page, PageRequest};
 use crate::flow::engine::FlowState;
+use crate::routing::events::EventKind;
 use crate::sessions::{Direction, Element, Message, Sender, Session, Source, Status};
 
 fn corrupt(what: &str, id: Uuid, e: impl std::fmt::Display) -> StoreError {
@@ -25,7 +27,7 @@ fn corrupt(what: &str, id: Uuid, e: impl std::fmt::Display) -> StoreError {
     )))
 }
 
-fn to_session(m: session::Model) -> Result<Session, StoreError> {
+pub(crate) fn to_session(m: session::Model) -> Result<Session, StoreError> {
     let flow: FlowState =
         serde_json::from_str(&m.flow).map_err(|e| corrupt("flow state", m.id, e))?;
     let status = Status::parse(&m.status).ok_or_else(|| corrupt("status", m.id, &m.status))?;
@@ -59,6 +61,12 @@ fn to_session(m: session::Model) -> Result<Session, StoreError> {
         end_status: m.end_status.map(|s| s.clamp(0, 65535) as u16),
         ended_at: m.ended_at,
         message_count: m.message_count.max(0) as u32,
+        agent_id: m.agent_id,
+        offered_at: m.offered_at,
+        offer_expires_at: m.offer_expires_at,
+        assigned_at: m.assigned_at,
+        parent_id: m.parent_id,
+        skipped_agents: serde_json::from_str(&m.skipped_agents).unwrap_or_default(),
         version: m.version,
         created_at: m.created_at,
         updated_at: m.updated_at,
@@ -267,6 +275,11 @@ pub async fn due_idle(
 ) -> Result<Vec<Session>, StoreError> {
     session::Entity::find()
         .filter(session::Column::ActiveKey.is_not_null())
+        .filter(session::Column::Status.is_in([
+            Status::InFlow.as_str(),
+            Status::WithAgent.as_str(),
+            Status::Survey.as_str(),
+        ]))
         .filter(session::Column::IdleDeadline.lte(now))
         .order_by_asc(session::Column::IdleDeadline)
         .limit(limit)
@@ -316,6 +329,22 @@ pub struct NewMessage {
 }
 
 impl NewMessage {
+    /// The message as stored, with its place in the transcript.
+    pub fn stored(&self, session_id: Uuid, seq: u32) -> Message {
+        Message {
+            id: self.id,
+            session_id,
+            seq,
+            client_id: self.client_id.clone(),
+            direction: self.direction,
+            sender: self.sender,
+            sender_name: self.sender_name.clone(),
+            at: self.at,
+            text: self.text(),
+            elements: self.elements.clone(),
+        }
+    }
+
     pub fn text(&self) -> String {
         self.elements
             .iter()
@@ -346,6 +375,13 @@ pub struct TurnWrite<'a> {
     /// The IM request this turn answers: its key and its response.
     pub receipt: Option<(&'a str, &'a str)>,
     pub deliveries: &'a [NewDelivery],
+    /// The agent the session was with or offered to before the turn, and its status
+    /// then: when the session leaves them, their slot is freed.
+    pub before_agent: Option<(Uuid, Status)>,
+    /// The status before the turn.
+    pub before: Status,
+    /// The oldest heartbeat that still counts as live, for agents' derived status.
+    pub cutoff: DateTime<Utc>,
 }
 
 /// Why a turn was not written.
@@ -368,7 +404,7 @@ impl From<sea_orm::DbErr> for CommitError {
     }
 }
 
-fn session_model(s: &Session, version: i64) -> session::ActiveModel {
+pub(crate) fn session_model(s: &Session, version: i64) -> session::ActiveModel {
     let ended = s.status == Status::Ended;
     session::ActiveModel {
         id: Set(s.id),
@@ -392,13 +428,25 @@ fn session_model(s: &Session, version: i64) -> session::ActiveModel {
         version: Set(version),
         created_at: Set(s.created_at),
         updated_at: Set(s.updated_at),
+        agent_id: Set(s.agent_id),
+        offered_at: Set(s.offered_at),
+        offer_expires_at: Set(s.offer_expires_at),
+        assigned_at: Set(s.assigned_at),
+        parent_id: Set(s.parent_id),
+        skipped_agents: Set(
+            serde_json::to_string(&s.skipped_agents).unwrap_or_else(|_| "[]".into())
+        ),
     }
 }
 
 /// Writes a turn atomically; on success the session's stored version is
 /// `session.version + 1`.
-pub async fn commit_turn(db: &DatabaseConnection, w: TurnWrite<'_>) -> Result<(), CommitError> {
-    let txn = db.begin().await?;
+pub async fn commit_turn(
+    db: &DatabaseConnection,
+    w: TurnWrite<'_>,
+    effects: &mut Effects,
+) -> Result<(), CommitError> {
+    let txn = begin_write(db).await?;
     if let Some((key, response)) = w.receipt {
         let inserted = im_receipt::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -463,6 +511,7 @@ pub async fn commit_turn(db: &DatabaseConnection, w: TurnWrite<'_>) -> Result<()
         .await?;
     }
     let now = Utc::now();
+    agent_side(&txn, &w, first_seq, now, effects).await?;
     for d in w.deliveries {
         im_outbox::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -484,6 +533,63 @@ pub async fn commit_turn(db: &DatabaseConnection, w: TurnWrite<'_>) -> Result<()
         .await?;
     }
     txn.commit().await?;
+    Ok(())
+}
+
+/// What a turn means for the agent of the session: its messages reach the agent's
+/// workbench, and a session that leaves the agent frees their slot.
+async fn agent_side(
+    txn: &impl ConnectionTrait,
+    w: &TurnWrite<'_>,
+    first_seq: i32,
+    now: DateTime<Utc>,
+    effects: &mut Effects,
+) -> Result<(), StoreError> {
+    let s = w.session;
+    let tenant = TenantId(s.tenant_id);
+    let holds = |agent: Uuid| {
+        matches!(s.status, Status::Offered | Status::WithAgent) && s.agent_id == Some(agent)
+    };
+    if let Some(agent) = s.agent_id
+        && holds(agent)
+    {
+        for (i, m) in w.messages.iter().enumerate() {
+            let message = m.stored(s.id, (first_seq + i as i32).max(0) as u32);
+            presence::push(
+                txn,
+                tenant,
+                agent,
+                EventKind::Message,
+                serde_json::json!({"session_id": s.id, "message": message}),
+                now,
+                effects,
+            )
+            .await?;
+        }
+    }
+    if let Some((agent, was)) = w.before_agent
+        && matches!(was, Status::Offered | Status::WithAgent)
+        && !holds(agent)
+    {
+        assign::release(
+            txn,
+            tenant,
+            agent,
+            s,
+            was == Status::Offered,
+            true,
+            now,
+            w.cutoff,
+            effects,
+        )
+        .await?;
+    }
+    if s.status == Status::Queued
+        && w.before != Status::Queued
+        && let Some(group) = s.skill_group_id
+    {
+        effects.groups.push((s.tenant_id, group));
+    }
     Ok(())
 }
 

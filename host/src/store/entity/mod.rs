@@ -2,7 +2,11 @@
 //! the rest of kefu sees the domain types the repositories return.
 
 pub mod agent;
+pub mod agent_connection;
+pub mod agent_event;
+pub mod agent_presence;
 pub mod agent_skill_group;
+pub mod agent_status_log;
 pub mod auth_session;
 pub mod channel;
 pub mod flow;
@@ -17,3 +21,4 @@ pub mod session;
 pub mod session_message;
 pub mod skill_group;
 pub mod tenant;
+pub mod tenant_routing;

@@ -26,6 +26,13 @@ pub struct Model {
     pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub agent_id: Option<Uuid>,
+    pub offered_at: Option<DateTimeUtc>,
+    pub offer_expires_at: Option<DateTimeUtc>,
+    pub assigned_at: Option<DateTimeUtc>,
+    pub parent_id: Option<Uuid>,
+    #[sea_orm(column_type = "Text")]
+    pub skipped_agents: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,568 @@
+//! The router of one node: drains a skill group's queue the moment something may let
+//! it move, sweeps for what time alone changes, and carries out agents' routing
+//! actions. Several nodes may run one each on a shared PostgreSQL: every decision is
+//! re-checked in the database (`store::assign`), and events stored on one node reach
+//! sockets on the others through `LISTEN/NOTIFY`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::events::Withdrawn;
+use super::status::{SetStatus, StatusView};
+use super::{Kick, Signals};
+use crate::directory::{FieldErrors, SkillGroup};
+use crate::flow::ResumeReason;
+use crate::sessions::{Session, Sessions, Status};
+use crate::store::assign::{self, AgentOpError, Routed};
+use crate::store::presence::{self, Effects, begin_write, stmt};
+use crate::store::{StoreError, TenantId, skill_groups};
+
+/// Live figures of one queue, for agents.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct QueueView {
+    pub skill_group_id: Uuid,
+    pub name: String,
+    pub waiting: u32,
+    pub agents_online: u32,
+    pub agents_free: u32,
+    pub longest_wait_secs: u32,
+    pub estimated_wait_secs: u32,
+}
+
+/// Why a status change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    #[error("invalid status")]
+    Invalid(FieldErrors),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct Router {
+    db: DatabaseConnection,
+    sessions: Arc<Sessions>,
+    signals: Signals,
+    /// This node, in `agent_connections`.
+    node: Uuid,
+    /// What each local agent was last told about queues, to send only changes.
+    told: Mutex<HashMap<Uuid, String>>,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("node", &self.node)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Router {
+    pub fn new(db: DatabaseConnection, sessions: Arc<Sessions>, signals: Signals) -> Self {
+        Self {
+            db,
+            sessions,
+            signals,
+            node: Uuid::now_v7(),
+            told: Mutex::default(),
+        }
+    }
+
+    pub fn signals(&self) -> &Signals {
+        &self.signals
+    }
+
+    fn finish(&self, effects: Effects) {
+        self.signals.apply(effects);
+    }
+
+    /// Routes on every kick and sweeps on every tick, until the task is dropped.
+    pub async fn run(self: Arc<Self>, mut kicks: mpsc::UnboundedReceiver<Kick>) {
+        let mut tick = tokio::time::interval(self.signals.config.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticks: u64 = 0;
+        loop {
+            tokio::select! {
+                kick = kicks.recv() => {
+                    let Some(kick) = kick else { return };
+                    // Take everything already waiting: one drain serves many kicks.
+                    let mut batch = HashSet::from([kick]);
+                    while let Ok(k) = kicks.try_recv() {
+                        batch.insert(k);
+                    }
+                    self.route(batch).await;
+                }
+                _ = tick.tick() => {
+                    ticks += 1;
+                    if let Err(e) = self.sweep().await {
+                        tracing::warn!(error = %e, "the routing sweep failed");
+                    }
+                    if ticks.is_multiple_of(2) {
+                        self.tell_queues().await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn route(&self, kicks: HashSet<Kick>) {
+        let mut groups: HashSet<(Uuid, Uuid)> = HashSet::new();
+        for kick in kicks {
+            match kick {
+                Kick::Group(t, g) => {
+                    groups.insert((t, g));
+                }
+                Kick::Agent(a) => match groups_of_agent(&self.db, a).await {
+                    Ok(gs) => groups.extend(gs),
+                    Err(e) => {
+                        tracing::warn!(agent = %a, error = %e, "reading an agent's groups failed")
+                    }
+                },
+            }
+        }
+        for (tenant, group) in groups {
+            self.drain(TenantId(tenant), group).await;
+        }
+    }
+
+    /// Hands the group's queue to its members until one of them runs out.
+    #[tracing::instrument(skip(self), fields(tenant = %tenant.0))]
+    pub async fn drain(&self, tenant: TenantId, group: Uuid) {
+        let group = match skill_groups::get(&self.db, tenant, group).await {
+            Ok(g) => g,
+            Err(StoreError::NotFound) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading a skill group failed");
+                return;
+            }
+        };
+        loop {
+            let now = Utc::now();
+            let mut effects = Effects::default();
+            match assign::route_next(
+                &self.db,
+                tenant,
+                &group,
+                now,
+                self.signals.cutoff(now),
+                &mut effects,
+            )
+            .await
+            {
+                Ok(Routed::Assigned(s)) => {
+                    // Kicks for agents who just became busy would only re-drain this group.
+                    effects.agents.clear();
+                    self.finish(effects);
+                    self.sessions.publish_status(&s);
+                }
+                Ok(Routed::Empty | Routed::NoAgent) => return,
+                Err(e) => {
+                    tracing::warn!(group = %group.id, error = %e, "routing a session failed");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// What time alone changes: offers that expire, sockets that went quiet, wrap-ups
+    /// that end, sessions that waited too long or overflow their queue. Then every
+    /// queue is drained once, in case a kick was missed (another node's change).
+    async fn sweep(&self) -> Result<(), StoreError> {
+        let now = Utc::now();
+        let cutoff = self.signals.cutoff(now);
+        for s in assign::expired_offers(&self.db, now).await? {
+            if let Some(agent) = s.agent_id {
+                self.withdraw(TenantId(s.tenant_id), agent, s.id, Withdrawn::Expired)
+                    .await;
+            }
+        }
+        for (tenant, agent) in presence::sweep_connections(&self.db, cutoff).await? {
+            self.went_quiet(TenantId(tenant), agent).await;
+        }
+        for (tenant, agent) in presence::due_refresh(&self.db, now, cutoff).await? {
+            self.went_quiet(TenantId(tenant), agent).await;
+        }
+        for (tenant, group) in assign::queued_groups(&self.db).await? {
+            let tenant = TenantId(tenant);
+            let Ok(g) = skill_groups::get(&self.db, tenant, group).await else {
+                continue;
+            };
+            self.expire_queue(tenant, &g).await;
+            self.drain(tenant, group).await;
+        }
+        Ok(())
+    }
+
+    async fn expire_queue(&self, tenant: TenantId, group: &SkillGroup) {
+        let now = Utc::now();
+        let overdue = match assign::overdue(&self.db, tenant, group, now).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading overdue sessions failed");
+                return;
+            }
+        };
+        for s in overdue {
+            if let Err(e) = self
+                .sessions
+                .resume(
+                    s.channel_id,
+                    &s.user_id,
+                    s.id,
+                    Status::Queued,
+                    ResumeReason::TransferFailed,
+                )
+                .await
+            {
+                tracing::warn!(session = %s.id, error = %e, "taking a session out of its queue failed");
+            }
+        }
+    }
+
+    /// Re-derives the status of an agent whose sockets or wrap-up may have ended; an
+    /// agent gone offline loses their pending offers.
+    async fn went_quiet(&self, tenant: TenantId, agent: Uuid) {
+        let now = Utc::now();
+        let cutoff = self.signals.cutoff(now);
+        let mut effects = Effects::default();
+        let refreshed = async {
+            let txn = begin_write(&self.db).await?;
+            let view = presence::refresh(&txn, tenant, agent, now, cutoff, &mut effects).await?;
+            txn.commit().await?;
+            Ok::<_, StoreError>(view)
+        }
+        .await;
+        self.finish(effects);
+        match refreshed {
+            Ok(Some(view)) if !view.online => {
+                self.withdraw_all(tenant, agent, Withdrawn::Disconnected)
+                    .await
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(agent = %agent, error = %e, "refreshing an agent's status failed")
+            }
+        }
+    }
+
+    async fn withdraw_all(&self, tenant: TenantId, agent: Uuid, reason: Withdrawn) {
+        match assign::offers_of(&self.db, agent).await {
+            Ok(offers) => {
+                for s in offers {
+                    self.withdraw(tenant, agent, s.id, reason).await;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(agent = %agent, error = %e, "reading an agent's offers failed")
+            }
+        }
+    }
+
+    async fn withdraw(&self, tenant: TenantId, agent: Uuid, session: Uuid, reason: Withdrawn) {
+        let now = Utc::now();
+        let mut effects = Effects::default();
+        let done = assign::withdraw(
+            &self.db,
+            tenant,
+            agent,
+            session,
+            reason,
+            now,
+            self.signals.cutoff(now),
+            &mut effects,
+        )
+        .await;
+        self.finish(effects);
+        match done {
+            Ok(s) => self.sessions.publish_status(&s),
+            Err(AgentOpError::OfferGone | AgentOpError::NotFound) => {}
+            Err(e) => tracing::warn!(session = %session, error = %e, "withdrawing an offer failed"),
+        }
+    }
+
+    /// The agent's status as shown.
+    pub async fn status(&self, tenant: TenantId, agent: Uuid) -> Result<StatusView, StoreError> {
+        let now = Utc::now();
+        presence::view(&self.db, tenant, agent, self.signals.cutoff(now), now).await
+    }
+
+    /// The agent chooses a status.
+    #[tracing::instrument(skip(self, set), fields(tenant = %tenant.0))]
+    pub async fn set_status(
+        &self,
+        tenant: TenantId,
+        agent: Uuid,
+        set: &SetStatus,
+    ) -> Result<StatusView, StatusError> {
+        let settings = presence::tenant_routing(&self.db, tenant).await?;
+        let (chosen, reason) = set.validate(&settings).map_err(StatusError::Invalid)?;
+        let now = Utc::now();
+        let mut effects = Effects::default();
+        let view = async {
+            let txn = begin_write(&self.db).await?;
+            let view = presence::set_chosen(
+                &txn,
+                tenant,
+                agent,
+                chosen,
+                reason.as_deref(),
+                now,
+                self.signals.cutoff(now),
+                &mut effects,
+            )
+            .await?;
+            txn.commit().await?;
+            Ok::<_, StoreError>(view)
+        }
+        .await?;
+        self.finish(effects);
+        Ok(view)
+    }
+
+    /// The agent accepts an offer.
+    pub async fn accept(
+        &self,
+        tenant: TenantId,
+        agent: Uuid,
+        session: Uuid,
+    ) -> Result<Session, AgentOpError> {
+        let mut effects = Effects::default();
+        let s = assign::accept(&self.db, tenant, agent, session, Utc::now(), &mut effects).await;
+        self.finish(effects);
+        let s = s?;
+        self.sessions.publish_status(&s);
+        Ok(s)
+    }
+
+    /// The agent declines an offer: it goes to the next agent.
+    pub async fn decline(
+        &self,
+        tenant: TenantId,
+        agent: Uuid,
+        session: Uuid,
+    ) -> Result<Session, AgentOpError> {
+        let now = Utc::now();
+        let mut effects = Effects::default();
+        let s = assign::withdraw(
+            &self.db,
+            tenant,
+            agent,
+            session,
+            Withdrawn::Declined,
+            now,
+            self.signals.cutoff(now),
+            &mut effects,
+        )
+        .await;
+        self.finish(effects);
+        let s = s?;
+        self.sessions.publish_status(&s);
+        Ok(s)
+    }
+
+    /// A workbench socket opened on this node.
+    pub async fn connect(&self, tenant: TenantId, agent: Uuid) -> Result<Uuid, StoreError> {
+        let now = Utc::now();
+        let mut effects = Effects::default();
+        let id = async {
+            let txn = begin_write(&self.db).await?;
+            let id = presence::connect(
+                &txn,
+                tenant,
+                agent,
+                self.node,
+                now,
+                self.signals.cutoff(now),
+                &mut effects,
+            )
+            .await?;
+            txn.commit().await?;
+            Ok::<_, StoreError>(id)
+        }
+        .await?;
+        self.finish(effects);
+        Ok(id)
+    }
+
+    /// A socket is alive; a row swept meanwhile (this node stalled) is made again.
+    pub async fn heartbeat(
+        &self,
+        tenant: TenantId,
+        agent: Uuid,
+        connection: Uuid,
+    ) -> Result<Uuid, StoreError> {
+        if presence::heartbeat(&self.db, connection, agent, Utc::now()).await? {
+            Ok(connection)
+        } else {
+            self.connect(tenant, agent).await
+        }
+    }
+
+    /// A socket closed.
+    pub async fn disconnect(&self, tenant: TenantId, agent: Uuid, connection: Uuid) {
+        if let Err(e) = presence::disconnect(&self.db, connection).await {
+            tracing::warn!(agent = %agent, error = %e, "removing a closed connection failed");
+        }
+        self.went_quiet(tenant, agent).await;
+    }
+
+    /// Live figures of the agent's queues.
+    pub async fn queues_of(
+        &self,
+        tenant: TenantId,
+        agent: Uuid,
+    ) -> Result<Vec<QueueView>, StoreError> {
+        let now = Utc::now();
+        let cutoff = self.signals.cutoff(now);
+        let mut out = Vec::new();
+        for (id, name) in assign::groups_of(&self.db, tenant, agent).await? {
+            let f = assign::figures(&self.db, tenant, id, now, cutoff).await?;
+            out.push(QueueView {
+                skill_group_id: id,
+                name,
+                waiting: f.waiting,
+                agents_online: f.agents_online,
+                agents_free: f.agents_free,
+                longest_wait_secs: f.longest_wait_secs,
+                estimated_wait_secs: f.estimated_wait_secs,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Sends each agent connected here their queues' figures when they changed.
+    async fn tell_queues(&self) {
+        let agents = self.signals.hub.agents();
+        if agents.is_empty() {
+            return;
+        }
+        let now = Utc::now();
+        let cutoff = self.signals.cutoff(now);
+        let mut figures: HashMap<(Uuid, Uuid), serde_json::Value> = HashMap::new();
+        for agent in agents {
+            let Ok(Some((tenant, groups))) = tenant_and_groups(&self.db, agent).await else {
+                continue;
+            };
+            let mut items = Vec::new();
+            for (id, name) in groups {
+                let key = (tenant, id);
+                if let std::collections::hash_map::Entry::Vacant(slot) = figures.entry(key) {
+                    let Ok(f) = assign::figures(&self.db, TenantId(tenant), id, now, cutoff).await
+                    else {
+                        continue;
+                    };
+                    slot.insert(serde_json::json!({
+                        "skill_group_id": id, "name": name, "waiting": f.waiting,
+                        "agents_online": f.agents_online, "agents_free": f.agents_free,
+                        "longest_wait_secs": f.longest_wait_secs,
+                        "estimated_wait_secs": f.estimated_wait_secs,
+                    }));
+                }
+                if let Some(v) = figures.get(&key) {
+                    items.push(v.clone());
+                }
+            }
+            let body = serde_json::Value::Array(items).to_string();
+            let mut told = self.told.lock().unwrap_or_else(|p| p.into_inner());
+            if told.get(&agent) != Some(&body) {
+                told.insert(agent, body.clone());
+                drop(told);
+                // Number 0: a snapshot, not part of the stored stream.
+                self.signals.hub.deliver(agent, 0, Arc::from(body));
+            }
+        }
+    }
+
+    /// Forgets what was told to an agent whose socket closed, so that a new socket
+    /// gets the figures again.
+    pub fn forget(&self, agent: Uuid) {
+        self.told
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&agent);
+    }
+
+    /// Listens for events stored on other nodes (PostgreSQL only) and pokes the
+    /// sockets of this node that need them.
+    pub async fn listen(self: Arc<Self>, url: String) {
+        use sea_orm::sqlx::postgres::PgListener;
+        loop {
+            let listener = async {
+                let mut l = PgListener::connect(&url).await?;
+                l.listen("kefu_agent").await?;
+                Ok::<_, sea_orm::sqlx::Error>(l)
+            }
+            .await;
+            let mut listener = match listener {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "listening for other nodes' events failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                    continue;
+                }
+            };
+            loop {
+                match listener.recv().await {
+                    Ok(n) => {
+                        if let Some((agent, seq)) = n.payload().split_once(':')
+                            && let (Ok(agent), Ok(seq)) =
+                                (Uuid::parse_str(agent), seq.parse::<i64>())
+                            && self.signals.hub.has(agent)
+                        {
+                            self.signals.hub.poke(agent, seq);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the notification connection broke; reconnecting");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The skill groups (with tenant) an agent is a member of.
+async fn groups_of_agent(
+    db: &DatabaseConnection,
+    agent: Uuid,
+) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+    let rows = db
+        .query_all_raw(stmt(
+            db.get_database_backend(),
+            "SELECT tenant_id, skill_group_id FROM agent_skill_groups WHERE agent_id = ?",
+            vec![agent.into()],
+        ))
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok((
+                r.try_get("", "tenant_id")?,
+                r.try_get("", "skill_group_id")?,
+            ))
+        })
+        .collect()
+}
+
+async fn tenant_and_groups(
+    db: &DatabaseConnection,
+    agent: Uuid,
+) -> Result<Option<(Uuid, Vec<(Uuid, String)>)>, StoreError> {
+    let row = db
+        .query_one_raw(stmt(
+            db.get_database_backend(),
+            "SELECT tenant_id FROM agents WHERE id = ?",
+            vec![agent.into()],
+        ))
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let tenant: Uuid = row.try_get("", "tenant_id")?;
+    Ok(Some((
+        tenant,
+        assign::groups_of(db, TenantId(tenant), agent).await?,
+    )))
+}

@@ -1,0 +1,892 @@
+//! Queues, offers and assignment, atomic in the database.
+//!
+//! Three invariants hold whatever the number of nodes: a session is never with two
+//! agents, an agent never holds more sessions than their cap, and a session only goes
+//! to an agent who chose `free`. Each is enforced by the guard of the `UPDATE` that
+//! would break it, not by what was read before: the queue's head is claimed with
+//! `FOR UPDATE SKIP LOCKED` (so nodes routing the same queue take different
+//! sessions), and an agent is claimed by an `UPDATE … WHERE active_sessions < cap AND
+//! chosen = 'free'` on their row, which PostgreSQL re-checks under the row lock.
+//! Locks are always taken session first, agent second, so transactions never wait on
+//! each other in a cycle.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{LockBehavior, LockType};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::entity::session;
+use super::presence::{self, Effects, begin_write, stmt};
+use super::sessions::to_session;
+use super::{StoreError, TenantId};
+use crate::directory::{AcceptMode, Page, PageRequest, RoutingStrategy, SkillGroup};
+use crate::routing::events::{self, EventKind, Withdrawn};
+use crate::routing::status::{Chosen, MISSED};
+use crate::sessions::{Session, Status, end_status};
+
+/// What one attempt to route a queue did.
+#[derive(Debug)]
+pub enum Routed {
+    /// The session went to the agent (offered, or assigned at once).
+    Assigned(Box<Session>),
+    /// Nothing waits in the queue (or every waiting session is being routed by
+    /// another node).
+    Empty,
+    /// Sessions wait but no member can take the head one now.
+    NoAgent,
+}
+
+fn queue_query(tenant: TenantId, group: Uuid) -> sea_orm::Select<session::Entity> {
+    session::Entity::find()
+        .filter(session::Column::TenantId.eq(tenant.0))
+        .filter(session::Column::SkillGroupId.eq(group))
+        .filter(session::Column::Status.eq(Status::Queued.as_str()))
+        .order_by_desc(session::Column::Priority)
+        .order_by_asc(session::Column::QueuedAt)
+        .order_by_asc(session::Column::Id)
+}
+
+/// The members of `group` who could take a session now, best first for the group's
+/// strategy. Read without locks: the claim re-checks everything.
+async fn candidates(
+    c: &impl ConnectionTrait,
+    tenant: TenantId,
+    group: &SkillGroup,
+    now: DateTime<Utc>,
+    cutoff: DateTime<Utc>,
+) -> Result<Vec<Uuid>, StoreError> {
+    let order = match group.routing.strategy {
+        // Idle agents first, the one idle longest before the others.
+        RoutingStrategy::LongestIdle => {
+            "m.priority, CASE WHEN p.active_sessions = 0 THEN 0 ELSE 1 END, p.idle_since, p.agent_id"
+        }
+        RoutingStrategy::LeastLoaded => {
+            "m.priority, (p.active_sessions * 1000) / a.max_concurrent_sessions, p.idle_since, p.agent_id"
+        }
+        RoutingStrategy::RoundRobin => {
+            "m.priority, CASE WHEN p.last_offered_at IS NULL THEN 0 ELSE 1 END, p.last_offered_at, p.agent_id"
+        }
+    };
+    let sql = format!(
+        "SELECT p.agent_id FROM agent_skill_groups m \
+         JOIN agents a ON a.id = m.agent_id \
+         JOIN agent_presence p ON p.agent_id = m.agent_id \
+         WHERE m.skill_group_id = ? AND m.tenant_id = ? AND a.active = TRUE \
+         AND p.chosen = 'free' AND p.active_sessions < a.max_concurrent_sessions \
+         AND (p.acw_until IS NULL OR p.acw_until <= ?) \
+         AND EXISTS (SELECT 1 FROM agent_connections c WHERE c.agent_id = p.agent_id AND c.seen_at > ?) \
+         ORDER BY {order} LIMIT 64"
+    );
+    let rows = c
+        .query_all_raw(stmt(
+            c.get_database_backend(),
+            &sql,
+            vec![group.id.into(), tenant.0.into(), now.into(), cutoff.into()],
+        ))
+        .await?;
+    rows.into_iter()
+        .map(|r| r.try_get("", "agent_id").map_err(StoreError::from))
+        .collect()
+}
+
+/// Takes one session slot of the agent, if the agent can still take it: chose
+/// `free`, is under the cap, not wrapping up, and has a live connection.
+async fn claim_agent(
+    c: &impl ConnectionTrait,
+    agent: Uuid,
+    now: DateTime<Utc>,
+    cutoff: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let r = c
+        .execute_raw(stmt(
+            c.get_database_backend(),
+            "UPDATE agent_presence SET active_sessions = active_sessions + 1, last_offered_at = ?, updated_at = ? \
+             WHERE agent_id = ? AND chosen = 'free' \
+             AND active_sessions < (SELECT a.max_concurrent_sessions FROM agents a WHERE a.id = agent_presence.agent_id AND a.active = TRUE) \
+             AND (acw_until IS NULL OR acw_until <= ?) \
+             AND EXISTS (SELECT 1 FROM agent_connections c WHERE c.agent_id = agent_presence.agent_id AND c.seen_at > ?)",
+            vec![now.into(), now.into(), agent.into(), now.into(), cutoff.into()],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Gives back one session slot of the agent. `wrap_up` starts after-call work and a
+/// new idle period.
+async fn free_slot(
+    c: &impl ConnectionTrait,
+    agent: Uuid,
+    now: DateTime<Utc>,
+    wrap_up: Option<i32>,
+) -> Result<(), StoreError> {
+    let b = c.get_database_backend();
+    match wrap_up {
+        Some(secs) => {
+            let acw: Option<DateTime<Utc>> =
+                (secs > 0).then(|| now + chrono::Duration::seconds(i64::from(secs)));
+            c.execute_raw(stmt(
+                b,
+                "UPDATE agent_presence SET active_sessions = CASE WHEN active_sessions > 0 THEN active_sessions - 1 ELSE 0 END, \
+                 acw_until = ?, idle_since = ?, updated_at = ? WHERE agent_id = ?",
+                vec![acw.into(), now.into(), now.into(), agent.into()],
+            ))
+            .await?;
+        }
+        None => {
+            c.execute_raw(stmt(
+                b,
+                "UPDATE agent_presence SET active_sessions = CASE WHEN active_sessions > 0 THEN active_sessions - 1 ELSE 0 END, \
+                 updated_at = ? WHERE agent_id = ?",
+                vec![now.into(), agent.into()],
+            ))
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The agent who last served this user on this channel, within `window_secs`.
+async fn last_agent(
+    c: &impl ConnectionTrait,
+    s: &session::Model,
+    now: DateTime<Utc>,
+    window_secs: i32,
+) -> Result<Option<Uuid>, StoreError> {
+    let since = now - chrono::Duration::seconds(i64::from(window_secs));
+    Ok(session::Entity::find()
+        .filter(session::Column::ChannelId.eq(s.channel_id))
+        .filter(session::Column::UserId.eq(s.user_id.as_str()))
+        .filter(session::Column::Id.ne(s.id))
+        .filter(session::Column::AgentId.is_not_null())
+        .filter(session::Column::AssignedAt.gt(since))
+        .order_by_desc(session::Column::AssignedAt)
+        .one(c)
+        .await?
+        .and_then(|m| m.agent_id))
+}
+
+/// Routes the head of `group`'s queue to the best member who can take it now.
+pub async fn route_next(
+    db: &DatabaseConnection,
+    tenant: TenantId,
+    group: &SkillGroup,
+    now: DateTime<Utc>,
+    cutoff: DateTime<Utc>,
+    effects: &mut Effects,
+) -> Result<Routed, StoreError> {
+    let txn = begin_write(db).await?;
+    let Some(head) = queue_query(tenant, group.id)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .one(&txn)
+        .await?
+    else {
+        txn.commit().await?;
+        return Ok(Routed::Empty);
+    };
+    let skipped: Vec<Uuid> = serde_json::from_str(&head.skipped_agents).unwrap_or_default();
+    let mut order: Vec<Uuid> = candidates(&txn, tenant, group, now, cutoff)
+        .await?
+        .into_iter()
+        .filter(|a| !skipped.contains(a))
+        .collect();
+    if group.routing.prefer_last_agent
+        && let Some(last) =
+            last_agent(&txn, &head, now, group.routing.last_agent_window_secs).await?
+        && let Some(i) = order.iter().position(|a| *a == last)
+    {
+        let last = order.remove(i);
+        order.insert(0, last);
+    }
+    let mut chosen = None;
+    for agent in order {
+        if claim_agent(&txn, agent, now, cutoff).await? {
+            chosen = Some(agent);
+            break;
+        }
+    }
+    let Some(agent) = chosen else {
+        txn.rollback().await?;
+        return Ok(Routed::NoAgent);
+    };
+    let manual = group.routing.accept_mode == AcceptMode::Manual;
+    let expires = manual
+        .then(|| now + chrono::Duration::seconds(i64::from(group.routing.offer_timeout_secs)));
+    let status = if manual {
+        Status::Offered
+    } else {
+        Status::WithAgent
+    };
+    let updated = txn
+        .execute_raw(stmt(
+            txn.get_database_backend(),
+            "UPDATE sessions SET status = ?, agent_id = ?, offered_at = ?, offer_expires_at = ?, assigned_at = ?, \
+             version = version + 1, updated_at = ? WHERE id = ? AND status = 'queued' AND version = ?",
+            vec![
+                status.as_str().into(),
+                agent.into(),
+                now.into(),
+                expires.into(),
+                (!manual).then_some(now).into(),
+                now.into(),
+                head.id.into(),
+                head.version.into(),
+            ],
+        ))
+        .await?;
+    if updated.rows_affected() != 1 {
+        // Changed by its user meanwhile (SQLite has no row lock to hold it): next time.
+        txn.rollback().await?;
+        return Ok(Routed::Empty);
+    }
+    let mut s = to_session(head)?;
+    s.status = status;
+    s.agent_id = Some(agent);
+    s.offered_at = Some(now);
+    s.offer_expires_at = expires;
+    s.assigned_at = (!manual).then_some(now);
+    s.version += 1;
+    s.updated_at = now;
+    let kind = if manual {
+        EventKind::Offer
+    } else {
+        EventKind::Assigned
+    };
+    presence::push(
+        &txn,
+        tenant,
+        agent,
+        kind,
+        serde_json::json!({ "session": &s }),
+        now,
+        effects,
+    )
+    .await?;
+    presence::refresh(&txn, tenant, agent, now, cutoff, effects).await?;
+    txn.commit().await?;
+    Ok(Routed::Assigned(Box::new(s)))
+}
+
+/// Why an agent's action on a session was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentOpError {
+    /// Not a session of this tenant the agent has anything to do with.
+    #[error("no such session")]
+    NotFound,
+    /// The offer expired, was withdrawn, or was never the agent's.
+    #[error("the offer is no longer yours")]
+    OfferGone,
+    /// The session is not with this agent (any more).
+    #[error("the session is not with you")]
+    NotActive,
+    /// The target agent cannot take a session now.
+    #[error("the agent cannot take a session now")]
+    AgentUnavailable,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sea_orm::DbErr> for AgentOpError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+/// The session as seen by `agent`: `NotFound` unless it is or was theirs to handle.
+async fn agents_session(
+    c: &impl ConnectionTrait,
+    tenant: TenantId,
+    agent: Uuid,
+    id: Uuid,
+) -> Result<session::Model, AgentOpError> {
+    let m = session::Entity::find_by_id(id)
+        .filter(session::Column::TenantId.eq(tenant.0))
+        .one(c)
+        .await?
+        .ok_or(AgentOpError::NotFound)?;
+    let skipped: Vec<Uuid> = serde_json::from_str(&m.skipped_agents).unwrap_or_default();
+    if m.agent_id == Some(agent) || skipped.contains(&agent) {
+        Ok(m)
+    } else {
+        Err(AgentOpError::NotFound)
+    }
+}
+
+/// The agent accepts a session offered to them.
+pub async fn accept(
+    db: &DatabaseConnection,
+    tenant: TenantId,
+    agent: Uuid,
+    id: Uuid,
+    now: DateTime<Utc>,
+    effects: &mut Effects,
+) -> Result<Session, AgentOpError> {
+    let txn = begin_write(db).await?;
+    let m = agents_session(&txn, tenant, agent, id).await?;
+    if m.status != Status::Offered.as_str() || m.agent_id != Some(agent) {
+        return Err(AgentOpError::OfferGone);
+    }
+    let updated = txn
+        .execute_raw(stmt(
+            txn.get_database_backend(),
+            "UPDATE sessions SET status = 'with_agent', assigned_at = ?, offer_expires_at = NULL, version = version + 1, \
+             updated_at = ? WHERE id = ? AND status = 'offered' AND agent_id = ?",
+            vec![now.into(), now.into(), id.into(), agent.into()],
+        ))
+        .await?;
+    if updated.rows_affected() != 1 {
+        return Err(AgentOpError::OfferGone);
+    }
+    let mut s = to_session(m)?;
+    s.status = Status::WithAgent;
+    s.assigned_at = Some(now);
+    s.offer_expires_at = None;
+    s.version += 1;
+    s.updated_at = now;
+    presence::push(
+        &txn,
+        tenant,
+        agent,
+        EventKind::Assigned,
+        serde_json::json!({ "session": &s }),
+        now,
+        effects,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(s)
+}
+
+/// Takes an offer back from its agent: the session returns to its place in the queue
+/// (its `queued_at` is kept) and is not offered to that agent again. A missed offer
+/// may put the agent on rest. Returns the session as it is now.
+#[allow(clippy::too_many_arguments)]
+pub async fn withdraw(
+    db: &DatabaseConnection,
+    tenant: TenantId,
+    agent: Uuid,
+    id: Uuid,
+    reason: Withdrawn,
+    now: DateTime<Utc>,
+    cutoff: DateTime<Utc>,
+    effects: &mut Effects,
+) -> Result<Session, AgentOpError> {
+    let txn = begin_write(db).await?;
+    let m = agents_session(&txn, tenant, agent, id).await?;
+    if m.status != Status::Offered.as_str() || m.agent_id != Some(agent) {
+        return Err(AgentOpError::OfferGone);
+    }
+    let mut s = to_session(m)?;
+    // A disconnected agent may come back: only a refusal or a miss skips them.
+    if reason != Withdrawn::Disconnected && !s.skipped_agents.contains(&agent) {
+        s.skipped_agents.push(agent);
+    }
+    let group = s.skill_group_id;
+    let exhausted = match group {
+        Some(g) if reason != Withdrawn::Disconnected => {
+            every_member_skipped(&txn, tenant, g, &s.skipped_agents).await?
+        }
+        _ => false,
+    };
+    let (status, end) = if exhausted {
+        (Status::Ended, Some(end_status::NOT_ACCEPTED))
+    } else {
+        (Status::Queued, None)
+    };
+    let updated = txn
+        .execute_raw(stmt(
+            txn.get_database_backend(),
+            "UPDATE sessions SET status = ?, agent_id = NULL, offered_at = NULL, offer_expires_at = NULL, \
+             skipped_agents = ?, end_status = ?, ended_at = ?, active_key = CASE WHEN ? THEN NULL ELSE active_key END, \
+             idle_deadline = CASE WHEN ? THEN NULL ELSE idle_deadline END, \
+             version = version + 1, updated_at = ? WHERE id = ? AND status = 'offered' AND agent_id = ?",
+            vec![
+                status.as_str().into(),
+                serde_json::to_string(&s.skipped_agents).unwrap_or_default().into(),
+                end.map(i32::from).into(),
+                exhausted.then_some(now).into(),
+                exhausted.into(),
+                exhausted.into(),
+                now.into(),
+                id.into(),
+                agent.into(),
+            ],
+        ))
+        .await?;
+    if updated.rows_affected() != 1 {
+        return Err(AgentOpError::OfferGone);
+    }
+    s.status = status;
+    s.agent_id = None;
+    s.offered_at = None;
+    s.offer_expires_at = None;
+    s.end_status = end;
+    if exhausted {
+        s.ended_at = Some(now);
+        s.idle_deadline = None;
+    }
+    s.version += 1;
+    s.updated_at = now;
+    free_slot(&txn, agent, now, None).await?;
+    presence::push(
+        &txn,
+        tenant,
+        agent,
+        EventKind::OfferWithdrawn,
+        events::withdrawn(id, reason),
+        now,
+        effects,
+    )
+    .await?;
+    if reason == Withdrawn::Expired
+        && presence::tenant_routing(&txn, tenant)
+            .await?
+            .rest_on_missed_offer
+    {
+        presence::set_chosen(
+            &txn,
+            tenant,
+            agent,
+            Chosen::Rest,
+            Some(MISSED),
+            now,
+            cutoff,
+            effects,
+        )
+        .await?;
+    } else {
+        presence::refresh(&txn, tenant, agent, now, cutoff, effects).await?;
+    }
+    txn.commit().await?;
+    if let Some(g) = group {
+        effects.groups.push((tenant.0, g));
+    }
+    effects.agents.push(agent);
+    Ok(s)
+}
+
+async fn every_member_skipped(
+    c: &impl ConnectionTrait,
+    tenant: TenantId,
+    group: Uuid,
+    skipped: &[Uuid],
+) -> Result<bool, StoreError> {
+    let rows = c
+        .query_all_raw(stmt(
+            c.get_database_backend(),
+            "SELECT m.agent_id FROM agent_skill_groups m JOIN agents a ON a.id = m.agent_id \
+             WHERE m.skill_group_id = ? AND m.tenant_id = ? AND a.active = TRUE",
+            vec![group.into(), tenant.0.into()],
+        ))
+        .await?;
+    let mut any = false;
+    for r in rows {
+        any = true;
+        let id: Uuid = r.try_get("", "agent_id")?;
+        if !skipped.contains(&id) {
+            return Ok(false);
+        }
+    }
+    Ok(any)
+}
+
+/// Frees the agent's slot of a session that left them (ended, transferred, or taken
+/// back while offered) and tells them. Runs inside the caller's transaction, after
+/// the session row was written.
+#[allow(clippy::too_many_arguments)]
+pub async fn release(
+    c: &impl ConnectionTrait,
+    tenant: TenantId,
+    agent: Uuid,
+    s: &Session,
+    was_offered: bool,
+    wrap_up: bool,
+    now: DateTime<Utc>,
+    cutoff: DateTime<Utc>,
+    effects: &mut Effects,
+) -> Result<(), StoreError> {
+    if was_offered {
+        free_slot(c, agent, now, None).await?;
+        presence::push(
+            c,
+            tenant,
+            agent,
+            EventKind::OfferWithdrawn,
+            events::withdrawn(s.id, Withdrawn::Ended),
+            now,
+            effects,
+        )
+        .await?;
+    } else {
+        let acw = if wrap_up {
+            presence::tenant_routing(c, tenant)
+                .await?
+                .after_call_work_secs
+        } else {
+            0
+        };
+        free_slot(c, agent, now, Some(acw)).await?;
+        presence::push(
+            c,
+            tenant,
+            agent,
+            EventKind::SessionEnded,
+            serde_json::json!({"session_id": s.id, "status": s.status, "end_status": s.end_status}),
+            now,
+            effects,
+        )
+        .await?;
+    }
+    presence::refresh(c, tenant, agent, now, cutoff, effects).await?;
+    effects.agents.push(agent);
+    Ok(())
+}
+
+/// Claims a slot of `agent` for a session transferred to them by name.
+pub async fn claim_for_transfer(
+    c: &impl ConnectionTrait,
+    tenant: TenantId,
+    agent: Uuid,
+    now: DateTime<Utc>,
+    cutoff: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let in_tenant = c
+        .query_one_raw(stmt(
+            c.get_database_backend(),
+            "SELECT 1 AS x FROM agents WHERE id = ? AND tenant_id = ?",
+            vec![agent.into(), tenant.0.into()],
+        ))
+        .await?
+        .is_some();
+    Ok(in_tenant && claim_agent(c, agent, now, cutoff).await?)
+}
+
+/// Sessions whose manual offer has expired.
+pub async fn expired_offers(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> Result<Vec<Session>, StoreError> {
+    session::Entity::find()
+        .filter(session::Column::Status.eq(Status::Offered.as_str()))
+        .filter(session::Column::OfferExpiresAt.lte(now))
+        .order_by_asc(session::Column::OfferExpiresAt)
+        .limit(200)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_session)
+        .collect()
+}
+
+/// The sessions offered to `agent`.
+pub async fn offers_of(db: &impl ConnectionTrait, agent: Uuid) -> Result<Vec<Session>, StoreError> {
+    session::Entity::find()
+        .filter(session::Column::AgentId.eq(agent))
+        .filter(session::Column::Status.eq(Status::Offered.as_str()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_session)
+        .collect()
+}
+
+/// The agent's offered and ongoing sessions, oldest first.
+pub async fn sessions_of(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    agent: Uuid,
+) -> Result<Vec<Session>, StoreError> {
+    session::Entity::find()
+        .filter(session::Column::TenantId.eq(tenant.0))
+        .filter(session::Column::AgentId.eq(agent))
+        .filter(
+            session::Column::Status.is_in([Status::Offered.as_str(), Status::WithAgent.as_str()]),
+        )
+        .order_by_asc(session::Column::OfferedAt)
+        .limit(200)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_session)
+        .collect()
+}
+
+/// Every (tenant, skill group) with sessions waiting.
+pub async fn queued_groups(db: &impl ConnectionTrait) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+    let rows = db
+        .query_all_raw(stmt(
+            db.get_database_backend(),
+            "SELECT DISTINCT tenant_id, skill_group_id FROM sessions WHERE status = 'queued' AND skill_group_id IS NOT NULL",
+            vec![],
+        ))
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok((
+                r.try_get("", "tenant_id")?,
+                r.try_get("", "skill_group_id")?,
+            ))
+        })
+        .collect()
+}
+
+/// Queued sessions that must leave the queue: waited past the group's limit, or
+/// behind the group's length limit. Oldest first.
+pub async fn overdue(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    group: &SkillGroup,
+    now: DateTime<Utc>,
+) -> Result<Vec<Session>, StoreError> {
+    let limit = now - chrono::Duration::seconds(i64::from(group.routing.queue_max_wait_secs));
+    let mut out: Vec<Session> = queue_query(tenant, group.id)
+        .filter(session::Column::QueuedAt.lte(limit))
+        .limit(200)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_session)
+        .collect::<Result<_, _>>()?;
+    let beyond: Vec<Session> = queue_query(tenant, group.id)
+        .offset(group.routing.queue_max_length.max(0) as u64)
+        .limit(200)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_session)
+        .collect::<Result<_, _>>()?;
+    for s in beyond {
+        if !out.iter().any(|o| o.id == s.id) {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+/// A page of the group's queue, in queue order.
+pub async fn queue_page(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    group: Uuid,
+    page: PageRequest,
+) -> Result<Page<Session>, StoreError> {
+    let total = queue_query(tenant, group).count(db).await?;
+    let items = queue_query(tenant, group)
+        .offset(page.offset())
+        .limit(page.page_size)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_session)
+        .collect::<Result<_, _>>()?;
+    Ok(Page {
+        items,
+        total,
+        page: page.page,
+        page_size: page.page_size,
+    })
+}
+
+/// Live figures of a skill group's queue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Figures {
+    pub waiting: u32,
+    pub agents_online: u32,
+    pub agents_free: u32,
+    pub longest_wait_secs: u32,
+    pub estimated_wait_secs: u32,
+}
+
+/// How long a session stays with an agent when nothing is known yet.
+const DEFAULT_HANDLE_SECS: i64 = 180;
+
+pub async fn figures(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    group: Uuid,
+    now: DateTime<Utc>,
+    cutoff: DateTime<Utc>,
+) -> Result<Figures, StoreError> {
+    let b = db.get_database_backend();
+    let waiting = queue_query(tenant, group).count(db).await?;
+    let oldest = queue_query(tenant, group)
+        .order_by_asc(session::Column::QueuedAt)
+        .one(db)
+        .await?
+        .and_then(|m| m.queued_at);
+    let row = db
+        .query_one_raw(stmt(
+            b,
+            "SELECT \
+             COALESCE(SUM(CASE WHEN p.shown <> 'offline' THEN 1 ELSE 0 END), 0) AS online, \
+             COALESCE(SUM(CASE WHEN p.chosen = 'free' AND p.active_sessions < a.max_concurrent_sessions \
+               AND (p.acw_until IS NULL OR p.acw_until <= ?) THEN 1 ELSE 0 END), 0) AS free, \
+             COALESCE(SUM(CASE WHEN p.chosen = 'free' THEN a.max_concurrent_sessions ELSE 0 END), 0) AS capacity \
+             FROM agent_skill_groups m JOIN agents a ON a.id = m.agent_id JOIN agent_presence p ON p.agent_id = m.agent_id \
+             WHERE m.skill_group_id = ? AND m.tenant_id = ? AND a.active = TRUE \
+             AND EXISTS (SELECT 1 FROM agent_connections c WHERE c.agent_id = p.agent_id AND c.seen_at > ?)",
+            vec![now.into(), group.into(), tenant.0.into(), cutoff.into()],
+        ))
+        .await?;
+    let (online, free, capacity): (i64, i64, i64) = match row {
+        Some(r) => (
+            r.try_get("", "online")?,
+            r.try_get("", "free")?,
+            r.try_get("", "capacity")?,
+        ),
+        None => (0, 0, 0),
+    };
+    let handle = average_handle_secs(db, tenant, group).await?;
+    let estimated = if free > 0 && waiting == 0 {
+        0
+    } else if capacity == 0 {
+        // Nobody to serve: the wait is unknown; say one handling time per session ahead.
+        handle * (waiting as i64 + 1)
+    } else {
+        handle * (waiting as i64 + 1) / capacity
+    };
+    Ok(Figures {
+        waiting: waiting.min(u64::from(u32::MAX)) as u32,
+        agents_online: online.clamp(0, i64::from(u32::MAX)) as u32,
+        agents_free: free.clamp(0, i64::from(u32::MAX)) as u32,
+        longest_wait_secs: oldest
+            .map(|t| (now - t).num_seconds().clamp(0, i64::from(u32::MAX)) as u32)
+            .unwrap_or(0),
+        estimated_wait_secs: estimated.clamp(0, i64::from(u32::MAX)) as u32,
+    })
+}
+
+/// The mean time the group's last 50 served sessions spent with their agent.
+async fn average_handle_secs(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    group: Uuid,
+) -> Result<i64, StoreError> {
+    let recent = session::Entity::find()
+        .filter(session::Column::TenantId.eq(tenant.0))
+        .filter(session::Column::SkillGroupId.eq(group))
+        .filter(session::Column::Status.eq(Status::Ended.as_str()))
+        .filter(session::Column::AssignedAt.is_not_null())
+        .order_by_desc(session::Column::EndedAt)
+        .limit(50)
+        .all(db)
+        .await?;
+    let spans: Vec<i64> = recent
+        .iter()
+        .filter_map(|m| Some((m.ended_at? - m.assigned_at?).num_seconds()))
+        .filter(|s| *s > 0)
+        .collect();
+    if spans.is_empty() {
+        Ok(DEFAULT_HANDLE_SECS)
+    } else {
+        Ok(spans.iter().sum::<i64>() / spans.len() as i64)
+    }
+}
+
+/// The groups an agent is a member of.
+pub async fn groups_of(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    agent: Uuid,
+) -> Result<Vec<(Uuid, String)>, StoreError> {
+    let rows = db
+        .query_all_raw(stmt(
+            db.get_database_backend(),
+            "SELECT g.id, g.name FROM agent_skill_groups m JOIN skill_groups g ON g.id = m.skill_group_id \
+             WHERE m.agent_id = ? AND m.tenant_id = ? ORDER BY g.name",
+            vec![agent.into(), tenant.0.into()],
+        ))
+        .await?;
+    rows.into_iter()
+        .map(|r| Ok((r.try_get("", "id")?, r.try_get("", "name")?)))
+        .collect()
+}
+
+/// Writes a manual transfer: the old leg ends (its status set by the caller, 101) and
+/// the new leg starts, queued or with the target agent, in one transaction. The old
+/// agent's slot is freed without wrap-up: they handed the user on.
+#[allow(clippy::too_many_arguments)]
+pub async fn commit_transfer(
+    db: &DatabaseConnection,
+    old: &Session,
+    from_agent: Uuid,
+    next: &Session,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+    cutoff: DateTime<Utc>,
+    effects: &mut Effects,
+) -> Result<(), AgentOpError> {
+    use sea_orm::ActiveModelTrait;
+    let tenant = TenantId(old.tenant_id);
+    let txn = begin_write(db).await?;
+    let mut model = super::sessions::session_model(old, old.version + 1);
+    model.id = sea_orm::ActiveValue::NotSet;
+    model.tenant_id = sea_orm::ActiveValue::NotSet;
+    model.created_at = sea_orm::ActiveValue::NotSet;
+    let updated = session::Entity::update_many()
+        .set(model)
+        .filter(session::Column::Id.eq(old.id))
+        .filter(session::Column::Version.eq(old.version))
+        .filter(session::Column::Status.eq(Status::WithAgent.as_str()))
+        .filter(session::Column::AgentId.eq(from_agent))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(AgentOpError::NotActive);
+    }
+    super::sessions::session_model(next, next.version + 1)
+        .insert(&txn)
+        .await?;
+    // Two agents' rows: lock them in id order so that crossing transfers never wait
+    // on each other.
+    let target = next.agent_id;
+    if target.is_some_and(|t| t < from_agent) {
+        claim_target(&txn, tenant, next, from_agent, note, now, cutoff, effects).await?;
+        release(
+            &txn, tenant, from_agent, old, false, false, now, cutoff, effects,
+        )
+        .await?;
+    } else {
+        release(
+            &txn, tenant, from_agent, old, false, false, now, cutoff, effects,
+        )
+        .await?;
+        if target.is_some() {
+            claim_target(&txn, tenant, next, from_agent, note, now, cutoff, effects).await?;
+        }
+    }
+    txn.commit().await?;
+    if next.status == Status::Queued
+        && let Some(g) = next.skill_group_id
+    {
+        effects.groups.push((tenant.0, g));
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn claim_target(
+    txn: &impl ConnectionTrait,
+    tenant: TenantId,
+    next: &Session,
+    from_agent: Uuid,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+    cutoff: DateTime<Utc>,
+    effects: &mut Effects,
+) -> Result<(), AgentOpError> {
+    let Some(target) = next.agent_id else {
+        return Ok(());
+    };
+    if !claim_for_transfer(txn, tenant, target, now, cutoff).await? {
+        return Err(AgentOpError::AgentUnavailable);
+    }
+    let mut shown = next.clone();
+    shown.version += 1;
+    let data = serde_json::json!({ "session": shown, "transferred_by": from_agent, "note": note });
+    presence::push(txn, tenant, target, EventKind::Assigned, data, now, effects).await?;
+    presence::refresh(txn, tenant, target, now, cutoff, effects).await?;
+    Ok(())
+}
