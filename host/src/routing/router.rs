@@ -51,7 +51,15 @@ pub struct Router {
     node: Uuid,
     /// What each local agent was last told about queues, to send only changes.
     told: Mutex<HashMap<Uuid, String>>,
+    /// Each local agent's tenant and groups, read again after a while.
+    memberships: Mutex<HashMap<Uuid, (std::time::Instant, Memberships)>>,
 }
+
+/// An agent's tenant and (skill group, name) memberships.
+type Memberships = (Uuid, Vec<(Uuid, String)>);
+
+/// How long an agent's memberships are reused for queue figures.
+const MEMBERSHIPS_FRESH: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl std::fmt::Debug for Router {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -69,6 +77,7 @@ impl Router {
             signals,
             node: Uuid::now_v7(),
             told: Mutex::default(),
+            memberships: Mutex::default(),
         }
     }
 
@@ -153,11 +162,16 @@ impl Router {
             )
             .await
             {
-                Ok(Routed::Assigned(s)) => {
+                Ok(Routed::Assigned(sessions)) => {
                     // Kicks for agents who just became busy would only re-drain this group.
                     effects.agents.clear();
                     self.finish(effects);
-                    self.sessions.publish_status(&s);
+                    for s in &sessions {
+                        self.sessions.publish_status(s);
+                    }
+                    if (sessions.len() as u64) < assign::BATCH {
+                        return;
+                    }
                 }
                 Ok(Routed::Empty | Routed::NoAgent) => return,
                 Err(e) => {
@@ -444,7 +458,7 @@ impl Router {
         let cutoff = self.signals.cutoff(now);
         let mut figures: HashMap<(Uuid, Uuid), serde_json::Value> = HashMap::new();
         for agent in agents {
-            let Ok(Some((tenant, groups))) = tenant_and_groups(&self.db, agent).await else {
+            let Some((tenant, groups)) = self.memberships_of(agent).await else {
                 continue;
             };
             let mut items = Vec::new();
@@ -475,6 +489,24 @@ impl Router {
                 self.signals.hub.deliver(agent, 0, Arc::from(body));
             }
         }
+    }
+
+    async fn memberships_of(&self, agent: Uuid) -> Option<Memberships> {
+        if let Some((at, m)) = self
+            .memberships
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&agent)
+            && at.elapsed() < MEMBERSHIPS_FRESH
+        {
+            return Some(m.clone());
+        }
+        let m = tenant_and_groups(&self.db, agent).await.ok().flatten()?;
+        self.memberships
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(agent, (std::time::Instant::now(), m.clone()));
+        Some(m)
     }
 
     /// Forgets what was told to an agent whose socket closed, so that a new socket

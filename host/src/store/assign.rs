@@ -30,12 +30,13 @@ use crate::sessions::{Session, Status, end_status};
 /// What one attempt to route a queue did.
 #[derive(Debug)]
 pub enum Routed {
-    /// The session went to the agent (offered, or assigned at once).
-    Assigned(Box<Session>),
+    /// These sessions went to agents (offered, or assigned at once), in queue order.
+    /// Fewer than asked for means the queue or the free agents ran out.
+    Assigned(Vec<Session>),
     /// Nothing waits in the queue (or every waiting session is being routed by
     /// another node).
     Empty,
-    /// Sessions wait but no member can take the head one now.
+    /// Sessions wait but no member can take any of them now.
     NoAgent,
 }
 
@@ -49,47 +50,77 @@ fn queue_query(tenant: TenantId, group: Uuid) -> sea_orm::Select<session::Entity
         .order_by_asc(session::Column::Id)
 }
 
-/// The members of `group` who could take a session now, best first for the group's
-/// strategy. Read without locks: the claim re-checks everything.
+/// A member who could take a session, with what the strategy orders by.
+#[derive(Debug, Clone)]
+struct Candidate {
+    agent: Uuid,
+    priority: i32,
+    active: i32,
+    cap: i32,
+    idle_since: DateTime<Utc>,
+    last_offered: Option<DateTime<Utc>>,
+}
+
+/// Orders members best first: by their priority in the group (1 first), then by the
+/// group's strategy.
+fn rank(candidates: &mut [Candidate], strategy: RoutingStrategy) {
+    candidates.sort_by(|a, b| {
+        let by_strategy = match strategy {
+            // Idle agents first, the one idle longest before the others.
+            RoutingStrategy::LongestIdle => (a.active > 0)
+                .cmp(&(b.active > 0))
+                .then(a.idle_since.cmp(&b.idle_since)),
+            RoutingStrategy::LeastLoaded => (i64::from(a.active) * i64::from(b.cap))
+                .cmp(&(i64::from(b.active) * i64::from(a.cap)))
+                .then(a.idle_since.cmp(&b.idle_since)),
+            // Never offered first, then the one offered longest ago.
+            RoutingStrategy::RoundRobin => a.last_offered.cmp(&b.last_offered),
+        };
+        a.priority
+            .cmp(&b.priority)
+            .then(by_strategy)
+            .then(a.agent.cmp(&b.agent))
+    });
+}
+
+/// The members of `group` who could take a session now. Read without locks: the
+/// claim re-checks everything.
 async fn candidates(
     c: &impl ConnectionTrait,
     tenant: TenantId,
     group: &SkillGroup,
     now: DateTime<Utc>,
     cutoff: DateTime<Utc>,
-) -> Result<Vec<Uuid>, StoreError> {
-    let order = match group.routing.strategy {
-        // Idle agents first, the one idle longest before the others.
-        RoutingStrategy::LongestIdle => {
-            "m.priority, CASE WHEN p.active_sessions = 0 THEN 0 ELSE 1 END, p.idle_since, p.agent_id"
-        }
-        RoutingStrategy::LeastLoaded => {
-            "m.priority, (p.active_sessions * 1000) / a.max_concurrent_sessions, p.idle_since, p.agent_id"
-        }
-        RoutingStrategy::RoundRobin => {
-            "m.priority, CASE WHEN p.last_offered_at IS NULL THEN 0 ELSE 1 END, p.last_offered_at, p.agent_id"
-        }
-    };
-    let sql = format!(
-        "SELECT p.agent_id FROM agent_skill_groups m \
-         JOIN agents a ON a.id = m.agent_id \
-         JOIN agent_presence p ON p.agent_id = m.agent_id \
-         WHERE m.skill_group_id = ? AND m.tenant_id = ? AND a.active = TRUE \
-         AND p.chosen = 'free' AND p.active_sessions < a.max_concurrent_sessions \
-         AND (p.acw_until IS NULL OR p.acw_until <= ?) \
-         AND EXISTS (SELECT 1 FROM agent_connections c WHERE c.agent_id = p.agent_id AND c.seen_at > ?) \
-         ORDER BY {order} LIMIT 64"
-    );
+) -> Result<Vec<Candidate>, StoreError> {
     let rows = c
         .query_all_raw(stmt(
             c.get_database_backend(),
-            &sql,
+            "SELECT p.agent_id, m.priority, p.active_sessions, a.max_concurrent_sessions, p.idle_since, p.last_offered_at \
+             FROM agent_skill_groups m \
+             JOIN agents a ON a.id = m.agent_id \
+             JOIN agent_presence p ON p.agent_id = m.agent_id \
+             WHERE m.skill_group_id = ? AND m.tenant_id = ? AND a.active = TRUE \
+             AND p.chosen = 'free' AND p.active_sessions < a.max_concurrent_sessions \
+             AND (p.acw_until IS NULL OR p.acw_until <= ?) \
+             AND EXISTS (SELECT 1 FROM agent_connections c WHERE c.agent_id = p.agent_id AND c.seen_at > ?)",
             vec![group.id.into(), tenant.0.into(), now.into(), cutoff.into()],
         ))
         .await?;
-    rows.into_iter()
-        .map(|r| r.try_get("", "agent_id").map_err(StoreError::from))
-        .collect()
+    let mut out = rows
+        .into_iter()
+        .map(|r| {
+            Ok(Candidate {
+                agent: r.try_get("", "agent_id")?,
+                priority: r.try_get("", "priority")?,
+                active: r.try_get("", "active_sessions")?,
+                cap: r.try_get("", "max_concurrent_sessions")?,
+                idle_since: r.try_get("", "idle_since")?,
+                last_offered: r.try_get("", "last_offered_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    rank(&mut out, group.routing.strategy);
+    Ok(out)
 }
 
 /// Takes one session slot of the agent, if the agent can still take it: chose
@@ -168,7 +199,13 @@ async fn last_agent(
         .and_then(|m| m.agent_id))
 }
 
-/// Routes the head of `group`'s queue to the best member who can take it now.
+/// Sessions routed in one transaction at most: enough to drain a burst quickly, few
+/// enough that the first of them reaches its agent without waiting for the others.
+pub const BATCH: u64 = 16;
+
+/// Routes the first sessions of `group`'s queue, in order, each to the best member
+/// who can take it now. A session no free member may take (everyone free declined it)
+/// is passed over for the next one; it keeps its place.
 pub async fn route_next(
     db: &DatabaseConnection,
     tenant: TenantId,
@@ -178,40 +215,84 @@ pub async fn route_next(
     effects: &mut Effects,
 ) -> Result<Routed, StoreError> {
     let txn = begin_write(db).await?;
-    let Some(head) = queue_query(tenant, group.id)
+    let heads = queue_query(tenant, group.id)
+        .limit(BATCH * 2)
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-        .one(&txn)
-        .await?
-    else {
+        .all(&txn)
+        .await?;
+    if heads.is_empty() {
         txn.commit().await?;
         return Ok(Routed::Empty);
-    };
-    let skipped: Vec<Uuid> = serde_json::from_str(&head.skipped_agents).unwrap_or_default();
-    let mut order: Vec<Uuid> = candidates(&txn, tenant, group, now, cutoff)
-        .await?
-        .into_iter()
-        .filter(|a| !skipped.contains(a))
-        .collect();
-    if group.routing.prefer_last_agent
-        && let Some(last) =
-            last_agent(&txn, &head, now, group.routing.last_agent_window_secs).await?
-        && let Some(i) = order.iter().position(|a| *a == last)
-    {
-        let last = order.remove(i);
-        order.insert(0, last);
     }
-    let mut chosen = None;
-    for agent in order {
-        if claim_agent(&txn, agent, now, cutoff).await? {
-            chosen = Some(agent);
+    let mut free = candidates(&txn, tenant, group, now, cutoff).await?;
+    let manual = group.routing.accept_mode == AcceptMode::Manual;
+    let mut assigned = Vec::new();
+    for head in heads {
+        if free.is_empty() || assigned.len() as u64 >= BATCH {
             break;
         }
+        let skipped: Vec<Uuid> = serde_json::from_str(&head.skipped_agents).unwrap_or_default();
+        let mut order: Vec<usize> = (0..free.len())
+            .filter(|i| !skipped.contains(&free[*i].agent))
+            .collect();
+        if order.is_empty() {
+            continue;
+        }
+        if group.routing.prefer_last_agent
+            && let Some(last) =
+                last_agent(&txn, &head, now, group.routing.last_agent_window_secs).await?
+            && let Some(i) = order.iter().position(|i| free[*i].agent == last)
+        {
+            let last = order.remove(i);
+            order.insert(0, last);
+        }
+        let mut chosen = None;
+        let mut gone = Vec::new();
+        for i in order {
+            if claim_agent(&txn, free[i].agent, now, cutoff).await? {
+                chosen = Some(i);
+                break;
+            }
+            // Changed meanwhile (another node, a status change): not a candidate now.
+            gone.push(i);
+        }
+        let Some(i) = chosen else {
+            break;
+        };
+        let agent = free[i].agent;
+        assigned.push(assign(&txn, tenant, head, agent, group, manual, now, effects).await?);
+        free[i].active += 1;
+        free[i].last_offered = Some(now);
+        if free[i].active >= free[i].cap {
+            presence::refresh(&txn, tenant, agent, now, cutoff, effects).await?;
+            gone.push(i);
+        }
+        gone.sort_unstable();
+        for i in gone.into_iter().rev() {
+            free.remove(i);
+        }
+        rank(&mut free, group.routing.strategy);
     }
-    let Some(agent) = chosen else {
+    if assigned.is_empty() {
         txn.rollback().await?;
         return Ok(Routed::NoAgent);
-    };
-    let manual = group.routing.accept_mode == AcceptMode::Manual;
+    }
+    txn.commit().await?;
+    Ok(Routed::Assigned(assigned))
+}
+
+/// Gives the session to the agent, whose slot is already claimed.
+#[allow(clippy::too_many_arguments)]
+async fn assign(
+    txn: &impl ConnectionTrait,
+    tenant: TenantId,
+    head: session::Model,
+    agent: Uuid,
+    group: &SkillGroup,
+    manual: bool,
+    now: DateTime<Utc>,
+    effects: &mut Effects,
+) -> Result<Session, StoreError> {
     let expires = manual
         .then(|| now + chrono::Duration::seconds(i64::from(group.routing.offer_timeout_secs)));
     let status = if manual {
@@ -219,28 +300,23 @@ pub async fn route_next(
     } else {
         Status::WithAgent
     };
-    let updated = txn
-        .execute_raw(stmt(
-            txn.get_database_backend(),
-            "UPDATE sessions SET status = ?, agent_id = ?, offered_at = ?, offer_expires_at = ?, assigned_at = ?, \
-             version = version + 1, updated_at = ? WHERE id = ? AND status = 'queued' AND version = ?",
-            vec![
-                status.as_str().into(),
-                agent.into(),
-                now.into(),
-                expires.into(),
-                (!manual).then_some(now).into(),
-                now.into(),
-                head.id.into(),
-                head.version.into(),
-            ],
-        ))
-        .await?;
-    if updated.rows_affected() != 1 {
-        // Changed by its user meanwhile (SQLite has no row lock to hold it): next time.
-        txn.rollback().await?;
-        return Ok(Routed::Empty);
-    }
+    // The row is locked (PostgreSQL) or the transaction holds the write lock (SQLite):
+    // the version cannot have moved.
+    txn.execute_raw(stmt(
+        txn.get_database_backend(),
+        "UPDATE sessions SET status = ?, agent_id = ?, offered_at = ?, offer_expires_at = ?, assigned_at = ?, \
+         version = version + 1, updated_at = ? WHERE id = ? AND status = 'queued'",
+        vec![
+            status.as_str().into(),
+            agent.into(),
+            now.into(),
+            expires.into(),
+            (!manual).then_some(now).into(),
+            now.into(),
+            head.id.into(),
+        ],
+    ))
+    .await?;
     let mut s = to_session(head)?;
     s.status = status;
     s.agent_id = Some(agent);
@@ -255,7 +331,7 @@ pub async fn route_next(
         EventKind::Assigned
     };
     presence::push(
-        &txn,
+        txn,
         tenant,
         agent,
         kind,
@@ -264,9 +340,7 @@ pub async fn route_next(
         effects,
     )
     .await?;
-    presence::refresh(&txn, tenant, agent, now, cutoff, effects).await?;
-    txn.commit().await?;
-    Ok(Routed::Assigned(Box::new(s)))
+    Ok(s)
 }
 
 /// Why an agent's action on a session was refused.

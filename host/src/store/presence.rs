@@ -301,22 +301,17 @@ pub async fn push(
     let b = c.get_database_backend();
     let bump = stmt(
         b,
-        "UPDATE agent_presence SET event_seq = event_seq + 1 WHERE agent_id = ?",
+        "UPDATE agent_presence SET event_seq = event_seq + 1 WHERE agent_id = ? RETURNING event_seq",
         vec![agent.into()],
     );
-    if c.execute_raw(bump.clone()).await?.rows_affected() == 0 {
-        ensure(c, tenant, agent, now).await?;
-        c.execute_raw(bump).await?;
-    }
-    let seq: i64 = c
-        .query_one_raw(stmt(
-            b,
-            "SELECT event_seq FROM agent_presence WHERE agent_id = ?",
-            vec![agent.into()],
-        ))
-        .await?
-        .ok_or(StoreError::NotFound)?
-        .try_get("", "event_seq")?;
+    let row = match c.query_one_raw(bump.clone()).await? {
+        Some(row) => row,
+        None => {
+            ensure(c, tenant, agent, now).await?;
+            c.query_one_raw(bump).await?.ok_or(StoreError::NotFound)?
+        }
+    };
+    let seq: i64 = row.try_get("", "event_seq")?;
     let payload = data.to_string();
     c.execute_raw(stmt(
         b,
