@@ -119,6 +119,7 @@ impl Application {
         let timers = tokio::spawn(self.state.sessions.clone().run_timers());
         let outbox = tokio::spawn(crate::im::egress::run(self.state.clone()));
         let routing = tokio::spawn(self.state.router.clone().run(self.kicks));
+        let sweeper = tokio::spawn(self.state.router.clone().sweep_forever());
         let url = self.state.config.database_url();
         let listen =
             (!store::is_sqlite(&url)).then(|| tokio::spawn(self.state.router.clone().listen(url)));
@@ -133,6 +134,7 @@ impl Application {
         timers.abort();
         outbox.abort();
         routing.abort();
+        sweeper.abort();
         if let Some(l) = listen {
             l.abort();
         }

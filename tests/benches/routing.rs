@@ -10,7 +10,9 @@
 //! server (as the integration tests do). Smaller or different runs through the
 //! environment: `KEFU_BENCH_AGENTS` (1000), `KEFU_BENCH_SESSIONS` (10000),
 //! `KEFU_BENCH_CAP` (10 sessions per agent), `KEFU_BENCH_GROUPS` (4 skill groups),
-//! `KEFU_BENCH_IN_FLIGHT` (32 ingress requests at once), `KEFU_BENCH_STRATEGY`
+//! `KEFU_BENCH_IN_FLIGHT` (32 ingress requests at once), `KEFU_BENCH_RATE` (users
+//! arriving per second, 200; 0 sends as fast as the requests in flight allow, which
+//! measures the most the machine sustains rather than latency), `KEFU_BENCH_STRATEGY`
 //! (`longest_idle`), `KEFU_BENCH_ACCEPT` (`auto`, or `manual`: agents accept each
 //! offer over HTTP), `KEFU_BENCH_DRAIN` (1; 0 skips the drain phase).
 //!
@@ -78,6 +80,8 @@ struct Settings {
     cap: usize,
     groups: usize,
     in_flight: usize,
+    /// Arrivals per second; 0 for as fast as possible.
+    rate: usize,
     strategy: String,
     manual: bool,
     drain: bool,
@@ -91,6 +95,7 @@ impl Settings {
             cap: env_num("KEFU_BENCH_CAP", 10),
             groups: env_num("KEFU_BENCH_GROUPS", 4),
             in_flight: env_num("KEFU_BENCH_IN_FLIGHT", 32),
+            rate: env_num("KEFU_BENCH_RATE", 200),
             strategy: std::env::var("KEFU_BENCH_STRATEGY")
                 .unwrap_or_else(|_| "longest_idle".into()),
             manual: match std::env::var("KEFU_BENCH_ACCEPT").as_deref() {
@@ -577,7 +582,7 @@ async fn run() -> bool {
         .map(|j| (format!("{PHASE1_USERS}{j:06}"), j % s.groups))
         .collect();
     let load_start = Instant::now();
-    let ingress = send_all(&app, &users, s.in_flight).await;
+    let ingress = send_all(&app, &users, s.in_flight, s.rate).await;
     let ingress_time = load_start.elapsed();
     let phase1_done = wait_for_assignments(&shared, expected).await;
     tokio::time::sleep(SETTLE).await;
@@ -626,7 +631,7 @@ async fn run() -> bool {
             .enumerate()
             .map(|(k, a)| (format!("{PHASE2_USERS}{k:06}"), a.group))
             .collect();
-        let extra = send_all(&app, &users, s.in_flight).await;
+        let extra = send_all(&app, &users, s.in_flight, 0).await;
         if !extra.errors.is_empty() {
             shared.problem(format!(
                 "phase 2: {} of {} sendmsg requests failed, e.g. {}",
@@ -672,7 +677,7 @@ async fn run() -> bool {
     // Report.
     println!(
         "routing benchmark on {backend}: {} agents (cap {}, {} skill group{}, {}, {} accept), \
-         {} sessions, {} ingress requests in flight",
+         {} sessions arriving {}, at most {} ingress requests in flight",
         s.agents,
         s.cap,
         s.groups,
@@ -680,6 +685,11 @@ async fn run() -> bool {
         s.strategy,
         if s.manual { "manual" } else { "auto" },
         s.sessions,
+        if s.rate == 0 {
+            "as fast as possible".to_owned()
+        } else {
+            format!("at {} per second", s.rate)
+        },
         s.in_flight
     );
     println!(
@@ -929,9 +939,20 @@ struct Ingress {
 }
 
 /// Each user sends one message through IM ingress, `in_flight` at a time.
-async fn send_all(app: &TestApp, users: &[(String, usize)], in_flight: usize) -> Ingress {
+async fn send_all(
+    app: &TestApp,
+    users: &[(String, usize)],
+    in_flight: usize,
+    rate: usize,
+) -> Ingress {
+    let start = tokio::time::Instant::now();
     let results: Vec<Result<f64, String>> = stream::iter(users.iter().enumerate())
         .map(|(j, (user, group))| async move {
+            // A steady arrival rate: user `j` comes at `j / rate` seconds.
+            if rate > 0 {
+                tokio::time::sleep_until(start + Duration::from_secs_f64(j as f64 / rate as f64))
+                    .await;
+            }
             let started = Instant::now();
             sendmsg(app, *group, user, j as u32 + 1)
                 .await

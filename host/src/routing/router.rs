@@ -53,7 +53,12 @@ pub struct Router {
     told: Mutex<HashMap<Uuid, String>>,
     /// Each local agent's tenant and groups, read again after a while.
     memberships: Mutex<HashMap<Uuid, (std::time::Instant, Memberships)>>,
+    /// Skill groups' settings, by tenant and id.
+    groups: Mutex<HashMap<(Uuid, Uuid), (std::time::Instant, SkillGroup)>>,
 }
+
+/// How long a skill group's settings are reused.
+const GROUP_FRESH: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// An agent's tenant and (skill group, name) memberships.
 type Memberships = (Uuid, Vec<(Uuid, String)>);
@@ -78,6 +83,7 @@ impl Router {
             node: Uuid::now_v7(),
             told: Mutex::default(),
             memberships: Mutex::default(),
+            groups: Mutex::default(),
         }
     }
 
@@ -89,31 +95,33 @@ impl Router {
         self.signals.apply(effects);
     }
 
-    /// Routes on every kick and sweeps on every tick, until the task is dropped.
+    /// Routes on every kick until the task is dropped. Time-driven work runs in its
+    /// own task (`sweep_forever`), never in front of the kicks: a session that just
+    /// queued must not wait for a sweep of every agent.
     pub async fn run(self: Arc<Self>, mut kicks: mpsc::UnboundedReceiver<Kick>) {
+        while let Some(kick) = kicks.recv().await {
+            // Take everything already waiting: one drain serves many kicks.
+            let mut batch = HashSet::from([kick]);
+            while let Ok(k) = kicks.try_recv() {
+                batch.insert(k);
+            }
+            self.route(batch).await;
+        }
+    }
+
+    /// Sweeps on every tick, and tells agents their queues' figures, until dropped.
+    pub async fn sweep_forever(self: Arc<Self>) {
         let mut tick = tokio::time::interval(self.signals.config.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut ticks: u64 = 0;
         loop {
-            tokio::select! {
-                kick = kicks.recv() => {
-                    let Some(kick) = kick else { return };
-                    // Take everything already waiting: one drain serves many kicks.
-                    let mut batch = HashSet::from([kick]);
-                    while let Ok(k) = kicks.try_recv() {
-                        batch.insert(k);
-                    }
-                    self.route(batch).await;
-                }
-                _ = tick.tick() => {
-                    ticks += 1;
-                    if let Err(e) = self.sweep().await {
-                        tracing::warn!(error = %e, "the routing sweep failed");
-                    }
-                    if ticks.is_multiple_of(2) {
-                        self.tell_queues().await;
-                    }
-                }
+            tick.tick().await;
+            ticks += 1;
+            if let Err(e) = self.sweep().await {
+                tracing::warn!(error = %e, "the routing sweep failed");
+            }
+            if ticks.is_multiple_of(2) {
+                self.tell_queues().await;
             }
         }
     }
@@ -138,10 +146,31 @@ impl Router {
         }
     }
 
+    /// The group's routing settings, read again after a second: a queue drains many
+    /// times a second under load, and settings change rarely.
+    async fn group(&self, tenant: TenantId, id: Uuid) -> Result<SkillGroup, StoreError> {
+        if let Some((at, g)) = self
+            .groups
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(tenant.0, id))
+            && at.elapsed() < GROUP_FRESH
+        {
+            return Ok(g.clone());
+        }
+        let g = skill_groups::get(&self.db, tenant, id).await?;
+        let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        if groups.len() > 10_000 {
+            groups.clear();
+        }
+        groups.insert((tenant.0, id), (std::time::Instant::now(), g.clone()));
+        Ok(g)
+    }
+
     /// Hands the group's queue to its members until one of them runs out.
     #[tracing::instrument(skip(self), fields(tenant = %tenant.0))]
     pub async fn drain(&self, tenant: TenantId, group: Uuid) {
-        let group = match skill_groups::get(&self.db, tenant, group).await {
+        let group = match self.group(tenant, group).await {
             Ok(g) => g,
             Err(StoreError::NotFound) => return,
             Err(e) => {
@@ -244,7 +273,7 @@ impl Router {
         let cutoff = self.signals.cutoff(now);
         let mut effects = Effects::default();
         let refreshed = async {
-            let txn = begin_write(&self.db).await?;
+            let (txn, _writer) = begin_write(&self.db).await?;
             let view = presence::refresh(&txn, tenant, agent, now, cutoff, &mut effects).await?;
             txn.commit().await?;
             Ok::<_, StoreError>(view)
@@ -317,7 +346,7 @@ impl Router {
         let now = Utc::now();
         let mut effects = Effects::default();
         let view = async {
-            let txn = begin_write(&self.db).await?;
+            let (txn, _writer) = begin_write(&self.db).await?;
             let view = presence::set_chosen(
                 &txn,
                 tenant,
@@ -383,7 +412,7 @@ impl Router {
         let now = Utc::now();
         let mut effects = Effects::default();
         let id = async {
-            let txn = begin_write(&self.db).await?;
+            let (txn, _writer) = begin_write(&self.db).await?;
             let id = presence::connect(
                 &txn,
                 tenant,
@@ -409,7 +438,13 @@ impl Router {
         agent: Uuid,
         connection: Uuid,
     ) -> Result<Uuid, StoreError> {
-        if presence::heartbeat(&self.db, connection, agent, Utc::now()).await? {
+        let seen = {
+            let (txn, _writer) = begin_write(&self.db).await?;
+            let seen = presence::heartbeat(&txn, connection, agent, Utc::now()).await?;
+            txn.commit().await?;
+            seen
+        };
+        if seen {
             Ok(connection)
         } else {
             self.connect(tenant, agent).await

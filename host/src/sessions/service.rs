@@ -740,7 +740,8 @@ fn apply_outcome(session: &mut Session, outcome: Outcome, now: DateTime<Utc>) {
             session.status = Status::Queued;
             session.skill_group_id = Some(skill_group_id);
             session.priority = priority;
-            session.queued_at = Some(now);
+            // The wait starts when the flow transfers, not when the turn began.
+            session.queued_at = Some(now.max(Utc::now()));
         }
         Outcome::Ended { end_status } => {
             session.wait_until = None;

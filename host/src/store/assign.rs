@@ -214,7 +214,7 @@ pub async fn route_next(
     cutoff: DateTime<Utc>,
     effects: &mut Effects,
 ) -> Result<Routed, StoreError> {
-    let txn = begin_write(db).await?;
+    let (txn, _writer) = begin_write(db).await?;
     let heads = queue_query(tenant, group.id)
         .limit(BATCH * 2)
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
@@ -397,7 +397,7 @@ pub async fn accept(
     now: DateTime<Utc>,
     effects: &mut Effects,
 ) -> Result<Session, AgentOpError> {
-    let txn = begin_write(db).await?;
+    let (txn, _writer) = begin_write(db).await?;
     let m = agents_session(&txn, tenant, agent, id).await?;
     if m.status != Status::Offered.as_str() || m.agent_id != Some(agent) {
         return Err(AgentOpError::OfferGone);
@@ -447,7 +447,7 @@ pub async fn withdraw(
     cutoff: DateTime<Utc>,
     effects: &mut Effects,
 ) -> Result<Session, AgentOpError> {
-    let txn = begin_write(db).await?;
+    let (txn, _writer) = begin_write(db).await?;
     let m = agents_session(&txn, tenant, agent, id).await?;
     if m.status != Status::Offered.as_str() || m.agent_id != Some(agent) {
         return Err(AgentOpError::OfferGone);
@@ -894,7 +894,7 @@ pub async fn commit_transfer(
 ) -> Result<(), AgentOpError> {
     use sea_orm::ActiveModelTrait;
     let tenant = TenantId(old.tenant_id);
-    let txn = begin_write(db).await?;
+    let (txn, _writer) = begin_write(db).await?;
     let mut model = super::sessions::session_model(old, old.version + 1);
     model.id = sea_orm::ActiveValue::NotSet;
     model.tenant_id = sea_orm::ActiveValue::NotSet;

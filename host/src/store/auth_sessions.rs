@@ -31,7 +31,7 @@ pub async fn open(
     refresh_hash: String,
     lifetime: Duration,
 ) -> Result<Uuid, StoreError> {
-    let txn = super::presence::begin_write(db).await?;
+    let (txn, _writer) = super::presence::begin_write(db).await?;
     let now = Utc::now();
     let id = Uuid::now_v7();
     auth_session::ActiveModel {
@@ -102,7 +102,7 @@ pub async fn rotate(
     presented: &str,
     replacement: String,
 ) -> Result<Rotation, StoreError> {
-    let txn = super::presence::begin_write(db).await?;
+    let (txn, _writer) = super::presence::begin_write(db).await?;
     let now = Utc::now();
     let Some(token) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(presented))

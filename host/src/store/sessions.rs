@@ -446,7 +446,7 @@ pub async fn commit_turn(
     w: TurnWrite<'_>,
     effects: &mut Effects,
 ) -> Result<(), CommitError> {
-    let txn = begin_write(db).await?;
+    let (txn, _writer) = begin_write(db).await?;
     if let Some((key, response)) = w.receipt {
         let inserted = im_receipt::ActiveModel {
             id: Set(Uuid::now_v7()),
