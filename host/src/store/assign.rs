@@ -124,25 +124,30 @@ async fn candidates(
 }
 
 /// Takes one session slot of the agent, if the agent can still take it: chose
-/// `free`, is under the cap, not wrapping up, and has a live connection.
+/// `free`, is under the cap, not wrapping up, and has a live connection. Answers the
+/// agent's sessions after the claim, or `None` when the agent could not take it.
 async fn claim_agent(
     c: &impl ConnectionTrait,
     agent: Uuid,
     now: DateTime<Utc>,
     cutoff: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let r = c
-        .execute_raw(stmt(
+) -> Result<Option<i32>, StoreError> {
+    let row = c
+        .query_one_raw(stmt(
             c.get_database_backend(),
             "UPDATE agent_presence SET active_sessions = active_sessions + 1, last_offered_at = ?, updated_at = ? \
              WHERE agent_id = ? AND chosen = 'free' \
              AND active_sessions < (SELECT a.max_concurrent_sessions FROM agents a WHERE a.id = agent_presence.agent_id AND a.active = TRUE) \
              AND (acw_until IS NULL OR acw_until <= ?) \
-             AND EXISTS (SELECT 1 FROM agent_connections c WHERE c.agent_id = agent_presence.agent_id AND c.seen_at > ?)",
+             AND EXISTS (SELECT 1 FROM agent_connections c WHERE c.agent_id = agent_presence.agent_id AND c.seen_at > ?) \
+             RETURNING active_sessions",
             vec![now.into(), now.into(), agent.into(), now.into(), cutoff.into()],
         ))
         .await?;
-    Ok(r.rows_affected() == 1)
+    Ok(match row {
+        Some(r) => Some(r.try_get("", "active_sessions")?),
+        None => None,
+    })
 }
 
 /// Gives back one session slot of the agent. `wrap_up` starts after-call work and a
@@ -249,7 +254,10 @@ pub async fn route_next(
         let mut chosen = None;
         let mut gone = Vec::new();
         for i in order {
-            if claim_agent(&txn, free[i].agent, now, cutoff).await? {
+            if let Some(active) = claim_agent(&txn, free[i].agent, now, cutoff).await? {
+                // The stored count, not the one read before: another transaction may
+                // have given the agent a session meanwhile.
+                free[i].active = active;
                 chosen = Some(i);
                 break;
             }
@@ -261,7 +269,6 @@ pub async fn route_next(
         };
         let agent = free[i].agent;
         assigned.push(assign(&txn, tenant, head, agent, group, manual, now, effects).await?);
-        free[i].active += 1;
         free[i].last_offered = Some(now);
         if free[i].active >= free[i].cap {
             presence::refresh(&txn, tenant, agent, now, cutoff, effects).await?;
@@ -634,7 +641,7 @@ pub async fn claim_for_transfer(
         ))
         .await?
         .is_some();
-    Ok(in_tenant && claim_agent(c, agent, now, cutoff).await?)
+    Ok(in_tenant && claim_agent(c, agent, now, cutoff).await?.is_some())
 }
 
 /// Sessions whose manual offer has expired.
