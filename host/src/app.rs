@@ -120,6 +120,7 @@ impl Application {
         let outbox = tokio::spawn(crate::im::egress::run(self.state.clone()));
         let routing = tokio::spawn(self.state.router.clone().run(self.kicks));
         let sweeper = tokio::spawn(self.state.router.clone().sweep_forever());
+        let keep_alive = tokio::spawn(self.state.router.clone().keep_alive_forever());
         let url = self.state.config.database_url();
         let listen =
             (!store::is_sqlite(&url)).then(|| tokio::spawn(self.state.router.clone().listen(url)));
@@ -130,6 +131,13 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await;
+        // Workbench sockets outlive the HTTP server: close them while the database is
+        // still there for them to go offline in.
+        self.state
+            .router
+            .close_sockets(std::time::Duration::from_secs(5))
+            .await;
+        keep_alive.abort();
         janitor.abort();
         timers.abort();
         outbox.abort();

@@ -472,6 +472,71 @@ async fn a_silent_socket_is_given_up_after_the_heartbeat_timeout() {
 }
 
 #[tokio::test]
+async fn signing_out_closes_the_workbench_and_takes_the_agent_offline() {
+    let app = spawn_app_with(quick_heartbeat).await;
+    let desk = Desk::new(&app, "acme", auto()).await;
+    let agents = desk.agents(&app, "agent", 2, 3).await;
+    let mut sockets = online_and_free(&app, &agents).await;
+
+    let out = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/logout",
+            Some(&agents[0].token),
+            None,
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{:?}", out.body);
+    // The server closes the socket at its next beat (a third of the timeout): reading
+    // stops well before the timeout itself would have ended a silent socket.
+    let closed = eventually(
+        Duration::from_secs(3),
+        "the socket to close",
+        async || match sockets[0].next_frame(Duration::from_millis(100)).await {
+            None if sockets[0].is_closed() => Ok(()),
+            other => Err(format!("{other:?}")),
+        },
+    );
+    closed.await;
+    let admin_view = |agent: &Agent| {
+        let path = format!("/api/v1/agents/{}/status", agent.id);
+        let (app, admin) = (&app, desk.admin.clone());
+        async move {
+            let r = app.get(&path, &admin).await;
+            assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+            r.body
+        }
+    };
+    let gone = eventually(WAIT, "the signed-out agent to be offline", async || {
+        let s = admin_view(&agents[0]).await;
+        if s["status"] == "offline" {
+            Ok(s)
+        } else {
+            Err(s.to_string())
+        }
+    })
+    .await;
+    assert_eq!(gone["online"], false);
+
+    // The other agent's socket lives on, and takes the next user.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(admin_view(&agents[1]).await["status"], "free");
+    desk.say(&app, "user_1", "人工").await;
+    let s = desk
+        .wait_user_session(
+            &app,
+            "user_1",
+            "the session with the agent still signed in",
+            |s| s["status"] == "with_agent",
+        )
+        .await;
+    assert_eq!(s["agent_id"], agents[1].id.as_str());
+    sockets[1]
+        .frame_where(WAIT, "the assignment", |f| is_event(f, "assigned"))
+        .await;
+}
+
+#[tokio::test]
 async fn status_changes_racing_with_arrivals_never_overfill_or_feed_an_unavailable_agent() {
     let app = spawn_app().await;
     let desk = Desk::new(&app, "acme", auto()).await;

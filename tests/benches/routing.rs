@@ -29,8 +29,9 @@
 //! end of each phase the admin API must agree with what the sockets saw. A broken
 //! invariant prints FAIL and exits with status 1.
 //!
-//! Client and server share the machine's cores, so the figures include the cost of
-//! 1,000 client sockets being read and parsed.
+//! The server runs on a runtime of its own (its own threads, as in its own process);
+//! client and server still share the machine's cores, so the figures include the cost
+//! of 1,000 client sockets being read and parsed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -185,6 +186,10 @@ struct Tally {
     assignments: Vec<(usize, Instant)>,
     /// Phase 1 transfer-to-offer latencies, in ms.
     latencies_ms: Vec<f64>,
+    /// The same, split: `queued_at` to the server's `offered_at` (routing), and
+    /// `offered_at` to the read (delivery: commit, hub, socket, client).
+    routing_ms: Vec<f64>,
+    delivery_ms: Vec<f64>,
     /// Events whose session carried no usable `queued_at`.
     no_queued_at: usize,
     offers: usize,
@@ -213,15 +218,22 @@ impl Tally {
             }
             return;
         }
-        match session["queued_at"]
-            .as_str()
-            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        {
+        let at = |field: &str| {
+            session[field]
+                .as_str()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.with_timezone(&Utc))
+        };
+        let ms = |from: DateTime<Utc>, to: DateTime<Utc>| {
+            (to - from).num_microseconds().unwrap_or(i64::MAX) as f64 / 1e3
+        };
+        match at("queued_at") {
             Some(queued) => {
-                let micros = (read_at - queued.with_timezone(&Utc))
-                    .num_microseconds()
-                    .unwrap_or(i64::MAX);
-                self.latencies_ms.push(micros as f64 / 1e3);
+                self.latencies_ms.push(ms(queued, read_at));
+                if let Some(offered) = at("offered_at") {
+                    self.routing_ms.push(ms(queued, offered));
+                    self.delivery_ms.push(ms(offered, read_at));
+                }
             }
             None => self.no_queued_at += 1,
         }
@@ -427,17 +439,6 @@ impl Reader {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    if !rt.block_on(run()) {
-        std::process::exit(1);
-    }
-}
-
-/// Runs the benchmark; false when an invariant was broken.
-async fn run() -> bool {
     let s = Settings::from_env();
     // The server's warnings and errors explain a failed run; `RUST_LOG` shows more.
     kefu::telemetry::init(&kefu::config::LogConfig {
@@ -445,14 +446,36 @@ async fn run() -> bool {
         filter: "warn".into(),
     });
     check_open_files(&s);
+    // The server runs on threads of its own, as it would in its own process: the
+    // 1,000 client sockets and the load generator must not queue in front of its
+    // tasks on shared workers. Both still share the machine's cores.
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("kefu-server")
+        .enable_all()
+        .build()
+        .unwrap();
+    let clients = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("bench-clients")
+        .enable_all()
+        .build()
+        .unwrap();
     let postgres = std::env::var(kefu_tests::db::PG_ENV).is_ok_and(|v| !v.is_empty());
-    let app = spawn_app_with(|c| {
+    let app = server.block_on(spawn_app_with(|c| {
         // Ingress, sign-ins and the routing itself all want connections at once.
         c.database.max_connections = if postgres { 32 } else { 16 };
         // Signing 1,000 agents in can take minutes: keep the first tokens valid.
         c.auth.access_token_ttl_secs = 6 * 3600;
-    })
-    .await;
+    }));
+    let ok = clients.block_on(run(s, app));
+    drop(clients);
+    drop(server);
+    if !ok {
+        std::process::exit(1);
+    }
+}
+
+/// Runs the benchmark against `app`; false when an invariant was broken.
+async fn run(s: Settings, app: TestApp) -> bool {
     let backend = if app.database.postgres {
         "PostgreSQL"
     } else {
@@ -595,9 +618,15 @@ async fn run() -> bool {
         ));
     }
     let last_assignment = last_assignment_at(&shared);
-    let (latencies, no_queued_at, offers) = {
+    let (latencies, routing, delivery, no_queued_at, offers) = {
         let t = shared.tally.lock().unwrap();
-        (t.latencies_ms.clone(), t.no_queued_at, t.offers)
+        (
+            t.latencies_ms.clone(),
+            t.routing_ms.clone(),
+            t.delivery_ms.clone(),
+            t.no_queued_at,
+            t.offers,
+        )
     };
     let assigned1 = *shared.assigned.borrow();
     match phase1_done {
@@ -706,6 +735,8 @@ async fn run() -> bool {
         "", "n", "p50 ms", "p90 ms", "p99 ms", "max ms"
     );
     row("transfer-to-offer (at the agent socket)", &latencies);
+    row("  of which queued to offered (server)", &routing);
+    row("  of which offered to read at the socket", &delivery);
     row("ingress sendmsg round trip", &ingress.latencies_ms);
     if let Some(d) = &drain {
         row("end-to-next-assigned (drain)", &d.latencies_ms);

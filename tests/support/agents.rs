@@ -576,6 +576,11 @@ impl AgentSocket {
         let _ = self.commands.send(Command::Send(Ws::Text(text.into())));
     }
 
+    /// Whether the connection ended: the server closed it, or it broke.
+    pub fn is_closed(&self) -> bool {
+        self.task.is_finished()
+    }
+
     /// Closes the socket properly and waits until it is closed.
     pub async fn close(self) {
         let _ = self.commands.send(Command::Close);

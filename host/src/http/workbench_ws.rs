@@ -114,7 +114,7 @@ async fn serve(
 ) {
     // Subscribed before anything is read, so nothing stored meanwhile is missed.
     let mut feed_rx = state.router.signals().hub.subscribe(agent);
-    let mut connection = match state.router.connect(tenant, agent).await {
+    let (connection, close) = match state.router.connect(tenant, agent, sid).await {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(agent = %agent, error = %e, "registering a workbench failed");
@@ -208,15 +208,11 @@ async fn serve(
                 if tx.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
                     break;
                 }
-                match state.router.heartbeat(tenant, agent, connection).await {
-                    Ok(c) => connection = c,
-                    Err(e) => tracing::warn!(agent = %agent, error = %e, "a heartbeat was not recorded"),
-                }
-                // A sign-out, or a password change, ends the workbench too.
-                if let Ok(None) = auth_sessions::live(&state.db, tenant, sid, agent).await {
-                    let _ = tx.send(WsMessage::Close(None)).await;
-                    break;
-                }
+            }
+            // The sign-in ended (sign-out, password change) or the server is stopping.
+            () = close.notified() => {
+                let _ = tx.send(WsMessage::Close(None)).await;
+                break;
             }
         }
     }

@@ -9,6 +9,7 @@
 pub mod events;
 pub mod hub;
 pub mod router;
+pub mod sockets;
 pub mod status;
 
 use std::sync::Arc;
@@ -59,6 +60,8 @@ pub enum Kick {
 /// queues to look at again. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Signals {
+    /// This node: in `agent_connections`, and on the notifications it sends.
+    pub node: Uuid,
     pub hub: Arc<Hub>,
     kicks: mpsc::UnboundedSender<Kick>,
     pub config: RoutingConfig,
@@ -69,12 +72,21 @@ impl Signals {
         let (tx, rx) = mpsc::unbounded_channel();
         (
             Self {
+                node: Uuid::now_v7(),
                 hub: Arc::new(Hub::default()),
                 kicks: tx,
                 config,
             },
             rx,
         )
+    }
+
+    /// An empty record of a transaction's effects, made on this node.
+    pub fn effects(&self) -> Effects {
+        Effects {
+            node: self.node,
+            ..Effects::default()
+        }
     }
 
     /// The oldest heartbeat that still counts as a live connection at `now`.

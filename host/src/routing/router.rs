@@ -13,14 +13,16 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::events::Withdrawn;
+use super::sockets::{Held, Sockets};
 use super::status::{SetStatus, StatusView};
 use super::{Kick, Signals};
 use crate::directory::{FieldErrors, SkillGroup};
 use crate::flow::ResumeReason;
 use crate::sessions::{Session, Sessions, Status};
 use crate::store::assign::{self, AgentOpError, Routed};
-use crate::store::presence::{self, Effects, begin_write, stmt};
-use crate::store::{StoreError, TenantId, skill_groups};
+use crate::store::presence::{self, Effects};
+use crate::store::write::{begin_write, stmt};
+use crate::store::{StoreError, TenantId, auth_sessions, skill_groups};
 
 /// Live figures of one queue, for agents.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -47,7 +49,7 @@ pub struct Router {
     db: DatabaseConnection,
     sessions: Arc<Sessions>,
     signals: Signals,
-    /// This node, in `agent_connections`.
+    /// This node, in `agent_connections` (`Signals::node`).
     node: Uuid,
     /// What each local agent was last told about queues, to send only changes.
     told: Mutex<HashMap<Uuid, String>>,
@@ -55,6 +57,8 @@ pub struct Router {
     memberships: Mutex<HashMap<Uuid, (std::time::Instant, Memberships)>>,
     /// Skill groups' settings, by tenant and id.
     groups: Mutex<HashMap<(Uuid, Uuid), (std::time::Instant, SkillGroup)>>,
+    /// The workbench sockets open on this node.
+    sockets: Sockets,
 }
 
 /// How long a skill group's settings are reused.
@@ -79,11 +83,12 @@ impl Router {
         Self {
             db,
             sessions,
+            node: signals.node,
             signals,
-            node: Uuid::now_v7(),
             told: Mutex::default(),
             memberships: Mutex::default(),
             groups: Mutex::default(),
+            sockets: Sockets::default(),
         }
     }
 
@@ -180,7 +185,7 @@ impl Router {
         };
         loop {
             let now = Utc::now();
-            let mut effects = Effects::default();
+            let mut effects = self.signals.effects();
             match assign::route_next(
                 &self.db,
                 tenant,
@@ -271,7 +276,7 @@ impl Router {
     async fn went_quiet(&self, tenant: TenantId, agent: Uuid) {
         let now = Utc::now();
         let cutoff = self.signals.cutoff(now);
-        let mut effects = Effects::default();
+        let mut effects = self.signals.effects();
         let refreshed = async {
             let (txn, _writer) = begin_write(&self.db).await?;
             let view = presence::refresh(&txn, tenant, agent, now, cutoff, &mut effects).await?;
@@ -307,7 +312,7 @@ impl Router {
 
     async fn withdraw(&self, tenant: TenantId, agent: Uuid, session: Uuid, reason: Withdrawn) {
         let now = Utc::now();
-        let mut effects = Effects::default();
+        let mut effects = self.signals.effects();
         let done = assign::withdraw(
             &self.db,
             tenant,
@@ -344,7 +349,7 @@ impl Router {
         let settings = presence::tenant_routing(&self.db, tenant).await?;
         let (chosen, reason) = set.validate(&settings).map_err(StatusError::Invalid)?;
         let now = Utc::now();
-        let mut effects = Effects::default();
+        let mut effects = self.signals.effects();
         let view = async {
             let (txn, _writer) = begin_write(&self.db).await?;
             let view = presence::set_chosen(
@@ -373,7 +378,7 @@ impl Router {
         agent: Uuid,
         session: Uuid,
     ) -> Result<Session, AgentOpError> {
-        let mut effects = Effects::default();
+        let mut effects = self.signals.effects();
         let s = assign::accept(&self.db, tenant, agent, session, Utc::now(), &mut effects).await;
         self.finish(effects);
         let s = s?;
@@ -389,7 +394,7 @@ impl Router {
         session: Uuid,
     ) -> Result<Session, AgentOpError> {
         let now = Utc::now();
-        let mut effects = Effects::default();
+        let mut effects = self.signals.effects();
         let s = assign::withdraw(
             &self.db,
             tenant,
@@ -407,14 +412,39 @@ impl Router {
         Ok(s)
     }
 
-    /// A workbench socket opened on this node.
-    pub async fn connect(&self, tenant: TenantId, agent: Uuid) -> Result<Uuid, StoreError> {
+    /// A workbench socket opened on this node, by the sign-in `sign_in`. Answers its
+    /// connection and what tells the socket to close (its sign-in ended, or the server
+    /// is stopping).
+    pub async fn connect(
+        &self,
+        tenant: TenantId,
+        agent: Uuid,
+        sign_in: Uuid,
+    ) -> Result<(Uuid, Arc<tokio::sync::Notify>), StoreError> {
+        let connection = Uuid::now_v7();
+        self.insert_connection(tenant, agent, connection).await?;
+        let close = self.sockets.hold(Held {
+            connection,
+            tenant,
+            agent,
+            sign_in,
+        });
+        Ok((connection, close))
+    }
+
+    async fn insert_connection(
+        &self,
+        tenant: TenantId,
+        agent: Uuid,
+        connection: Uuid,
+    ) -> Result<(), StoreError> {
         let now = Utc::now();
-        let mut effects = Effects::default();
-        let id = async {
+        let mut effects = self.signals.effects();
+        async {
             let (txn, _writer) = begin_write(&self.db).await?;
-            let id = presence::connect(
+            presence::connect(
                 &txn,
+                connection,
                 tenant,
                 agent,
                 self.node,
@@ -424,39 +454,94 @@ impl Router {
             )
             .await?;
             txn.commit().await?;
-            Ok::<_, StoreError>(id)
+            Ok::<_, StoreError>(())
         }
         .await?;
         self.finish(effects);
-        Ok(id)
+        Ok(())
     }
 
-    /// A socket is alive; a row swept meanwhile (this node stalled) is made again.
-    pub async fn heartbeat(
-        &self,
-        tenant: TenantId,
-        agent: Uuid,
-        connection: Uuid,
-    ) -> Result<Uuid, StoreError> {
-        let seen = {
-            let (txn, _writer) = begin_write(&self.db).await?;
-            let seen = presence::heartbeat(&txn, connection, agent, Utc::now()).await?;
-            txn.commit().await?;
-            seen
-        };
-        if seen {
-            Ok(connection)
-        } else {
-            self.connect(tenant, agent).await
-        }
-    }
-
-    /// A socket closed.
+    /// A socket closed. Its row goes and its agent's status is derived again, unless
+    /// the server is stopping (`close_sockets` removes the node's rows at once); the
+    /// socket counts as held until then, so that a stopping server waits for it.
     pub async fn disconnect(&self, tenant: TenantId, agent: Uuid, connection: Uuid) {
-        if let Err(e) = presence::disconnect(&self.db, connection).await {
-            tracing::warn!(agent = %agent, error = %e, "removing a closed connection failed");
+        if !self.sockets.stopping() {
+            if let Err(e) = presence::disconnect(&self.db, connection).await {
+                tracing::warn!(agent = %agent, error = %e, "removing a closed connection failed");
+            }
+            self.went_quiet(tenant, agent).await;
         }
-        self.went_quiet(tenant, agent).await;
+        self.sockets.release(connection);
+    }
+
+    /// Keeps this node's sockets alive in the database, a third of the heartbeat
+    /// timeout apart, until the task is dropped.
+    pub async fn keep_alive_forever(self: Arc<Self>) {
+        let every =
+            (self.signals.config.heartbeat_timeout / 3).max(std::time::Duration::from_millis(200));
+        let mut beat = tokio::time::interval(every);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            beat.tick().await;
+            if let Err(e) = self.keep_alive().await {
+                tracing::warn!(error = %e, "keeping workbench connections alive failed");
+            }
+        }
+    }
+
+    /// One beat: every socket held here is seen now (one write for the node), a row
+    /// swept while this node stalled is made again, and sockets whose sign-in ended
+    /// (sign-out, password change, agent disabled) are told to close.
+    async fn keep_alive(&self) -> Result<(), StoreError> {
+        let held = self.sockets.all();
+        if held.is_empty() {
+            return Ok(());
+        }
+        let now = Utc::now();
+        let ids: Vec<Uuid> = held.iter().map(|h| h.connection).collect();
+        let missing = {
+            let (txn, _writer) = begin_write(&self.db).await?;
+            let missing = presence::keep_alive(&txn, self.node, &ids, now).await?;
+            txn.commit().await?;
+            missing
+        };
+        for id in missing {
+            // Closed since the list was taken: nothing to make again.
+            let Some(h) = self.sockets.all().into_iter().find(|h| h.connection == id) else {
+                continue;
+            };
+            tracing::info!(agent = %h.agent, "a workbench connection swept as stale is alive again");
+            if let Err(e) = self.insert_connection(h.tenant, h.agent, id).await {
+                tracing::warn!(agent = %h.agent, error = %e, "registering a workbench again failed");
+            }
+        }
+        let sign_ins: Vec<Uuid> = held
+            .iter()
+            .map(|h| h.sign_in)
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let live = auth_sessions::live_among(&self.db, &sign_ins, now).await?;
+        for h in held.iter().filter(|h| !live.contains(&h.sign_in)) {
+            tracing::info!(agent = %h.agent, "a workbench's sign-in ended; closing it");
+            self.sockets.close(h.connection);
+        }
+        Ok(())
+    }
+
+    /// The server is stopping: asks every socket of this node to close, waits (at
+    /// most `patience`) until they have, and removes the node's connections in one
+    /// write. Their agents show `offline` from the next sweep (of any node, or of
+    /// this one when it starts again).
+    pub async fn close_sockets(&self, patience: std::time::Duration) {
+        self.sockets.close_all();
+        let deadline = tokio::time::Instant::now() + patience;
+        while !self.sockets.is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        if let Err(e) = presence::disconnect_node(&self.db, self.node).await {
+            tracing::warn!(error = %e, "removing this node's connections failed");
+        }
     }
 
     /// Live figures of the agent's queues.
@@ -491,9 +576,10 @@ impl Router {
         }
         let now = Utc::now();
         let cutoff = self.signals.cutoff(now);
+        let memberships = self.memberships_of(&agents).await;
         let mut figures: HashMap<(Uuid, Uuid), serde_json::Value> = HashMap::new();
         for agent in agents {
-            let Some((tenant, groups)) = self.memberships_of(agent).await else {
+            let Some((tenant, groups)) = memberships.get(&agent).cloned() else {
                 continue;
             };
             let mut items = Vec::new();
@@ -526,28 +612,46 @@ impl Router {
         }
     }
 
-    async fn memberships_of(&self, agent: Uuid) -> Option<Memberships> {
-        if let Some((at, m)) = self
-            .memberships
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&agent)
-            && at.elapsed() < MEMBERSHIPS_FRESH
+    /// The memberships of `agents`, those not read for a while read again at once.
+    async fn memberships_of(&self, agents: &[Uuid]) -> HashMap<Uuid, Memberships> {
+        let mut out = HashMap::with_capacity(agents.len());
+        let mut stale = Vec::new();
         {
-            return Some(m.clone());
+            let known = self.memberships.lock().unwrap_or_else(|p| p.into_inner());
+            for agent in agents {
+                match known.get(agent) {
+                    Some((at, m)) if at.elapsed() < MEMBERSHIPS_FRESH => {
+                        out.insert(*agent, m.clone());
+                    }
+                    _ => stale.push(*agent),
+                }
+            }
         }
-        let m = tenant_and_groups(&self.db, agent).await.ok().flatten()?;
-        self.memberships
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(agent, (std::time::Instant::now(), m.clone()));
-        Some(m)
+        if stale.is_empty() {
+            return out;
+        }
+        match assign::memberships(&self.db, &stale).await {
+            Ok(read) => {
+                let now = std::time::Instant::now();
+                let mut known = self.memberships.lock().unwrap_or_else(|p| p.into_inner());
+                for (agent, m) in read {
+                    known.insert(agent, (now, m.clone()));
+                    out.insert(agent, m);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "reading agents' skill groups failed"),
+        }
+        out
     }
 
     /// Forgets what was told to an agent whose socket closed, so that a new socket
     /// gets the figures again.
     pub fn forget(&self, agent: Uuid) {
         self.told
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&agent);
+        self.memberships
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&agent);
@@ -575,9 +679,17 @@ impl Router {
             loop {
                 match listener.recv().await {
                     Ok(n) => {
-                        if let Some((agent, seq)) = n.payload().split_once(':')
-                            && let (Ok(agent), Ok(seq)) =
-                                (Uuid::parse_str(agent), seq.parse::<i64>())
+                        // `node:agent:seq`; this node's own events reached its sockets
+                        // already.
+                        let mut parts = n.payload().split(':');
+                        if let (Some(node), Some(agent), Some(seq)) =
+                            (parts.next(), parts.next(), parts.next())
+                            && let (Ok(node), Ok(agent), Ok(seq)) = (
+                                Uuid::parse_str(node),
+                                Uuid::parse_str(agent),
+                                seq.parse::<i64>(),
+                            )
+                            && node != self.node
                             && self.signals.hub.has(agent)
                         {
                             self.signals.hub.poke(agent, seq);
@@ -613,23 +725,4 @@ async fn groups_of_agent(
             ))
         })
         .collect()
-}
-
-async fn tenant_and_groups(
-    db: &DatabaseConnection,
-    agent: Uuid,
-) -> Result<Option<(Uuid, Vec<(Uuid, String)>)>, StoreError> {
-    let row = db
-        .query_one_raw(stmt(
-            db.get_database_backend(),
-            "SELECT tenant_id FROM agents WHERE id = ?",
-            vec![agent.into()],
-        ))
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let tenant: Uuid = row.try_get("", "tenant_id")?;
-    Ok(Some((
-        tenant,
-        assign::groups_of(db, TenantId(tenant), agent).await?,
-    )))
 }

@@ -11,7 +11,6 @@ use super::{Direction, Element, Message, Sender, Session, Status, end_status};
 use crate::directory::{Channel, FieldErrors};
 use crate::flow::{ResumeReason, Trigger};
 use crate::store::assign::{self, AgentOpError};
-use crate::store::presence::Effects;
 use crate::store::sessions::{self as store, NewMessage};
 use crate::store::{StoreError, TenantId, channels};
 
@@ -349,7 +348,7 @@ impl Sessions {
                 next.queued_at = Some(now);
             }
         }
-        let mut effects = Effects::default();
+        let mut effects = self.signals().effects();
         let cutoff = self.signals().cutoff(now);
         let done = assign::commit_transfer(
             self.db(),

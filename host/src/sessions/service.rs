@@ -23,7 +23,6 @@ use crate::flow::engine::{self, FlowState, NodeRunner, Outcome, TurnContext};
 use crate::flow::{MessageElement, SessionInfo, StepInput, StepOutput, Trigger, UserMessage};
 use crate::plugin::{Registry, StepContext, StepFailure};
 use crate::routing::Signals;
-use crate::store::presence::Effects;
 use crate::store::sessions::{self as store, CommitError, NewDelivery, NewMessage, TurnWrite};
 use crate::store::{StoreError, TenantId, flows, skill_groups, tenants};
 
@@ -530,18 +529,27 @@ impl Sessions {
             before,
             cutoff: self.signals.cutoff(now),
         };
-        let mut effects = Effects::default();
+        let mut effects = self.signals.effects();
         let committed = store::commit_turn(&self.db, write, &mut effects).await;
         if committed.is_ok() {
             self.signals.apply(effects);
         }
-        match committed {
-            Ok(()) => {}
+        let routed = match committed {
+            Ok(routed) => routed,
             Err(CommitError::Raced) => return Err(SessionError::Raced),
             Err(CommitError::Duplicate) => return Err(SessionError::Duplicate),
             Err(CommitError::Store(e)) => return Err(e.into()),
-        }
+        };
         session.version += 1;
+        // Routed in the same transaction: this session (now with an agent) or the
+        // queue's head before it.
+        for r in routed {
+            if r.id == session.id {
+                session = r;
+            } else {
+                self.publish_status(&r);
+            }
+        }
         if !deliveries.is_empty() {
             self.outbox.notify_one();
         }

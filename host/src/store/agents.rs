@@ -32,7 +32,7 @@ pub async fn create(
     new: NewAgent,
     password_hash: String,
 ) -> Result<Agent, StoreError> {
-    let (txn, _writer) = super::presence::begin_write(db).await?;
+    let (txn, _writer) = super::write::begin_write(db).await?;
     check_groups_exist(&txn, tenant, &new.skill_groups).await?;
     let now = Utc::now();
     let id = Uuid::now_v7();
@@ -147,7 +147,7 @@ pub async fn update(
     patch: AgentPatch,
     password_hash: Option<String>,
 ) -> Result<Agent, StoreError> {
-    let (txn, _writer) = super::presence::begin_write(db).await?;
+    let (txn, _writer) = super::write::begin_write(db).await?;
     let current = find_model(&txn, tenant, id).await?;
     if let Some(groups) = &patch.skill_groups {
         check_groups_exist(&txn, tenant, groups).await?;
@@ -203,7 +203,7 @@ pub async fn set_active(
     active: bool,
     actor: Uuid,
 ) -> Result<Agent, StoreError> {
-    let (txn, _writer) = super::presence::begin_write(db).await?;
+    let (txn, _writer) = super::write::begin_write(db).await?;
     let current = find_model(&txn, tenant, id).await?;
     if current.active != active {
         if !active {
@@ -256,7 +256,7 @@ pub async fn set_password(
     id: Uuid,
     password_hash: String,
 ) -> Result<(), StoreError> {
-    let (txn, _writer) = super::presence::begin_write(db).await?;
+    let (txn, _writer) = super::write::begin_write(db).await?;
     let mut model: agent::ActiveModel = find_model(&txn, tenant, id).await?.into();
     model.password_hash = Set(password_hash);
     model.updated_at = Set(Utc::now());

@@ -19,8 +19,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::entity::session;
-use super::presence::{self, Effects, begin_write, stmt};
+use super::presence::{self, Effects};
 use super::sessions::to_session;
+use super::write::{begin_write, stmt};
 use super::{StoreError, TenantId};
 use crate::directory::{AcceptMode, Page, PageRequest, RoutingStrategy, SkillGroup};
 use crate::routing::events::{self, EventKind, Withdrawn};
@@ -83,28 +84,67 @@ fn rank(candidates: &mut [Candidate], strategy: RoutingStrategy) {
     });
 }
 
-/// The members of `group` who could take a session now. Read without locks: the
-/// claim re-checks everything.
+/// Which members to read.
+#[derive(Debug, Clone, Copy)]
+struct Wanted<'a> {
+    /// Members passed over (they declined or missed the session).
+    except: &'a [Uuid],
+    /// Only this member (the user's last agent).
+    only: Option<Uuid>,
+    /// At most this many, best first.
+    limit: usize,
+}
+
+/// The best members of `group` who could take a session now, best first by the
+/// group's rules, at most `wanted.limit` of them: a group of hundreds is ranked by the
+/// database, and only its first few are read. Read without locks: the claim re-checks
+/// everything.
 async fn candidates(
     c: &impl ConnectionTrait,
     tenant: TenantId,
     group: &SkillGroup,
     now: DateTime<Utc>,
     cutoff: DateTime<Utc>,
+    wanted: Wanted<'_>,
 ) -> Result<Vec<Candidate>, StoreError> {
+    let mut sql = String::from(
+        "SELECT p.agent_id, m.priority, p.active_sessions, a.max_concurrent_sessions, p.idle_since, p.last_offered_at \
+         FROM agent_skill_groups m \
+         JOIN agents a ON a.id = m.agent_id \
+         JOIN agent_presence p ON p.agent_id = m.agent_id \
+         WHERE m.skill_group_id = ? AND m.tenant_id = ? AND a.active = TRUE \
+         AND p.chosen = 'free' AND p.active_sessions < a.max_concurrent_sessions \
+         AND (p.acw_until IS NULL OR p.acw_until <= ?) \
+         AND EXISTS (SELECT 1 FROM agent_connections c WHERE c.agent_id = p.agent_id AND c.seen_at > ?)",
+    );
+    let mut values: Vec<sea_orm::Value> =
+        vec![group.id.into(), tenant.0.into(), now.into(), cutoff.into()];
+    if let Some(only) = wanted.only {
+        sql.push_str(" AND p.agent_id = ?");
+        values.push(only.into());
+    }
+    if !wanted.except.is_empty() {
+        sql.push_str(" AND p.agent_id NOT IN (");
+        sql.push_str(&vec!["?"; wanted.except.len()].join(", "));
+        sql.push(')');
+        values.extend(wanted.except.iter().map(|a| (*a).into()));
+    }
+    // The same order as `rank`, which keeps the list in order as claims change it.
+    sql.push_str(match group.routing.strategy {
+        RoutingStrategy::LongestIdle => {
+            " ORDER BY m.priority, CASE WHEN p.active_sessions > 0 THEN 1 ELSE 0 END, p.idle_since, p.agent_id"
+        }
+        RoutingStrategy::LeastLoaded => {
+            " ORDER BY m.priority, CAST(p.active_sessions AS REAL) / a.max_concurrent_sessions, p.idle_since, p.agent_id"
+        }
+        RoutingStrategy::RoundRobin => {
+            " ORDER BY m.priority, CASE WHEN p.last_offered_at IS NULL THEN 0 ELSE 1 END, p.last_offered_at, p.agent_id"
+        }
+    });
+    sql.push_str(" LIMIT ?");
+    values.push((wanted.limit as i64).into());
     let rows = c
-        .query_all_raw(stmt(
-            c.get_database_backend(),
-            "SELECT p.agent_id, m.priority, p.active_sessions, a.max_concurrent_sessions, p.idle_since, p.last_offered_at \
-             FROM agent_skill_groups m \
-             JOIN agents a ON a.id = m.agent_id \
-             JOIN agent_presence p ON p.agent_id = m.agent_id \
-             WHERE m.skill_group_id = ? AND m.tenant_id = ? AND a.active = TRUE \
-             AND p.chosen = 'free' AND p.active_sessions < a.max_concurrent_sessions \
-             AND (p.acw_until IS NULL OR p.acw_until <= ?) \
-             AND EXISTS (SELECT 1 FROM agent_connections c WHERE c.agent_id = p.agent_id AND c.seen_at > ?)",
-            vec![group.id.into(), tenant.0.into(), now.into(), cutoff.into()],
-        ))
+        .query_all_raw(stmt(c.get_database_backend(), &sql, values))
         .await?;
     let mut out = rows
         .into_iter()
@@ -119,6 +159,7 @@ async fn candidates(
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
+    // Ties the database may break otherwise (equal times) are broken the same way.
     rank(&mut out, group.routing.strategy);
     Ok(out)
 }
@@ -220,41 +261,151 @@ pub async fn route_next(
     effects: &mut Effects,
 ) -> Result<Routed, StoreError> {
     let (txn, _writer) = begin_write(db).await?;
+    let routed = route_in(&txn, tenant, group, now, cutoff, BATCH, effects).await?;
+    if matches!(routed, Routed::Assigned(_)) {
+        txn.commit().await?;
+    } else {
+        txn.rollback().await?;
+    }
+    Ok(routed)
+}
+
+/// Routes at most `limit` sessions from the head of `group`'s queue inside the
+/// caller's write transaction, which must not hold any agent's row yet (locks go
+/// session first, agent second). A turn that just queued its session calls this
+/// before committing, so that a session arriving to a free agent is theirs in the
+/// same transaction, with no second write and no wait for the router.
+pub async fn route_in(
+    txn: &impl ConnectionTrait,
+    tenant: TenantId,
+    group: &SkillGroup,
+    now: DateTime<Utc>,
+    cutoff: DateTime<Utc>,
+    limit: u64,
+    effects: &mut Effects,
+) -> Result<Routed, StoreError> {
     let heads = queue_query(tenant, group.id)
-        .limit(BATCH * 2)
+        .limit(limit * 2)
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-        .all(&txn)
+        .all(txn)
         .await?;
     if heads.is_empty() {
-        txn.commit().await?;
         return Ok(Routed::Empty);
     }
-    let mut free = candidates(&txn, tenant, group, now, cutoff).await?;
+    // A shortlist of the best members. While it still holds a member not given a
+    // session in this transaction, its first is the group's best (members beyond it
+    // rank below every such member, and nothing here changed them); once it holds
+    // none and was cut short, it is read again.
+    let shortlist = (limit as usize) * 2 + 8;
+    let mut free = candidates(
+        txn,
+        tenant,
+        group,
+        now,
+        cutoff,
+        Wanted {
+            except: &[],
+            only: None,
+            limit: shortlist,
+        },
+    )
+    .await?;
+    let mut cut_short = free.len() == shortlist;
+    let mut given: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
     let manual = group.routing.accept_mode == AcceptMode::Manual;
     let mut assigned = Vec::new();
     for head in heads {
-        if free.is_empty() || assigned.len() as u64 >= BATCH {
+        if assigned.len() as u64 >= limit {
+            break;
+        }
+        if cut_short && free.iter().all(|c| given.contains(&c.agent)) {
+            free = candidates(
+                txn,
+                tenant,
+                group,
+                now,
+                cutoff,
+                Wanted {
+                    except: &[],
+                    only: None,
+                    limit: shortlist,
+                },
+            )
+            .await?;
+            cut_short = free.len() == shortlist;
+        }
+        if free.is_empty() {
             break;
         }
         let skipped: Vec<Uuid> = serde_json::from_str(&head.skipped_agents).unwrap_or_default();
         let mut order: Vec<usize> = (0..free.len())
             .filter(|i| !skipped.contains(&free[*i].agent))
             .collect();
+        if order.is_empty() && cut_short {
+            // Everyone listed passed this session over; look past them.
+            for c in candidates(
+                txn,
+                tenant,
+                group,
+                now,
+                cutoff,
+                Wanted {
+                    except: &skipped,
+                    only: None,
+                    limit: 4,
+                },
+            )
+            .await?
+            {
+                if !free.iter().any(|f| f.agent == c.agent) {
+                    free.push(c);
+                    order.push(free.len() - 1);
+                }
+            }
+        }
         if order.is_empty() {
             continue;
         }
         if group.routing.prefer_last_agent
             && let Some(last) =
-                last_agent(&txn, &head, now, group.routing.last_agent_window_secs).await?
-            && let Some(i) = order.iter().position(|i| free[*i].agent == last)
+                last_agent(txn, &head, now, group.routing.last_agent_window_secs).await?
+            && !skipped.contains(&last)
         {
-            let last = order.remove(i);
-            order.insert(0, last);
+            let at = match order.iter().position(|i| free[*i].agent == last) {
+                Some(at) => Some(at),
+                // Not on the shortlist: free enough to take it?
+                None => match candidates(
+                    txn,
+                    tenant,
+                    group,
+                    now,
+                    cutoff,
+                    Wanted {
+                        except: &[],
+                        only: Some(last),
+                        limit: 1,
+                    },
+                )
+                .await?
+                .pop()
+                {
+                    Some(c) if !free.iter().any(|f| f.agent == c.agent) => {
+                        free.push(c);
+                        order.push(free.len() - 1);
+                        Some(order.len() - 1)
+                    }
+                    _ => None,
+                },
+            };
+            if let Some(at) = at {
+                let last = order.remove(at);
+                order.insert(0, last);
+            }
         }
         let mut chosen = None;
         let mut gone = Vec::new();
         for i in order {
-            if let Some(active) = claim_agent(&txn, free[i].agent, now, cutoff).await? {
+            if let Some(active) = claim_agent(txn, free[i].agent, now, cutoff).await? {
                 // The stored count, not the one read before: another transaction may
                 // have given the agent a session meanwhile.
                 free[i].active = active;
@@ -268,10 +419,11 @@ pub async fn route_next(
             break;
         };
         let agent = free[i].agent;
-        assigned.push(assign(&txn, tenant, head, agent, group, manual, now, effects).await?);
+        given.insert(agent);
+        assigned.push(assign(txn, tenant, head, agent, group, manual, now, effects).await?);
         free[i].last_offered = Some(now);
         if free[i].active >= free[i].cap {
-            presence::refresh(&txn, tenant, agent, now, cutoff, effects).await?;
+            presence::refresh(txn, tenant, agent, now, cutoff, effects).await?;
             gone.push(i);
         }
         gone.sort_unstable();
@@ -281,10 +433,8 @@ pub async fn route_next(
         rank(&mut free, group.routing.strategy);
     }
     if assigned.is_empty() {
-        txn.rollback().await?;
         return Ok(Routed::NoAgent);
     }
-    txn.commit().await?;
     Ok(Routed::Assigned(assigned))
 }
 
@@ -883,6 +1033,43 @@ pub async fn groups_of(
     rows.into_iter()
         .map(|r| Ok((r.try_get("", "id")?, r.try_get("", "name")?)))
         .collect()
+}
+
+/// The tenant and the (skill group, name) memberships of each of `agents`, in one
+/// query per chunk. Agents who no longer exist are left out.
+pub async fn memberships(
+    db: &impl ConnectionTrait,
+    agents: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, (Uuid, Vec<(Uuid, String)>)>, StoreError> {
+    let mut out: std::collections::HashMap<Uuid, (Uuid, Vec<(Uuid, String)>)> =
+        std::collections::HashMap::new();
+    for chunk in agents.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let rows = db
+            .query_all_raw(stmt(
+                db.get_database_backend(),
+                &format!(
+                    "SELECT a.id AS agent_id, a.tenant_id, g.id AS group_id, g.name \
+                     FROM agents a \
+                     LEFT JOIN agent_skill_groups m ON m.agent_id = a.id AND m.tenant_id = a.tenant_id \
+                     LEFT JOIN skill_groups g ON g.id = m.skill_group_id \
+                     WHERE a.id IN ({marks}) ORDER BY a.id, g.name"
+                ),
+                chunk.iter().map(|a| (*a).into()).collect(),
+            ))
+            .await?;
+        for r in rows {
+            let agent: Uuid = r.try_get("", "agent_id")?;
+            let tenant: Uuid = r.try_get("", "tenant_id")?;
+            let entry = out.entry(agent).or_insert_with(|| (tenant, Vec::new()));
+            let group: Option<Uuid> = r.try_get("", "group_id")?;
+            let name: Option<String> = r.try_get("", "name")?;
+            if let (Some(group), Some(name)) = (group, name) {
+                entry.1.push((group, name));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Writes a manual transfer: the old leg ends (its status set by the caller, 101) and

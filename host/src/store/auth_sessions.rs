@@ -31,7 +31,7 @@ pub async fn open(
     refresh_hash: String,
     lifetime: Duration,
 ) -> Result<Uuid, StoreError> {
-    let (txn, _writer) = super::presence::begin_write(db).await?;
+    let (txn, _writer) = super::write::begin_write(db).await?;
     let now = Utc::now();
     let id = Uuid::now_v7();
     auth_session::ActiveModel {
@@ -79,6 +79,37 @@ pub async fn live(
     }))
 }
 
+/// Which of `sign_ins` are still live, as `live` judges one: not revoked, not
+/// expired, and of an agent still active in the sign-in's tenant.
+pub async fn live_among(
+    db: &impl ConnectionTrait,
+    sign_ins: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<std::collections::HashSet<Uuid>, StoreError> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in sign_ins.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let mut values: Vec<sea_orm::Value> = vec![now.into()];
+        values.extend(chunk.iter().map(|id| (*id).into()));
+        let rows = db
+            .query_all_raw(super::write::stmt(
+                db.get_database_backend(),
+                &format!(
+                    "SELECT s.id FROM auth_sessions s \
+                     JOIN agents a ON a.id = s.agent_id AND a.tenant_id = s.tenant_id \
+                     WHERE s.revoked_at IS NULL AND s.expires_at > ? AND a.active = TRUE \
+                     AND s.id IN ({marks})"
+                ),
+                values,
+            ))
+            .await?;
+        for r in rows {
+            out.insert(r.try_get::<Uuid>("", "id")?);
+        }
+    }
+    Ok(out)
+}
+
 /// The outcome of presenting a refresh token.
 #[derive(Debug, Clone)]
 pub enum Rotation {
@@ -102,7 +133,7 @@ pub async fn rotate(
     presented: &str,
     replacement: String,
 ) -> Result<Rotation, StoreError> {
-    let (txn, _writer) = super::presence::begin_write(db).await?;
+    let (txn, _writer) = super::write::begin_write(db).await?;
     let now = Utc::now();
     let Some(token) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(presented))

@@ -177,7 +177,7 @@ pub async fn update(
 
 /// Deletes a flow with its revisions.
 pub async fn delete(db: &DatabaseConnection, tenant: TenantId, id: Uuid) -> Result<(), StoreError> {
-    let (txn, _writer) = super::presence::begin_write(db).await?;
+    let (txn, _writer) = super::write::begin_write(db).await?;
     find_model(&txn, tenant, id).await?;
     flow_revision::Entity::delete_many()
         .filter(flow_revision::Column::TenantId.eq(tenant.0))
@@ -212,7 +212,7 @@ pub async fn publish(
     flow_id: Uuid,
     new: NewRevision<'_>,
 ) -> Result<Revision, StoreError> {
-    let (txn, _writer) = super::presence::begin_write(db).await?;
+    let (txn, _writer) = super::write::begin_write(db).await?;
     let mut query = flow::Entity::find_by_id(flow_id).filter(flow::Column::TenantId.eq(tenant.0));
     if db.get_database_backend() == DatabaseBackend::Postgres {
         query = query.lock(LockType::Update);

@@ -18,6 +18,7 @@ pub mod secrets;
 pub mod sessions;
 pub mod skill_groups;
 pub mod tenants;
+pub mod write;
 
 use std::time::Duration;
 

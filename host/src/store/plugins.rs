@@ -92,7 +92,7 @@ pub async fn insert(
     enabled: bool,
     limits: &Limits,
 ) -> Result<PluginRow, StoreError> {
-    let (txn, _writer) = super::presence::begin_write(db).await?;
+    let (txn, _writer) = super::write::begin_write(db).await?;
     if tenant.is_some() && find(&txn, None, &info.name, &info.version).await?.is_some() {
         return Err(exists(info));
     }
@@ -143,7 +143,7 @@ pub async fn upsert_builtin(
     match find(db, None, &info.name, &info.version).await? {
         Some(existing) if existing.sha256 == sha256 => Ok(existing),
         Some(existing) => {
-            let (txn, _writer) = super::presence::begin_write(db).await?;
+            let (txn, _writer) = super::write::begin_write(db).await?;
             put_blob(&txn, sha256, bytes).await?;
             let model = plugin::ActiveModel {
                 id: Set(existing.id),
@@ -270,7 +270,7 @@ pub async fn delete(
     tenant: TenantId,
     id: Uuid,
 ) -> Result<PluginRow, StoreError> {
-    let (txn, _writer) = super::presence::begin_write(db).await?;
+    let (txn, _writer) = super::write::begin_write(db).await?;
     let row = get_visible(&txn, tenant, id).await?;
     if row.builtin {
         return Err(StoreError::conflict(

@@ -12,12 +12,14 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, QuerySelect};
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, Statement, TransactionTrait, Value,
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    Value,
 };
 use uuid::Uuid;
 
 use super::entity::{agent_connection, agent_event, tenant_routing};
+use super::write::stmt;
+use super::write::write;
 use super::{StoreError, TenantId};
 use crate::routing::events::{self, EventKind};
 use crate::routing::status::{Chosen, Inputs, Shown, StatusView, TenantRouting, derive};
@@ -26,6 +28,8 @@ use crate::routing::status::{Chosen, Inputs, Shown, StatusView, TenantRouting, d
 /// skill groups or agents whose queue should be looked at again.
 #[derive(Debug, Default)]
 pub struct Effects {
+    /// The node the transaction runs on, named on its notifications.
+    pub node: Uuid,
     pub pushed: Vec<Pushed>,
     /// (tenant, skill group) whose queue may move.
     pub groups: Vec<(Uuid, Uuid)>,
@@ -39,51 +43,6 @@ pub struct Pushed {
     pub agent_id: Uuid,
     pub seq: i64,
     pub frame: String,
-}
-
-/// Writers of this process on SQLite, in turn. SQLite allows one writer at a time and
-/// makes the others sleep and retry (1 ms, 2 ms, 5 ms … up to 100 ms between tries,
-/// with no order among them): under load that is where latency goes. Waiting here
-/// instead hands the lock over at once, first come first served.
-static SQLITE_WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Held for the life of a write transaction on SQLite; nothing on PostgreSQL.
-#[derive(Debug)]
-pub struct Writer(#[allow(dead_code)] Option<tokio::sync::MutexGuard<'static, ()>>);
-
-/// Starts a transaction that writes. SQLite gives a deferred transaction the write
-/// lock only at its first write, and fails it if another writer committed since its
-/// first read; taking the lock first makes the transaction's reads current and its
-/// writes certain. PostgreSQL locks the rows it touches instead. Keep the `Writer`
-/// until the transaction is over.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<(DatabaseTransaction, Writer), DbErr> {
-    if db.get_database_backend() != DatabaseBackend::Sqlite {
-        return Ok((db.begin().await?, Writer(None)));
-    }
-    let turn = SQLITE_WRITER.lock().await;
-    let txn = db.begin().await?;
-    txn.execute_unprepared("UPDATE agent_presence SET event_seq = event_seq WHERE 1 = 0")
-        .await?;
-    Ok((txn, Writer(Some(turn))))
-}
-
-/// A statement written with `?` placeholders, numbered for PostgreSQL.
-pub(crate) fn stmt(backend: DatabaseBackend, sql: &str, values: Vec<Value>) -> Statement {
-    if backend == DatabaseBackend::Postgres {
-        let mut out = String::with_capacity(sql.len() + 16);
-        let mut n = 0;
-        for c in sql.chars() {
-            if c == '?' {
-                n += 1;
-                out.push_str(&format!("${n}"));
-            } else {
-                out.push(c);
-            }
-        }
-        Statement::from_sql_and_values(backend, out, values)
-    } else {
-        Statement::from_sql_and_values(backend, sql, values)
-    }
 }
 
 /// An agent's presence row with what it is derived from.
@@ -344,7 +303,7 @@ pub async fn push(
         c.execute_raw(stmt(
             b,
             "SELECT pg_notify('kefu_agent', ?)",
-            vec![format!("{agent}:{seq}").into()],
+            vec![format!("{}:{agent}:{seq}", effects.node).into()],
         ))
         .await?;
     }
@@ -398,11 +357,8 @@ pub async fn purge_events(
     db: &DatabaseConnection,
     before: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    Ok(agent_event::Entity::delete_many()
-        .filter(agent_event::Column::CreatedAt.lt(before))
-        .exec(db)
-        .await?
-        .rows_affected)
+    let q = agent_event::Entity::delete_many().filter(agent_event::Column::CreatedAt.lt(before));
+    Ok(write(db, |db| q.exec(db)).await?.rows_affected)
 }
 
 /// Chooses a status for the agent.
@@ -436,18 +392,19 @@ pub async fn set_chosen(
         .ok_or(StoreError::NotFound)
 }
 
-/// Registers a live workbench socket on `node`.
+/// Registers the live workbench socket `id` on `node`.
+#[allow(clippy::too_many_arguments)]
 pub async fn connect(
     c: &impl ConnectionTrait,
+    id: Uuid,
     tenant: TenantId,
     agent: Uuid,
     node: Uuid,
     now: DateTime<Utc>,
     cutoff: DateTime<Utc>,
     effects: &mut Effects,
-) -> Result<Uuid, StoreError> {
+) -> Result<(), StoreError> {
     ensure(c, tenant, agent, now).await?;
-    let id = Uuid::now_v7();
     let b = c.get_database_backend();
     c.execute_raw(stmt(
         b,
@@ -462,41 +419,76 @@ pub async fn connect(
     ))
     .await?;
     refresh(c, tenant, agent, now, cutoff, effects).await?;
-    Ok(id)
+    Ok(())
 }
 
-/// Marks a socket as heard from; `false` when its row was swept as stale meanwhile.
-pub async fn heartbeat(
+/// Marks this node's sockets `connections` as alive, and their agents as online now,
+/// in one statement each per chunk. Answers the connections whose rows are gone (swept
+/// as stale while this node stalled), for the caller to make again.
+pub async fn keep_alive(
     c: &impl ConnectionTrait,
-    connection: Uuid,
-    agent: Uuid,
+    node: Uuid,
+    connections: &[Uuid],
     now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
+) -> Result<Vec<Uuid>, StoreError> {
     let b = c.get_database_backend();
-    let seen = c
-        .execute_raw(stmt(
-            b,
-            "UPDATE agent_connections SET seen_at = ? WHERE id = ?",
-            vec![now.into(), connection.into()],
-        ))
-        .await?
-        .rows_affected()
-        == 1;
+    let mut missing = Vec::new();
+    for chunk in connections.chunks(KEEP_ALIVE_CHUNK) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let mut values: Vec<sea_orm::Value> = vec![now.into(), node.into()];
+        values.extend(chunk.iter().map(|id| (*id).into()));
+        let seen = c
+            .execute_raw(stmt(
+                b,
+                &format!(
+                    "UPDATE agent_connections SET seen_at = ? WHERE node_id = ? AND id IN ({marks})"
+                ),
+                values,
+            ))
+            .await?
+            .rows_affected();
+        if seen < chunk.len() as u64 {
+            let present: std::collections::HashSet<Uuid> = c
+                .query_all_raw(stmt(
+                    b,
+                    &format!("SELECT id FROM agent_connections WHERE id IN ({marks})"),
+                    chunk.iter().map(|id| (*id).into()).collect(),
+                ))
+                .await?
+                .into_iter()
+                .map(|r| r.try_get::<Uuid>("", "id"))
+                .collect::<Result<_, _>>()?;
+            missing.extend(chunk.iter().filter(|id| !present.contains(id)));
+        }
+    }
     c.execute_raw(stmt(
         b,
-        "UPDATE agent_presence SET last_online_at = ? WHERE agent_id = ?",
-        vec![now.into(), agent.into()],
+        "UPDATE agent_presence SET last_online_at = ? \
+         WHERE agent_id IN (SELECT agent_id FROM agent_connections WHERE node_id = ?)",
+        vec![now.into(), node.into()],
     ))
     .await?;
-    Ok(seen)
+    Ok(missing)
 }
 
+/// Connections per statement when keeping them alive (well below SQLite's limit on
+/// bound values).
+const KEEP_ALIVE_CHUNK: usize = 500;
+
 /// Removes a socket's row.
-pub async fn disconnect(c: &impl ConnectionTrait, connection: Uuid) -> Result<(), StoreError> {
-    agent_connection::Entity::delete_by_id(connection)
-        .exec(c)
-        .await?;
+pub async fn disconnect(db: &DatabaseConnection, connection: Uuid) -> Result<(), StoreError> {
+    write(db, |db| {
+        agent_connection::Entity::delete_by_id(connection).exec(db)
+    })
+    .await?;
     Ok(())
+}
+
+/// Removes every socket row of `node` (it is stopping).
+pub async fn disconnect_node(db: &DatabaseConnection, node: Uuid) -> Result<u64, StoreError> {
+    let q =
+        agent_connection::Entity::delete_many().filter(agent_connection::Column::NodeId.eq(node));
+    Ok(write(db, |db| q.exec(db)).await?.rows_affected)
 }
 
 /// Removes sockets not heard from since `cutoff` (their node died or hung), and
@@ -512,9 +504,10 @@ pub async fn sweep_connections(
         .await?;
     let mut agents = Vec::new();
     for c in stale {
-        agent_connection::Entity::delete_by_id(c.id)
-            .exec(db)
-            .await?;
+        write(db, |db| {
+            agent_connection::Entity::delete_by_id(c.id).exec(db)
+        })
+        .await?;
         if !agents.contains(&(c.tenant_id, c.agent_id)) {
             agents.push((c.tenant_id, c.agent_id));
         }

@@ -13,9 +13,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::assign::Routed;
 use super::entity::{im_outbox, im_receipt, session, session_message};
-use super::presence::{self, Effects, begin_write};
-use super::{StoreError, TenantId, assign, unique_violation};
+use super::presence::{self, Effects};
+use super::write::{begin_write, write};
+use super::{StoreError, TenantId, assign, skill_groups, unique_violation};
 use crate::directory::{Page, PageRequest};
 use crate::flow::engine::FlowState;
 use crate::routing::events::EventKind;
@@ -309,11 +311,8 @@ pub async fn purge_receipts(
     db: &DatabaseConnection,
     before: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    Ok(im_receipt::Entity::delete_many()
-        .filter(im_receipt::Column::CreatedAt.lt(before))
-        .exec(db)
-        .await?
-        .rows_affected)
+    let q = im_receipt::Entity::delete_many().filter(im_receipt::Column::CreatedAt.lt(before));
+    Ok(write(db, |db| q.exec(db)).await?.rows_affected)
 }
 
 /// A message to append to a session's transcript.
@@ -440,12 +439,14 @@ pub(crate) fn session_model(s: &Session, version: i64) -> session::ActiveModel {
 }
 
 /// Writes a turn atomically; on success the session's stored version is
-/// `session.version + 1`.
+/// `session.version + 1`. A turn that queues its session also routes the head of the
+/// queue in the same transaction: the sessions that went to agents so (the turn's own
+/// among them, when it was the head and a member was free) are the answer.
 pub async fn commit_turn(
     db: &DatabaseConnection,
     w: TurnWrite<'_>,
     effects: &mut Effects,
-) -> Result<(), CommitError> {
+) -> Result<Vec<Session>, CommitError> {
     let (txn, _writer) = begin_write(db).await?;
     if let Some((key, response)) = w.receipt {
         let inserted = im_receipt::ActiveModel {
@@ -511,7 +512,7 @@ pub async fn commit_turn(
         .await?;
     }
     let now = Utc::now();
-    agent_side(&txn, &w, first_seq, now, effects).await?;
+    let routed = agent_side(&txn, &w, first_seq, now, effects).await?;
     for d in w.deliveries {
         im_outbox::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -533,18 +534,20 @@ pub async fn commit_turn(
         .await?;
     }
     txn.commit().await?;
-    Ok(())
+    Ok(routed)
 }
 
-/// What a turn means for the agent of the session: its messages reach the agent's
-/// workbench, and a session that leaves the agent frees their slot.
+/// What a turn means for agents: the session's messages reach its agent's workbench,
+/// a session that leaves its agent frees their slot, and a session that joins a queue
+/// goes to a free member at once when it is the queue's head. Answers the sessions
+/// routed here.
 async fn agent_side(
     txn: &impl ConnectionTrait,
     w: &TurnWrite<'_>,
     first_seq: i32,
     now: DateTime<Utc>,
     effects: &mut Effects,
-) -> Result<(), StoreError> {
+) -> Result<Vec<Session>, StoreError> {
     let s = w.session;
     let tenant = TenantId(s.tenant_id);
     let holds = |agent: Uuid| {
@@ -567,6 +570,7 @@ async fn agent_side(
             .await?;
         }
     }
+    let mut released = false;
     if let Some((agent, was)) = w.before_agent
         && matches!(was, Status::Offered | Status::WithAgent)
         && !holds(agent)
@@ -583,14 +587,38 @@ async fn agent_side(
             effects,
         )
         .await?;
+        released = true;
     }
+    let mut routed = Vec::new();
     if s.status == Status::Queued
         && w.before != Status::Queued
         && let Some(group) = s.skill_group_id
     {
-        effects.groups.push((s.tenant_id, group));
+        // Routing here holds an agent's row; with another agent's row already held
+        // (the one just released) two transactions could wait on each other, so that
+        // case is left to the router.
+        if !released {
+            match skill_groups::get(txn, tenant, group).await {
+                Ok(g) => {
+                    let kicks = effects.agents.len();
+                    if let Routed::Assigned(list) =
+                        assign::route_in(txn, tenant, &g, now, w.cutoff, 1, effects).await?
+                    {
+                        routed = list;
+                    }
+                    // Agents who just took a session would only send the router here.
+                    effects.agents.truncate(kicks);
+                }
+                // Deleted meanwhile: the router ends the session's wait.
+                Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if !routed.iter().any(|r| r.id == s.id) {
+            effects.groups.push((s.tenant_id, group));
+        }
     }
-    Ok(())
+    Ok(routed)
 }
 
 /// A reply waiting in the IM outbox.
@@ -641,13 +669,12 @@ pub async fn claim_deliveries(
         {
             continue;
         }
-        let taken = im_outbox::Entity::update_many()
+        let take = im_outbox::Entity::update_many()
             .col_expr(im_outbox::Column::NextAttemptAt, Expr::value(now + lease))
             .filter(im_outbox::Column::Id.eq(m.id))
             .filter(im_outbox::Column::NextAttemptAt.eq(m.next_attempt_at))
-            .filter(im_outbox::Column::Status.eq("pending"))
-            .exec(db)
-            .await?;
+            .filter(im_outbox::Column::Status.eq("pending"));
+        let taken = write(db, |db| take.exec(db)).await?;
         if taken.rows_affected != 1 {
             continue;
         }
@@ -696,7 +723,7 @@ pub async fn finish_delivery(
             .col_expr(im_outbox::Column::Status, Expr::value("failed"))
             .col_expr(im_outbox::Column::LastError, Expr::value(Some(clip(error)))),
     };
-    update.exec(db).await?;
+    write(db, |db| update.exec(db)).await?;
     Ok(())
 }
 
@@ -715,11 +742,10 @@ pub enum DeliveryOutcome<'a> {
 /// Gives a claimed delivery back without counting an attempt (an older reply to the
 /// same user failed, so this one must wait for it).
 pub async fn release_delivery(db: &DatabaseConnection, id: Uuid) -> Result<(), StoreError> {
-    im_outbox::Entity::update_many()
+    let q = im_outbox::Entity::update_many()
         .col_expr(im_outbox::Column::NextAttemptAt, Expr::value(Utc::now()))
-        .filter(im_outbox::Column::Id.eq(id))
-        .exec(db)
-        .await?;
+        .filter(im_outbox::Column::Id.eq(id));
+    write(db, |db| q.exec(db)).await?;
     Ok(())
 }
 

@@ -124,7 +124,7 @@ pub async fn update(
     patch: SkillGroupPatch,
     routing: RoutingSettings,
 ) -> Result<SkillGroup, StoreError> {
-    let (txn, _writer) = super::presence::begin_write(db).await?;
+    let (txn, _writer) = super::write::begin_write(db).await?;
     let current = find_model(&txn, tenant, id).await?;
     let mut model: skill_group::ActiveModel = current.into();
     if let Some(v) = patch.name {
@@ -153,7 +153,7 @@ pub async fn delete(
     tenant: TenantId,
     id: Uuid,
 ) -> Result<(), StoreError> {
-    let (txn, _writer) = super::presence::begin_write(db).await?;
+    let (txn, _writer) = super::write::begin_write(db).await?;
     find_model(&txn, tenant, id).await?;
     let members = member_count(&txn, tenant, id).await?;
     if members > 0 {
