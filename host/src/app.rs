@@ -116,6 +116,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let janitor = tokio::spawn(janitor(self.state.db.clone()));
+        let checkpoints = tokio::spawn(store::write::checkpoint_forever(self.state.db.clone()));
         let timers = tokio::spawn(self.state.sessions.clone().run_timers());
         let outbox = tokio::spawn(crate::im::egress::run(self.state.clone()));
         let routing = tokio::spawn(self.state.router.clone().run(self.kicks));
@@ -138,6 +139,7 @@ impl Application {
             .close_sockets(std::time::Duration::from_secs(5))
             .await;
         keep_alive.abort();
+        checkpoints.abort();
         janitor.abort();
         timers.abort();
         outbox.abort();
@@ -146,6 +148,7 @@ impl Application {
         if let Some(l) = listen {
             l.abort();
         }
+        crate::store::write::close(&self.state.db).await;
         self.state.db.clone().close().await.ok();
         served.context("serving HTTP")
     }

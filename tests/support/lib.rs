@@ -131,6 +131,7 @@ impl TestApp {
                 .expect("server task")
                 .expect("server stopped cleanly");
         }
+        kefu::store::write::close(&self.db).await;
         self.db.clone().close().await.ok();
         std::mem::replace(
             &mut self.database,

@@ -7,6 +7,7 @@
 //! stored events to the sockets of this node. Must not send IM messages.
 
 pub mod events;
+pub mod groups;
 pub mod hub;
 pub mod router;
 pub mod sockets;
@@ -21,6 +22,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+pub use groups::Groups;
 pub use hub::Hub;
 pub use router::Router;
 
@@ -63,6 +65,8 @@ pub struct Signals {
     /// This node: in `agent_connections`, and on the notifications it sends.
     pub node: Uuid,
     pub hub: Arc<Hub>,
+    /// Skill groups' settings, as routing reads them.
+    pub groups: Arc<Groups>,
     kicks: mpsc::UnboundedSender<Kick>,
     pub config: RoutingConfig,
 }
@@ -74,6 +78,7 @@ impl Signals {
             Self {
                 node: Uuid::now_v7(),
                 hub: Arc::new(Hub::default()),
+                groups: Arc::new(Groups::default()),
                 kicks: tx,
                 config,
             },

@@ -55,14 +55,9 @@ pub struct Router {
     told: Mutex<HashMap<Uuid, String>>,
     /// Each local agent's tenant and groups, read again after a while.
     memberships: Mutex<HashMap<Uuid, (std::time::Instant, Memberships)>>,
-    /// Skill groups' settings, by tenant and id.
-    groups: Mutex<HashMap<(Uuid, Uuid), (std::time::Instant, SkillGroup)>>,
     /// The workbench sockets open on this node.
     sockets: Sockets,
 }
-
-/// How long a skill group's settings are reused.
-const GROUP_FRESH: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// An agent's tenant and (skill group, name) memberships.
 type Memberships = (Uuid, Vec<(Uuid, String)>);
@@ -87,7 +82,6 @@ impl Router {
             signals,
             told: Mutex::default(),
             memberships: Mutex::default(),
-            groups: Mutex::default(),
             sockets: Sockets::default(),
         }
     }
@@ -151,25 +145,8 @@ impl Router {
         }
     }
 
-    /// The group's routing settings, read again after a second: a queue drains many
-    /// times a second under load, and settings change rarely.
     async fn group(&self, tenant: TenantId, id: Uuid) -> Result<SkillGroup, StoreError> {
-        if let Some((at, g)) = self
-            .groups
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&(tenant.0, id))
-            && at.elapsed() < GROUP_FRESH
-        {
-            return Ok(g.clone());
-        }
-        let g = skill_groups::get(&self.db, tenant, id).await?;
-        let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
-        if groups.len() > 10_000 {
-            groups.clear();
-        }
-        groups.insert((tenant.0, id), (std::time::Instant::now(), g.clone()));
-        Ok(g)
+        self.signals.groups.get(&self.db, tenant, id).await
     }
 
     /// Hands the group's queue to its members until one of them runs out.

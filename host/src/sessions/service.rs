@@ -519,6 +519,16 @@ impl Sessions {
             } else {
                 vec![]
             };
+        // A session that joins a queue is routed in its turn, by the group's settings.
+        let group = match session.skill_group_id {
+            Some(id) if session.status == Status::Queued && before != Status::Queued => self
+                .signals
+                .groups
+                .get(&self.db, TenantId(session.tenant_id), id)
+                .await
+                .ok(),
+            _ => None,
+        };
         let write = TurnWrite {
             session: &session,
             is_new,
@@ -528,6 +538,7 @@ impl Sessions {
             before_agent,
             before,
             cutoff: self.signals.cutoff(now),
+            group: group.as_ref(),
         };
         let mut effects = self.signals.effects();
         let committed = store::commit_turn(&self.db, write, &mut effects).await;

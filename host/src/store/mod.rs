@@ -67,6 +67,9 @@ pub(crate) fn unique_violation(err: &DbErr) -> Option<String> {
     }
 }
 
+/// How much of a SQLite database is mapped into memory (256 MiB).
+const MMAP_SIZE: &str = "268435456";
+
 /// Opens the database. SQLite runs in WAL mode with foreign keys on and a busy timeout,
 /// so that readers never block the writer and short write bursts queue instead of
 /// failing.
@@ -84,6 +87,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
+                // Pages are read in place from the mapped file rather than copied
+                // in by a system call each time a connection's cache misses.
+                .pragma("mmap_size", MMAP_SIZE)
         });
     }
     Database::connect(opts).await

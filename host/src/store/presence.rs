@@ -299,11 +299,21 @@ pub async fn push(
     ))
     .await?;
     if b == DatabaseBackend::Postgres {
-        // Delivered at commit, to every node: the one holding the agent's socket reads it.
+        // Delivered at commit, to every node, when a socket of the agent is open on
+        // another node: that node reads the event. Notifying takes a lock that every
+        // notifying commit of the database waits for, so an agent whose sockets are
+        // all here (the hub hands them the event) costs none. No socket can open
+        // unseen in between: opening one updates the agent's presence row, which
+        // this transaction holds since the number above.
         c.execute_raw(stmt(
             b,
-            "SELECT pg_notify('kefu_agent', ?)",
-            vec![format!("{}:{agent}:{seq}", effects.node).into()],
+            "SELECT pg_notify('kefu_agent', ?) FROM agent_connections \
+             WHERE agent_id = ? AND node_id <> ? LIMIT 1",
+            vec![
+                format!("{}:{agent}:{seq}", effects.node).into(),
+                agent.into(),
+                effects.node.into(),
+            ],
         ))
         .await?;
     }
@@ -358,7 +368,9 @@ pub async fn purge_events(
     before: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     let q = agent_event::Entity::delete_many().filter(agent_event::Column::CreatedAt.lt(before));
-    Ok(write(db, |db| q.exec(db)).await?.rows_affected)
+    Ok(write(db, |db| async move { q.exec(&db).await })
+        .await?
+        .rows_affected)
 }
 
 /// Chooses a status for the agent.
@@ -477,8 +489,10 @@ const KEEP_ALIVE_CHUNK: usize = 500;
 
 /// Removes a socket's row.
 pub async fn disconnect(db: &DatabaseConnection, connection: Uuid) -> Result<(), StoreError> {
-    write(db, |db| {
-        agent_connection::Entity::delete_by_id(connection).exec(db)
+    write(db, |db| async move {
+        agent_connection::Entity::delete_by_id(connection)
+            .exec(&db)
+            .await
     })
     .await?;
     Ok(())
@@ -488,7 +502,9 @@ pub async fn disconnect(db: &DatabaseConnection, connection: Uuid) -> Result<(),
 pub async fn disconnect_node(db: &DatabaseConnection, node: Uuid) -> Result<u64, StoreError> {
     let q =
         agent_connection::Entity::delete_many().filter(agent_connection::Column::NodeId.eq(node));
-    Ok(write(db, |db| q.exec(db)).await?.rows_affected)
+    Ok(write(db, |db| async move { q.exec(&db).await })
+        .await?
+        .rows_affected)
 }
 
 /// Removes sockets not heard from since `cutoff` (their node died or hung), and
@@ -504,8 +520,8 @@ pub async fn sweep_connections(
         .await?;
     let mut agents = Vec::new();
     for c in stale {
-        write(db, |db| {
-            agent_connection::Entity::delete_by_id(c.id).exec(db)
+        write(db, |db| async move {
+            agent_connection::Entity::delete_by_id(c.id).exec(&db).await
         })
         .await?;
         if !agents.contains(&(c.tenant_id, c.agent_id)) {

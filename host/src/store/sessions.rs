@@ -18,7 +18,7 @@ use super::entity::{im_outbox, im_receipt, session, session_message};
 use super::presence::{self, Effects};
 use super::write::{begin_write, write};
 use super::{StoreError, TenantId, assign, skill_groups, unique_violation};
-use crate::directory::{Page, PageRequest};
+use crate::directory::{Page, PageRequest, SkillGroup};
 use crate::flow::engine::FlowState;
 use crate::routing::events::EventKind;
 use crate::sessions::{Direction, Element, Message, Sender, Session, Source, Status};
@@ -312,7 +312,9 @@ pub async fn purge_receipts(
     before: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     let q = im_receipt::Entity::delete_many().filter(im_receipt::Column::CreatedAt.lt(before));
-    Ok(write(db, |db| q.exec(db)).await?.rows_affected)
+    Ok(write(db, |db| async move { q.exec(&db).await })
+        .await?
+        .rows_affected)
 }
 
 /// A message to append to a session's transcript.
@@ -381,6 +383,9 @@ pub struct TurnWrite<'a> {
     pub before: Status,
     /// The oldest heartbeat that still counts as live, for agents' derived status.
     pub cutoff: DateTime<Utc>,
+    /// The settings of the skill group the session joins, when it joins one and they
+    /// were read before the turn (read in the turn otherwise).
+    pub group: Option<&'a SkillGroup>,
 }
 
 /// Why a turn was not written.
@@ -598,7 +603,11 @@ async fn agent_side(
         // (the one just released) two transactions could wait on each other, so that
         // case is left to the router.
         if !released {
-            match skill_groups::get(txn, tenant, group).await {
+            let read = match w.group {
+                Some(g) if g.id == group => Ok(g.clone()),
+                _ => skill_groups::get(txn, tenant, group).await,
+            };
+            match read {
                 Ok(g) => {
                     let kicks = effects.agents.len();
                     if let Routed::Assigned(list) =
@@ -674,7 +683,7 @@ pub async fn claim_deliveries(
             .filter(im_outbox::Column::Id.eq(m.id))
             .filter(im_outbox::Column::NextAttemptAt.eq(m.next_attempt_at))
             .filter(im_outbox::Column::Status.eq("pending"));
-        let taken = write(db, |db| take.exec(db)).await?;
+        let taken = write(db, |db| async move { take.exec(&db).await }).await?;
         if taken.rows_affected != 1 {
             continue;
         }
@@ -723,7 +732,7 @@ pub async fn finish_delivery(
             .col_expr(im_outbox::Column::Status, Expr::value("failed"))
             .col_expr(im_outbox::Column::LastError, Expr::value(Some(clip(error)))),
     };
-    write(db, |db| update.exec(db)).await?;
+    write(db, |db| async move { update.exec(&db).await }).await?;
     Ok(())
 }
 
@@ -745,7 +754,7 @@ pub async fn release_delivery(db: &DatabaseConnection, id: Uuid) -> Result<(), S
     let q = im_outbox::Entity::update_many()
         .col_expr(im_outbox::Column::NextAttemptAt, Expr::value(Utc::now()))
         .filter(im_outbox::Column::Id.eq(id));
-    write(db, |db| q.exec(db)).await?;
+    write(db, |db| async move { q.exec(&db).await }).await?;
     Ok(())
 }
 
