@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
@@ -126,8 +127,16 @@ impl Application {
         let listen =
             (!store::is_sqlite(&url)).then(|| tokio::spawn(self.state.router.clone().listen(url)));
         let app = http::router(self.state.clone());
+        // Small writes leave at once: with Nagle's algorithm a second event written
+        // before the agent's machine acknowledged the first waits for that
+        // acknowledgement, which the receiver delays by up to 40 ms.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "setting TCP_NODELAY on a connection failed");
+            }
+        });
         let served = axum::serve(
-            self.listener,
+            listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)

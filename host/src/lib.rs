@@ -5,11 +5,13 @@
 //! - `auth`: passwords, access tokens, refresh tokens, login throttling;
 //! - `directory`: agents and skill groups as admins manage them (domain rules);
 //! - `store`: the database, sea-orm entities and tenant-scoped repositories;
+//! - `cache`: short-lived copies of rows every message reads;
 //! - `config`, `app`, `cli`, `state`, `telemetry`: configuration, wiring, start-up;
 //! - `demo`: the demo tenant.
 
 pub mod app;
 pub mod auth;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod demo;

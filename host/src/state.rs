@@ -5,7 +5,9 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::service::Authenticator;
+use crate::cache::Fresh;
 use crate::config::Config;
+use crate::directory::Channel;
 use crate::plugin::Registry;
 use crate::routing::Router;
 use crate::sessions::Sessions;
@@ -22,6 +24,9 @@ pub struct Inner {
     pub plugins: Arc<Registry>,
     pub sessions: Arc<Sessions>,
     pub router: Arc<Router>,
+    /// The channels of each IM app (by SDKAppID) as ingress reads them on every
+    /// request; handlers that change a channel clear it.
+    pub im_apps: Fresh<u64, Arc<Vec<Channel>>>,
 }
 
 impl AppState {
@@ -40,6 +45,7 @@ impl AppState {
             plugins,
             sessions,
             router,
+            im_apps: Fresh::default(),
         }))
     }
 }

@@ -885,3 +885,79 @@ async fn bad_channels_and_transcript_queries_are_refused_with_every_field_named(
     assert_eq!(newest.body.as_array().unwrap().len(), 1);
     assert_eq!(newest.body[0]["seq"], session["message_count"]);
 }
+
+/// Ingress keeps what every message reads (the app's channels, the flow's published
+/// revision) for a moment; an admin's change through this server applies to the very
+/// next message all the same.
+#[tokio::test]
+async fn rotated_secrets_and_a_newly_published_flow_apply_to_the_next_message() {
+    let app = spawn_app().await;
+    let shop = shop(&app, None, 600, 1800).await;
+    say(&app, "user_before", 1, "你好").await;
+
+    let rotated = app
+        .post(
+            &format!("/api/v1/channels/{}/rotate-secrets", shop.channel),
+            &shop.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(rotated.status, 200, "{:?}", rotated.body);
+    let new_secret = rotated.body["secret_key"].as_str().unwrap().to_owned();
+    assert_ne!(new_secret, SECRET);
+    let old_key = sendmsg(&app, &text("user_before", ACCOUNT, 2, "还在吗")).await;
+    assert_eq!(
+        old_key["ActionStatus"], "FAIL",
+        "a UserSig of the old key is refused at once: {old_key}"
+    );
+    let new_key = sendmsg_raw(
+        &app,
+        &admin_query(SDKAPPID, &new_secret, "administrator"),
+        text("user_before", ACCOUNT, 3, "还在吗")
+            .to_string()
+            .into_bytes(),
+    )
+    .await;
+    assert_eq!(new_key["ActionStatus"], "OK", "{new_key}");
+
+    let channel = app
+        .get(&format!("/api/v1/channels/{}", shop.channel), &shop.token)
+        .await;
+    let flow_id = channel.body["flow_id"].as_str().unwrap().to_owned();
+    let groups = app.get("/api/v1/skill-groups", &shop.token).await;
+    let group = groups.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let mut draft = graph(&group, 600);
+    draft["nodes"][0]["config"]["messages"][0]["text"] = json!("新版欢迎语");
+    let updated = app
+        .patch(
+            &format!("/api/v1/flows/{flow_id}"),
+            &shop.token,
+            json!({ "draft": draft }),
+        )
+        .await;
+    assert_eq!(updated.status, 200, "{:?}", updated.body);
+    let published = app
+        .post(
+            &format!("/api/v1/flows/{flow_id}/publish"),
+            &shop.token,
+            json!({}),
+        )
+        .await;
+    assert!(published.status.is_success(), "{:?}", published.body);
+    let after = sendmsg_raw(
+        &app,
+        &admin_query(SDKAPPID, &new_secret, "administrator"),
+        text("user_after", ACCOUNT, 4, "你好")
+            .to_string()
+            .into_bytes(),
+    )
+    .await;
+    assert_eq!(after["ActionStatus"], "OK", "{after}");
+    let session = sessions(&app, &shop, "user_after").await;
+    let messages = transcript(&app, &shop, session[0]["id"].as_str().unwrap()).await;
+    let welcome = messages.iter().find(|m| m["direction"] == "out").unwrap();
+    assert_eq!(
+        welcome["text"], "新版欢迎语",
+        "a session opened right after publishing starts on the new revision: {messages:?}"
+    );
+}

@@ -918,17 +918,23 @@ async fn create_agent(
 /// Opens an agent socket and reads its `ready` frame; answers the socket and the seq
 /// events follow from.
 async fn connect(url: &str, email: &str) -> (Socket, u64) {
-    let (mut ws, _) = match tokio_tungstenite::connect_async(url).await {
-        Ok(ok) => ok,
-        Err(e) => {
-            let hint = if e.to_string().contains("os error 24") {
-                " — out of file descriptors: raise the limit (ulimit -n 65536) and run again"
-            } else {
-                ""
-            };
-            panic!("{email}: opening the agent socket failed: {e}{hint}");
-        }
-    };
+    // The socket library clears its read buffer (128 KiB by default) on every read,
+    // which adds up over 1,000 sockets in this process; and like a browser, the client
+    // sends its small frames at once (`TCP_NODELAY`).
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(16 * 1024);
+    let (mut ws, _) =
+        match tokio_tungstenite::connect_async_with_config(url, Some(config), true).await {
+            Ok(ok) => ok,
+            Err(e) => {
+                let hint = if e.to_string().contains("os error 24") {
+                    " — out of file descriptors: raise the limit (ulimit -n 65536) and run again"
+                } else {
+                    ""
+                };
+                panic!("{email}: opening the agent socket failed: {e}{hint}");
+            }
+        };
     let first = tokio::time::timeout(Duration::from_secs(10), ws.next())
         .await
         .unwrap_or_else(|_| panic!("{email}: no ready frame within 10 s"));

@@ -93,6 +93,7 @@ async fn create_channel(
         None => generated()?,
     };
     let channel = channels::create(&state.db, auth.tenant, &new, &secret_key, &token).await?;
+    state.im_apps.clear();
     tracing::info!(channel_id = %channel.id, by = %auth.agent_id, "channel created");
     Ok((
         StatusCode::CREATED,
@@ -151,6 +152,7 @@ async fn update_channel(
     let channel = channels::update(&state.db, auth.tenant, id, &patch)
         .await
         .or_not_found("channel")?;
+    state.im_apps.clear();
     Ok(axum::Json(channel.view()))
 }
 
@@ -176,6 +178,7 @@ async fn rotate_channel_secrets(
     let channel = channels::update(&state.db, auth.tenant, id, &patch)
         .await
         .or_not_found("channel")?;
+    state.im_apps.clear();
     tracing::info!(channel_id = %channel.id, by = %auth.agent_id, "channel secrets rotated");
     Ok(axum::Json(ChannelWithSecrets {
         channel: channel.view(),
@@ -200,6 +203,7 @@ async fn delete_channel(
     channels::delete(&state.db, auth.tenant, id)
         .await
         .or_not_found("channel")?;
+    state.im_apps.clear();
     tracing::info!(channel_id = %id, by = %auth.agent_id, "channel deleted");
     Ok(StatusCode::NO_CONTENT)
 }

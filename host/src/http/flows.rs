@@ -284,6 +284,7 @@ async fn delete_flow(
     flows::delete(&state.db, auth.tenant, id)
         .await
         .or_not_found("flow")?;
+    state.sessions.flow_changed(auth.tenant, id);
     tracing::info!(flow = %id, by = %auth.agent_id, "flow deleted");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -340,6 +341,7 @@ async fn publish_flow(
     )
     .await
     .map_err(|e| publish_error(e, "flow"))?;
+    state.sessions.flow_changed(auth.tenant, id);
     Ok((StatusCode::CREATED, axum::Json(revision)))
 }
 
@@ -431,5 +433,6 @@ async fn rollback_flow(
     )
     .await
     .map_err(|e| publish_error(e, "revision"))?;
+    state.sessions.flow_changed(auth.tenant, id);
     Ok((StatusCode::CREATED, axum::Json(revision)))
 }

@@ -37,6 +37,8 @@ struct WsQuery {
 
 /// Largest frame a workbench may send.
 const MAX_FRAME: usize = 4 * 1024;
+/// Bytes read from a workbench's socket at a time.
+const READ_BUFFER: usize = 8 * 1024;
 /// Events read from the database at a time when catching up.
 const PAGE: u64 = 500;
 
@@ -67,6 +69,9 @@ async fn upgrade(
     let (agent, sid, after) = (claims.sub, claims.sid, q.after);
     Ok(ws
         .max_message_size(MAX_FRAME)
+        // A workbench only ever sends pings: a small read buffer, which the socket
+        // library clears on every read, rather than its 128 KiB default.
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| serve(state, socket, tenant, agent, sid, after)))
 }
 

@@ -13,6 +13,8 @@
 //! does, and write nothing for a refused request. A retried message (same accounts,
 //! `MsgRandom` and `MsgSeq`) is handled once and answered the same again.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
@@ -60,11 +62,17 @@ fn now_unix() -> u64 {
 }
 
 /// The channels of the app named in the request.
-async fn app_channels(state: &AppState, sdkappid: u64) -> Result<Vec<Channel>, ImError> {
-    let found = channels::by_app(&state.db, sdkappid).await.map_err(|e| {
-        tracing::error!(error = %e, "looking up IM channels failed");
-        ImError::internal()
-    })?;
+async fn app_channels(state: &AppState, sdkappid: u64) -> Result<Arc<Vec<Channel>>, ImError> {
+    let found = state
+        .im_apps
+        .get_or_load(sdkappid, || async {
+            channels::by_app(&state.db, sdkappid).await.map(Arc::new)
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "looking up IM channels failed");
+            ImError::internal()
+        })?;
     if found.is_empty() {
         return Err(ImError::unknown_sdkappid());
     }

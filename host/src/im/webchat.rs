@@ -146,6 +146,9 @@ async fn connect(
     Ok(ws
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
+        // The socket library clears its read buffer on every read: keep it to the
+        // size of a frame rather than its 128 KiB default.
+        .read_buffer_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
             let visitor = q.visitor;
             if let Err(e) = converse(state, channel, user, visitor, socket).await {

@@ -13,6 +13,7 @@ use tokio::sync::RwLock;
 use uuid::Uuid;
 
 use super::{Limits, LoadError, MetricsSnapshot, Module, Runtime, StepContext, StepFailure};
+use crate::cache::Fresh;
 use crate::flow::{NodeInfo, StepInput, StepOutput};
 use crate::store::plugins::{self, PluginRow};
 use crate::store::{StoreError, TenantId};
@@ -39,6 +40,8 @@ pub struct Registry {
     runtime: Arc<Runtime>,
     loaded: RwLock<HashMap<Uuid, Loaded>>,
     prepared: std::sync::Mutex<PreparedCache>,
+    /// Installations as flow steps read them, by tenant and id.
+    rows: Fresh<(Uuid, Uuid), Arc<PluginRow>>,
 }
 
 /// Most bytes of prepared forms kept in memory.
@@ -91,6 +94,7 @@ impl Registry {
             runtime,
             loaded: RwLock::new(HashMap::new()),
             prepared: std::sync::Mutex::new(PreparedCache::default()),
+            rows: Fresh::default(),
         }
     }
 
@@ -172,6 +176,23 @@ impl Registry {
         plugins::get_visible(&self.db, tenant, id).await
     }
 
+    /// The installation a flow step runs, at most a second old: every step of every
+    /// session reads it, and it changes only when an admin changes the module (this
+    /// node drops its copies then; other nodes within the second).
+    pub async fn get_for_step(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> Result<Arc<PluginRow>, StoreError> {
+        self.rows
+            .get_or_load((tenant.0, id), || async {
+                plugins::get_visible(&self.db, tenant, id)
+                    .await
+                    .map(Arc::new)
+            })
+            .await
+    }
+
     /// Metrics of an installation since this node started, if it ran here.
     pub async fn metrics(&self, id: Uuid) -> Option<MetricsSnapshot> {
         self.loaded
@@ -188,11 +209,14 @@ impl Registry {
         enabled: Option<bool>,
         limits: Option<&Limits>,
     ) -> Result<PluginRow, StoreError> {
-        plugins::update(&self.db, tenant, id, enabled, limits).await
+        let row = plugins::update(&self.db, tenant, id, enabled, limits).await;
+        self.rows.clear();
+        row
     }
 
     pub async fn delete(&self, tenant: TenantId, id: Uuid) -> Result<(), StoreError> {
         let row = plugins::delete(&self.db, tenant, id).await?;
+        self.rows.clear();
         self.loaded.write().await.remove(&row.id);
         tracing::info!(plugin = %id, module = %format!("{}@{}", row.info.name, row.info.version), "module deleted");
         Ok(())

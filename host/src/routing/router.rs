@@ -45,6 +45,10 @@ pub enum StatusError {
     Store(#[from] StoreError),
 }
 
+/// Agents told their queue figures at once, and the pause before the next ones.
+const TELL_AT_ONCE: usize = 50;
+const TELL_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
+
 pub struct Router {
     db: DatabaseConnection,
     sessions: Arc<Sessions>,
@@ -545,7 +549,9 @@ impl Router {
         Ok(out)
     }
 
-    /// Sends each agent connected here their queues' figures when they changed.
+    /// Sends each agent connected here their queues' figures when they changed, a
+    /// few dozen sockets at a time: woken all at once, a thousand sockets would stand
+    /// in front of an offer that arrives meanwhile.
     async fn tell_queues(&self) {
         let agents = self.signals.hub.agents();
         if agents.is_empty() {
@@ -555,6 +561,7 @@ impl Router {
         let cutoff = self.signals.cutoff(now);
         let memberships = self.memberships_of(&agents).await;
         let mut figures: HashMap<(Uuid, Uuid), serde_json::Value> = HashMap::new();
+        let mut told_now = 0;
         for agent in agents {
             let Some((tenant, groups)) = memberships.get(&agent).cloned() else {
                 continue;
@@ -579,12 +586,20 @@ impl Router {
                 }
             }
             let body = serde_json::Value::Array(items).to_string();
-            let mut told = self.told.lock().unwrap_or_else(|p| p.into_inner());
-            if told.get(&agent) != Some(&body) {
-                told.insert(agent, body.clone());
-                drop(told);
+            let changed = {
+                let mut told = self.told.lock().unwrap_or_else(|p| p.into_inner());
+                told.get(&agent) != Some(&body) && {
+                    told.insert(agent, body.clone());
+                    true
+                }
+            };
+            if changed {
                 // Number 0: a snapshot, not part of the stored stream.
                 self.signals.hub.deliver(agent, 0, Arc::from(body));
+                told_now += 1;
+                if told_now % TELL_AT_ONCE == 0 {
+                    tokio::time::sleep(TELL_PAUSE).await;
+                }
             }
         }
     }

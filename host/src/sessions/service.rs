@@ -17,14 +17,15 @@ use tokio::sync::{Mutex, Notify, broadcast};
 use uuid::Uuid;
 
 use super::{Direction, Element, Message, Sender, Session, Source, Status, end_status};
+use crate::cache::Fresh;
 use crate::directory::Channel;
 use crate::flow::catalog::{PinnedNode, Revision};
 use crate::flow::engine::{self, FlowState, NodeRunner, Outcome, TurnContext};
 use crate::flow::{MessageElement, SessionInfo, StepInput, StepOutput, Trigger, UserMessage};
 use crate::plugin::{Registry, StepContext, StepFailure};
-use crate::routing::Signals;
+use crate::routing::{Groups, Signals};
 use crate::store::sessions::{self as store, CommitError, NewDelivery, NewMessage, TurnWrite};
-use crate::store::{StoreError, TenantId, flows, skill_groups, tenants};
+use crate::store::{StoreError, TenantId, flows, tenants};
 
 /// How sessions behave, server-wide.
 #[derive(Debug, Clone)]
@@ -121,6 +122,10 @@ pub struct Sessions {
     config: SessionsConfig,
     locks: StdMutex<HashMap<String, Arc<Mutex<()>>>>,
     revisions: StdMutex<HashMap<Uuid, Arc<Revision>>>,
+    /// The revision each flow's new sessions start on, by tenant and flow.
+    live: Fresh<(Uuid, Uuid), Option<Arc<Revision>>>,
+    /// Each tenant's time zone, which flow steps are given.
+    time_zones: Fresh<Uuid, String>,
     events: broadcast::Sender<SessionEvent>,
     outbox: Arc<Notify>,
     signals: Signals,
@@ -149,6 +154,8 @@ impl Sessions {
             config,
             locks: StdMutex::default(),
             revisions: StdMutex::default(),
+            live: Fresh::default(),
+            time_zones: Fresh::default(),
             events: broadcast::channel(4096).0,
             outbox: Arc::new(Notify::new()),
         }
@@ -385,6 +392,24 @@ impl Sessions {
             return Ok(None);
         };
         let tenant = TenantId(channel.tenant_id);
+        self.live
+            .get_or_load((tenant.0, flow_id), || {
+                self.read_live_revision(tenant, flow_id)
+            })
+            .await
+    }
+
+    /// A flow was published, rolled back or deleted on this node: its new sessions
+    /// start on what it is now.
+    pub fn flow_changed(&self, tenant: TenantId, flow_id: Uuid) {
+        self.live.forget(&(tenant.0, flow_id));
+    }
+
+    async fn read_live_revision(
+        &self,
+        tenant: TenantId,
+        flow_id: Uuid,
+    ) -> Result<Option<Arc<Revision>>, StoreError> {
         let flow = match flows::get(&self.db, tenant, flow_id).await {
             Ok(f) => f,
             Err(StoreError::NotFound) => return Ok(None),
@@ -446,9 +471,15 @@ impl Sessions {
             return Ok(());
         };
         let revision = self.revision(tenant, revision_id).await?;
-        let time_zone = tenants::get(&self.db, tenant).await?.time_zone;
+        let time_zone = self
+            .time_zones
+            .get_or_load(tenant.0, || async {
+                Ok::<_, StoreError>(tenants::get(&self.db, tenant).await?.time_zone)
+            })
+            .await?;
         let runner = RegistryRunner {
             registry: &self.plugins,
+            groups: &self.signals.groups,
             db: &self.db,
             tenant,
             time_zone,
@@ -529,6 +560,21 @@ impl Sessions {
                 .ok(),
             _ => None,
         };
+        let cutoff = self.signals.cutoff(now);
+        // Its best members are ranked before the turn, not while other writers wait.
+        let shortlist = match &group {
+            Some(g) => crate::store::assign::shortlist(
+                &self.db,
+                TenantId(session.tenant_id),
+                g,
+                Utc::now(),
+                cutoff,
+                1,
+            )
+            .await
+            .ok(),
+            None => None,
+        };
         let write = TurnWrite {
             session: &session,
             is_new,
@@ -537,8 +583,9 @@ impl Sessions {
             deliveries: &deliveries,
             before_agent,
             before,
-            cutoff: self.signals.cutoff(now),
+            cutoff,
             group: group.as_ref(),
+            shortlist,
         };
         let mut effects = self.signals.effects();
         let committed = store::commit_turn(&self.db, write, &mut effects).await;
@@ -796,6 +843,7 @@ fn user_message(elements: &[MessageElement], now: DateTime<Utc>) -> UserMessage 
 /// Steps nodes with the installed modules they are pinned to.
 struct RegistryRunner<'a> {
     registry: &'a Registry,
+    groups: &'a Groups,
     db: &'a DatabaseConnection,
     tenant: TenantId,
     time_zone: String,
@@ -812,7 +860,7 @@ impl NodeRunner for RegistryRunner<'_> {
     ) -> Result<StepOutput, StepFailure> {
         let row = self
             .registry
-            .get(self.tenant, node.plugin_id)
+            .get_for_step(self.tenant, node.plugin_id)
             .await
             .map_err(|e| {
                 StepFailure::new(
@@ -836,7 +884,8 @@ impl NodeRunner for RegistryRunner<'_> {
 
     async fn skill_group(&self, id: &str) -> Option<Uuid> {
         let id = Uuid::parse_str(id).ok()?;
-        skill_groups::get(self.db, self.tenant, id)
+        self.groups
+            .get(self.db, self.tenant, id)
             .await
             .ok()
             .map(|g| g.id)

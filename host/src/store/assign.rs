@@ -261,7 +261,7 @@ pub async fn route_next(
     effects: &mut Effects,
 ) -> Result<Routed, StoreError> {
     let (txn, _writer) = begin_write(db).await?;
-    let routed = route_in(&txn, tenant, group, now, cutoff, BATCH, effects).await?;
+    let routed = route_in(&txn, tenant, group, now, cutoff, BATCH, None, effects).await?;
     if matches!(routed, Routed::Assigned(_)) {
         txn.commit().await?;
     } else {
@@ -270,11 +270,49 @@ pub async fn route_next(
     Ok(routed)
 }
 
+/// Members of a group who could take a session, best first, read before a write
+/// turn: ranking a group of hundreds then costs the turn nothing, while every other
+/// writer waits for it. Read without locks, like every list of candidates: the claim
+/// in the turn re-checks each member, and a list found stale there is read again.
+#[derive(Debug, Clone)]
+pub struct Shortlist {
+    group: Uuid,
+    members: Vec<Candidate>,
+}
+
+/// Reads the shortlist a turn routing `limit` sessions of `group` starts from.
+pub async fn shortlist(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    group: &SkillGroup,
+    now: DateTime<Utc>,
+    cutoff: DateTime<Utc>,
+    limit: u64,
+) -> Result<Shortlist, StoreError> {
+    let members = candidates(db, tenant, group, now, cutoff, best(limit)).await?;
+    Ok(Shortlist {
+        group: group.id,
+        members,
+    })
+}
+
+/// The members a turn routing `limit` sessions reads: twice as many as it may need,
+/// and a few more for claims that fail.
+fn best(limit: u64) -> Wanted<'static> {
+    Wanted {
+        except: &[],
+        only: None,
+        limit: (limit as usize) * 2 + 8,
+    }
+}
+
 /// Routes at most `limit` sessions from the head of `group`'s queue inside the
 /// caller's write transaction, which must not hold any agent's row yet (locks go
 /// session first, agent second). A turn that just queued its session calls this
 /// before committing, so that a session arriving to a free agent is theirs in the
-/// same transaction, with no second write and no wait for the router.
+/// same transaction, with no second write and no wait for the router; it may bring
+/// the group's shortlist, read before the turn.
+#[allow(clippy::too_many_arguments)]
 pub async fn route_in(
     txn: &impl ConnectionTrait,
     tenant: TenantId,
@@ -282,13 +320,15 @@ pub async fn route_in(
     now: DateTime<Utc>,
     cutoff: DateTime<Utc>,
     limit: u64,
+    read_before: Option<Shortlist>,
     effects: &mut Effects,
 ) -> Result<Routed, StoreError> {
-    let heads = queue_query(tenant, group.id)
+    let mut heads: std::collections::VecDeque<session::Model> = queue_query(tenant, group.id)
         .limit(limit * 2)
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
         .all(txn)
-        .await?;
+        .await?
+        .into();
     if heads.is_empty() {
         return Ok(Routed::Empty);
     }
@@ -296,43 +336,27 @@ pub async fn route_in(
     // session in this transaction, its first is the group's best (members beyond it
     // rank below every such member, and nothing here changed them); once it holds
     // none and was cut short, it is read again.
-    let shortlist = (limit as usize) * 2 + 8;
-    let mut free = candidates(
-        txn,
-        tenant,
-        group,
-        now,
-        cutoff,
-        Wanted {
-            except: &[],
-            only: None,
-            limit: shortlist,
-        },
-    )
-    .await?;
-    let mut cut_short = free.len() == shortlist;
+    let wanted = best(limit);
+    // A list read before the turn may be stale: once no member of it can be claimed,
+    // it is read again here, once.
+    let (mut free, mut read_outside) = match read_before.filter(|l| l.group == group.id) {
+        Some(list) => (list.members, true),
+        None => (
+            candidates(txn, tenant, group, now, cutoff, wanted).await?,
+            false,
+        ),
+    };
+    let mut cut_short = free.len() == wanted.limit;
     let mut given: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
     let manual = group.routing.accept_mode == AcceptMode::Manual;
     let mut assigned = Vec::new();
-    for head in heads {
+    while let Some(head) = heads.pop_front() {
         if assigned.len() as u64 >= limit {
             break;
         }
         if cut_short && free.iter().all(|c| given.contains(&c.agent)) {
-            free = candidates(
-                txn,
-                tenant,
-                group,
-                now,
-                cutoff,
-                Wanted {
-                    except: &[],
-                    only: None,
-                    limit: shortlist,
-                },
-            )
-            .await?;
-            cut_short = free.len() == shortlist;
+            free = candidates(txn, tenant, group, now, cutoff, wanted).await?;
+            cut_short = free.len() == wanted.limit;
         }
         if free.is_empty() {
             break;
@@ -416,6 +440,12 @@ pub async fn route_in(
             gone.push(i);
         }
         let Some(i) = chosen else {
+            if std::mem::take(&mut read_outside) {
+                free = candidates(txn, tenant, group, now, cutoff, wanted).await?;
+                cut_short = free.len() == wanted.limit;
+                heads.push_front(head);
+                continue;
+            }
             break;
         };
         let agent = free[i].agent;

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, QuerySelect};
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    Value,
+    Statement, Value,
 };
 use uuid::Uuid;
 
@@ -271,58 +271,95 @@ pub async fn push(
     effects: &mut Effects,
 ) -> Result<i64, StoreError> {
     let b = c.get_database_backend();
-    let bump = stmt(
-        b,
-        "UPDATE agent_presence SET event_seq = event_seq + 1 WHERE agent_id = ? RETURNING event_seq",
-        vec![agent.into()],
-    );
-    let row = match c.query_one_raw(bump.clone()).await? {
-        Some(row) => row,
-        None => {
-            ensure(c, tenant, agent, now).await?;
-            c.query_one_raw(bump).await?.ok_or(StoreError::NotFound)?
-        }
-    };
-    let seq: i64 = row.try_get("", "event_seq")?;
     let payload = data.to_string();
-    c.execute_raw(stmt(
-        b,
-        "INSERT INTO agent_events (agent_id, seq, tenant_id, kind, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        vec![
-            agent.into(),
-            seq.into(),
-            tenant.0.into(),
-            kind.as_str().into(),
-            payload.clone().into(),
-            now.into(),
-        ],
-    ))
-    .await?;
-    if b == DatabaseBackend::Postgres {
-        // Delivered at commit, to every node, when a socket of the agent is open on
-        // another node: that node reads the event. Notifying takes a lock that every
-        // notifying commit of the database waits for, so an agent whose sockets are
-        // all here (the hub hands them the event) costs none. No socket can open
-        // unseen in between: opening one updates the agent's presence row, which
-        // this transaction holds since the number above.
+    let seq = if b == DatabaseBackend::Postgres {
+        push_postgres(c, tenant, agent, kind, &payload, now, effects.node).await?
+    } else {
+        // SQLite has no writing `WITH`: the number, then the event.
+        let bump = stmt(
+            b,
+            "UPDATE agent_presence SET event_seq = event_seq + 1 WHERE agent_id = ? RETURNING event_seq",
+            vec![agent.into()],
+        );
+        let row = match c.query_one_raw(bump.clone()).await? {
+            Some(row) => row,
+            None => {
+                ensure(c, tenant, agent, now).await?;
+                c.query_one_raw(bump).await?.ok_or(StoreError::NotFound)?
+            }
+        };
+        let seq: i64 = row.try_get("", "event_seq")?;
         c.execute_raw(stmt(
             b,
-            "SELECT pg_notify('kefu_agent', ?) FROM agent_connections \
-             WHERE agent_id = ? AND node_id <> ? LIMIT 1",
+            "INSERT INTO agent_events (agent_id, seq, tenant_id, kind, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             vec![
-                format!("{}:{agent}:{seq}", effects.node).into(),
                 agent.into(),
-                effects.node.into(),
+                seq.into(),
+                tenant.0.into(),
+                kind.as_str().into(),
+                payload.clone().into(),
+                now.into(),
             ],
         ))
         .await?;
-    }
+        seq
+    };
     effects.pushed.push(Pushed {
         agent_id: agent,
         seq,
         frame: events::frame(seq, kind.as_str(), now, &payload),
     });
     Ok(seq)
+}
+
+/// `push` on PostgreSQL, in one statement: numbers the event, stores it, and
+/// notifies other nodes when a socket of the agent is open on one of them (the
+/// notification is delivered at commit; notifying takes a lock every notifying
+/// commit of the database waits for, so an agent whose sockets are all here, handed
+/// the event by the hub, costs none). No socket can open unseen in between: opening
+/// one updates the agent's presence row, which the transaction holds from the
+/// numbering on.
+async fn push_postgres(
+    c: &impl ConnectionTrait,
+    tenant: TenantId,
+    agent: Uuid,
+    kind: EventKind,
+    payload: &str,
+    now: DateTime<Utc>,
+    node: Uuid,
+) -> Result<i64, StoreError> {
+    let one = || {
+        Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "WITH bumped AS (\
+               UPDATE agent_presence SET event_seq = event_seq + 1 WHERE agent_id = $1 RETURNING event_seq\
+             ), stored AS (\
+               INSERT INTO agent_events (agent_id, seq, tenant_id, kind, payload, created_at) \
+               SELECT $1, event_seq, $2, $3, $4, $5 FROM bumped RETURNING seq\
+             ) \
+             SELECT stored.seq, (SELECT count(*) FROM (\
+               SELECT pg_notify('kefu_agent', $6 || ':' || $1::text || ':' || stored.seq::text) \
+               FROM agent_connections WHERE agent_id = $1 AND node_id <> $7 LIMIT 1) n) AS notified \
+             FROM stored",
+            vec![
+                agent.into(),
+                tenant.0.into(),
+                kind.as_str().into(),
+                payload.to_owned().into(),
+                now.into(),
+                node.to_string().into(),
+                node.into(),
+            ],
+        )
+    };
+    let row = match c.query_one_raw(one()).await? {
+        Some(row) => row,
+        None => {
+            ensure(c, tenant, agent, now).await?;
+            c.query_one_raw(one()).await?.ok_or(StoreError::NotFound)?
+        }
+    };
+    Ok(row.try_get("", "seq")?)
 }
 
 /// The agent's stored events after `after`, oldest first, at most `limit`.
@@ -473,13 +510,18 @@ pub async fn keep_alive(
             missing.extend(chunk.iter().filter(|id| !present.contains(id)));
         }
     }
-    c.execute_raw(stmt(
-        b,
+    // On PostgreSQL, rows a routing transaction holds are left for the next beat:
+    // taking them here, in no particular order, could deadlock with it.
+    let sql = if b == DatabaseBackend::Postgres {
+        "UPDATE agent_presence SET last_online_at = ? WHERE agent_id IN (\
+           SELECT p.agent_id FROM agent_presence p JOIN agent_connections c ON c.agent_id = p.agent_id \
+           WHERE c.node_id = ? FOR UPDATE OF p SKIP LOCKED)"
+    } else {
         "UPDATE agent_presence SET last_online_at = ? \
-         WHERE agent_id IN (SELECT agent_id FROM agent_connections WHERE node_id = ?)",
-        vec![now.into(), node.into()],
-    ))
-    .await?;
+         WHERE agent_id IN (SELECT agent_id FROM agent_connections WHERE node_id = ?)"
+    };
+    c.execute_raw(stmt(b, sql, vec![now.into(), node.into()]))
+        .await?;
     Ok(missing)
 }
 

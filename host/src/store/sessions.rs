@@ -8,8 +8,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -386,6 +386,8 @@ pub struct TurnWrite<'a> {
     /// The settings of the skill group the session joins, when it joins one and they
     /// were read before the turn (read in the turn otherwise).
     pub group: Option<&'a SkillGroup>,
+    /// That group's best members, read before the turn (read in the turn otherwise).
+    pub shortlist: Option<assign::Shortlist>,
 }
 
 /// Why a turn was not written.
@@ -454,14 +456,14 @@ pub async fn commit_turn(
 ) -> Result<Vec<Session>, CommitError> {
     let (txn, _writer) = begin_write(db).await?;
     if let Some((key, response)) = w.receipt {
-        let inserted = im_receipt::ActiveModel {
+        let inserted = im_receipt::Entity::insert(im_receipt::ActiveModel {
             id: Set(Uuid::now_v7()),
             channel_id: Set(w.session.channel_id),
             message_key: Set(key.to_owned()),
             response: Set(response.to_owned()),
             created_at: Set(Utc::now()),
-        }
-        .insert(&txn)
+        })
+        .exec_without_returning(&txn)
         .await;
         if let Err(e) = inserted {
             return Err(if unique_violation(&e).is_some() {
@@ -473,7 +475,10 @@ pub async fn commit_turn(
     }
     let next_version = w.session.version + 1;
     if w.is_new {
-        if let Err(e) = session_model(w.session, next_version).insert(&txn).await {
+        let inserted = session::Entity::insert(session_model(w.session, next_version))
+            .exec_without_returning(&txn)
+            .await;
+        if let Err(e) = inserted {
             return Err(if unique_violation(&e).is_some() {
                 CommitError::Raced
             } else {
@@ -499,8 +504,13 @@ pub async fn commit_turn(
         }
     }
     let first_seq = w.session.message_count as i32 - w.messages.len() as i32 + 1;
-    for (i, m) in w.messages.iter().enumerate() {
-        session_message::ActiveModel {
+    // Each kind of row in one statement: inside the write turn, every statement
+    // counts.
+    let messages = w
+        .messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| session_message::ActiveModel {
             id: Set(m.id),
             tenant_id: Set(w.session.tenant_id),
             session_id: Set(w.session.id),
@@ -512,31 +522,34 @@ pub async fn commit_turn(
             elements: Set(serde_json::to_string(&m.elements).unwrap_or_default()),
             text: Set(m.text()),
             created_at: Set(m.at),
-        }
-        .insert(&txn)
-        .await?;
+        });
+    if !w.messages.is_empty() {
+        session_message::Entity::insert_many(messages)
+            .exec_without_returning(&txn)
+            .await?;
     }
     let now = Utc::now();
     let routed = agent_side(&txn, &w, first_seq, now, effects).await?;
-    for d in w.deliveries {
-        im_outbox::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(w.session.tenant_id),
-            channel_id: Set(w.session.channel_id),
-            session_id: Set(w.session.id),
-            message_id: Set(d.message_id),
-            to_account: Set(d.to_account.clone()),
-            msg_random: Set(i64::from(d.msg_random)),
-            body: Set(serde_json::to_string(&d.elements).unwrap_or_default()),
-            status: Set("pending".into()),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
-            last_error: Set(None),
-            created_at: Set(now),
-            sent_at: Set(None),
-        }
-        .insert(&txn)
-        .await?;
+    let deliveries = w.deliveries.iter().map(|d| im_outbox::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(w.session.tenant_id),
+        channel_id: Set(w.session.channel_id),
+        session_id: Set(w.session.id),
+        message_id: Set(d.message_id),
+        to_account: Set(d.to_account.clone()),
+        msg_random: Set(i64::from(d.msg_random)),
+        body: Set(serde_json::to_string(&d.elements).unwrap_or_default()),
+        status: Set("pending".into()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        last_error: Set(None),
+        created_at: Set(now),
+        sent_at: Set(None),
+    });
+    if !w.deliveries.is_empty() {
+        im_outbox::Entity::insert_many(deliveries)
+            .exec_without_returning(&txn)
+            .await?;
     }
     txn.commit().await?;
     Ok(routed)
@@ -610,8 +623,17 @@ async fn agent_side(
             match read {
                 Ok(g) => {
                     let kicks = effects.agents.len();
-                    if let Routed::Assigned(list) =
-                        assign::route_in(txn, tenant, &g, now, w.cutoff, 1, effects).await?
+                    if let Routed::Assigned(list) = assign::route_in(
+                        txn,
+                        tenant,
+                        &g,
+                        now,
+                        w.cutoff,
+                        1,
+                        w.shortlist.clone(),
+                        effects,
+                    )
+                    .await?
                     {
                         routed = list;
                     }

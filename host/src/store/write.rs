@@ -35,7 +35,27 @@ static FILES: std::sync::Mutex<Option<HashMap<PathBuf, Arc<File>>>> = std::sync:
 
 /// The file `db` is open on; `None` on PostgreSQL and for in-memory SQLite (where
 /// every connection is a database of its own, so writes stay on the pool's).
-fn file_of(db: &DatabaseConnection) -> Option<(PathBuf, Arc<File>)> {
+fn file_of(db: &DatabaseConnection) -> Option<Arc<File>> {
+    let path = path_of(db)?;
+    let mut files = FILES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let file = files
+        .get_or_insert_with(HashMap::new)
+        .entry(path)
+        .or_insert_with(|| {
+            Arc::new(File {
+                turn: Arc::new(tokio::sync::Mutex::new(())),
+                conn: tokio::sync::OnceCell::new(),
+            })
+        })
+        .clone();
+    Some(file)
+}
+
+/// The path of the SQLite file `db` is open on; `None` on PostgreSQL and for
+/// in-memory SQLite.
+fn path_of(db: &DatabaseConnection) -> Option<PathBuf> {
     if db.get_database_backend() != DatabaseBackend::Sqlite {
         return None;
     }
@@ -44,21 +64,7 @@ fn file_of(db: &DatabaseConnection) -> Option<(PathBuf, Arc<File>)> {
     if path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:") {
         return None;
     }
-    let path = path.to_path_buf();
-    let mut files = FILES
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let file = files
-        .get_or_insert_with(HashMap::new)
-        .entry(path.clone())
-        .or_insert_with(|| {
-            Arc::new(File {
-                turn: Arc::new(tokio::sync::Mutex::new(())),
-                conn: tokio::sync::OnceCell::new(),
-            })
-        })
-        .clone();
-    Some((path, file))
+    Some(path.to_path_buf())
 }
 
 /// The writing connection of `file`, opened with the pool's settings on first use.
@@ -97,7 +103,7 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// inside a commit every thousand pages, and every writer queued behind it waits; a
 /// passive checkpoint takes no lock from writers. Does nothing on PostgreSQL.
 pub async fn checkpoint_forever(db: DatabaseConnection) {
-    if file_of(&db).is_none() {
+    if path_of(&db).is_none() {
         return;
     }
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
@@ -116,14 +122,14 @@ pub async fn checkpoint_forever(db: DatabaseConnection) {
 /// Closes the writing connection of `db`'s file, when it has one: call it when
 /// closing the database.
 pub async fn close(db: &DatabaseConnection) {
-    let Some((path, _)) = file_of(db) else {
+    let Some(path) = path_of(db) else {
         return;
     };
     let file = FILES
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .get_or_insert_with(HashMap::new)
-        .remove(&path);
+        .as_mut()
+        .and_then(|files| files.remove(&path));
     if let Some(conn) = file
         .and_then(Arc::into_inner)
         .and_then(|f| f.conn.into_inner())
@@ -143,7 +149,7 @@ pub struct Writer(#[allow(dead_code)] Option<tokio::sync::OwnedMutexGuard<()>>);
 /// and its writes certain. PostgreSQL locks the rows it touches instead. Keep the
 /// `Writer` until the transaction is over.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<(DatabaseTransaction, Writer), DbErr> {
-    let Some((_, file)) = file_of(db) else {
+    let Some(file) = file_of(db) else {
         return Ok((db.begin().await?, Writer(None)));
     };
     let turn = file.turn.clone().lock_owned().await;
@@ -185,7 +191,7 @@ where
     Fut: std::future::Future<Output = Result<T, E>>,
     E: From<DbErr>,
 {
-    let Some((_, file)) = file_of(db) else {
+    let Some(file) = file_of(db) else {
         return f(db.clone()).await;
     };
     let _turn = file.turn.lock().await;
