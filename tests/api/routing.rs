@@ -222,6 +222,30 @@ async fn two_hundred_sessions_at_once_fill_every_agent_to_the_cap_and_queue_the_
     );
 }
 
+/// More members than a node keeps ranked between sessions: sessions arriving one after
+/// another still go to every idle member before anyone gets a second one.
+#[tokio::test]
+async fn sessions_arriving_one_by_one_reach_every_idle_member_of_a_large_group_first() {
+    let app = spawn_app().await;
+    let desk = Desk::new(&app, "acme", auto()).await;
+    let agents = desk.agents(&app, "agent", 40, 2).await;
+    let _sockets = online_and_free(&app, &agents).await;
+    for round in 1..=2usize {
+        for i in 0..agents.len() {
+            desk.say(&app, &format!("user_{round}_{i:02}"), "人工")
+                .await;
+        }
+        let with = desk.sessions(&app, Some("with_agent")).await;
+        assert_eq!(with.len(), 40 * round);
+        let held = by_agent(&with);
+        assert_eq!(held.len(), 40, "every member has a session: {held:?}");
+        assert!(
+            held.values().all(|s| s.len() == round),
+            "round {round}: nobody gets another session while a member has fewer: {held:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn higher_priority_sessions_are_served_first() {
     let app = spawn_app().await;

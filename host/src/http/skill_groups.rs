@@ -120,7 +120,7 @@ async fn update_skill_group(
     let group = skill_groups::update(&state.db, auth.tenant, id, patch, routing)
         .await
         .or_not_found("skill group")?;
-    state.router.signals().groups.forget(auth.tenant, id);
+    state.router.signals().group_changed(auth.tenant, id);
     Ok(axum::Json(group))
 }
 
@@ -146,7 +146,7 @@ async fn delete_skill_group(
     skill_groups::delete(&state.db, auth.tenant, id)
         .await
         .or_not_found("skill group")?;
-    state.router.signals().groups.forget(auth.tenant, id);
+    state.router.signals().group_changed(auth.tenant, id);
     tracing::info!(skill_group_id = %id, by = %auth.agent_id, "skill group deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,6 +10,7 @@ pub mod events;
 pub mod groups;
 pub mod hub;
 pub mod router;
+pub mod shortlists;
 pub mod sockets;
 pub mod status;
 
@@ -25,7 +26,9 @@ use uuid::Uuid;
 pub use groups::Groups;
 pub use hub::Hub;
 pub use router::Router;
+pub use shortlists::Shortlists;
 
+use crate::cache::Fresh;
 use crate::flow::QueueStatus;
 use crate::plugin::HostServices;
 use crate::store::presence::Effects;
@@ -67,6 +70,8 @@ pub struct Signals {
     pub hub: Arc<Hub>,
     /// Skill groups' settings, as routing reads them.
     pub groups: Arc<Groups>,
+    /// The best members of busy queues, as routing keeps them between turns.
+    pub shortlists: Arc<Shortlists>,
     kicks: mpsc::UnboundedSender<Kick>,
     pub config: RoutingConfig,
 }
@@ -79,6 +84,7 @@ impl Signals {
                 node: Uuid::now_v7(),
                 hub: Arc::new(Hub::default()),
                 groups: Arc::new(Groups::default()),
+                shortlists: Arc::new(Shortlists::default()),
                 kicks: tx,
                 config,
             },
@@ -94,6 +100,12 @@ impl Signals {
         }
     }
 
+    /// A skill group's settings or members were changed (or it was deleted) here.
+    pub fn group_changed(&self, tenant: TenantId, id: Uuid) {
+        self.groups.forget(tenant, id);
+        self.shortlists.forget(tenant.0, id);
+    }
+
     /// The oldest heartbeat that still counts as a live connection at `now`.
     pub fn cutoff(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         now - chrono::Duration::from_std(self.config.heartbeat_timeout)
@@ -101,12 +113,17 @@ impl Signals {
     }
 
     pub fn kick(&self, kick: Kick) {
+        if let Kick::Agent(_) = kick {
+            // The agent may rank anywhere in their groups now.
+            self.shortlists.clear();
+        }
         // The router stops only with the server.
         let _ = self.kicks.send(kick);
     }
 
     /// Delivers what a committed transaction produced.
     pub fn apply(&self, effects: Effects) {
+        self.shortlists.note(&effects.claims);
         for p in effects.pushed {
             self.hub.deliver(p.agent_id, p.seq, Arc::from(p.frame));
         }
@@ -123,27 +140,25 @@ impl Signals {
 ///
 /// A module's step has a wall-clock deadline that includes its host calls, and a
 /// burst of sessions transferring at once all ask about the same queue: answers are
-/// kept for a moment, so that the burst costs one set of queries, not one per session.
+/// kept for a second, and only one set of queries runs at a time, so that the burst
+/// costs one set, not one per session (the figures a user is told are at most a
+/// second old).
 #[derive(Debug)]
 pub struct QueueFigures {
     db: DatabaseConnection,
     heartbeat_timeout: Duration,
-    recent: std::sync::Mutex<RecentFigures>,
+    recent: Fresh<(TenantId, Uuid), Option<QueueStatus>>,
+    /// Held while a set of queries runs: those who wait for it find its answer.
+    computing: tokio::sync::Mutex<()>,
 }
-
-/// Recent answers per (tenant, group): when, and what.
-type RecentFigures =
-    std::collections::HashMap<(TenantId, Uuid), (std::time::Instant, Option<QueueStatus>)>;
-
-/// How long a queue's figures are reused.
-const FIGURES_FRESH: Duration = Duration::from_millis(250);
 
 impl QueueFigures {
     pub fn new(db: DatabaseConnection, heartbeat_timeout: Duration) -> Self {
         Self {
             db,
             heartbeat_timeout,
-            recent: Default::default(),
+            recent: Fresh::default(),
+            computing: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -170,20 +185,15 @@ impl HostServices for QueueFigures {
         let tenant = TenantId(Uuid::parse_str(tenant).ok()?);
         let group = Uuid::parse_str(skill_group_id).ok()?;
         let key = (tenant, group);
-        {
-            let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((at, status)) = recent.get(&key)
-                && at.elapsed() < FIGURES_FRESH
-            {
-                return *status;
-            }
+        if let Some(status) = self.recent.get(&key) {
+            return status;
+        }
+        let _turn = self.computing.lock().await;
+        if let Some(status) = self.recent.get(&key) {
+            return status;
         }
         let status = self.compute(tenant, group).await;
-        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-        if recent.len() > 10_000 {
-            recent.retain(|_, (at, _)| at.elapsed() < FIGURES_FRESH);
-        }
-        recent.insert(key, (std::time::Instant::now(), status));
+        self.recent.put(key, status);
         status
     }
 }

@@ -18,14 +18,14 @@ use uuid::Uuid;
 
 use super::{Direction, Element, Message, Sender, Session, Source, Status, end_status};
 use crate::cache::Fresh;
-use crate::directory::Channel;
+use crate::directory::{Channel, SkillGroup};
 use crate::flow::catalog::{PinnedNode, Revision};
 use crate::flow::engine::{self, FlowState, NodeRunner, Outcome, TurnContext};
 use crate::flow::{MessageElement, SessionInfo, StepInput, StepOutput, Trigger, UserMessage};
 use crate::plugin::{Registry, StepContext, StepFailure};
 use crate::routing::{Groups, Signals};
 use crate::store::sessions::{self as store, CommitError, NewDelivery, NewMessage, TurnWrite};
-use crate::store::{StoreError, TenantId, flows, tenants};
+use crate::store::{StoreError, TenantId, assign, flows, tenants};
 
 /// How sessions behave, server-wide.
 #[derive(Debug, Clone)]
@@ -387,6 +387,33 @@ impl Sessions {
     }
 
     /// The revision new sessions of the channel start on, if its flow is published.
+    /// The group's best members for a session that joins its queue: the node's kept
+    /// list while it is fresh, else a new read, kept for the turns that follow. `None`
+    /// when the read fails: the turn then ranks the members itself.
+    async fn shortlist(
+        &self,
+        tenant: TenantId,
+        group: &SkillGroup,
+        cutoff: DateTime<Utc>,
+    ) -> Option<assign::Shortlist> {
+        let kept = &self.signals.shortlists;
+        if let Some(list) = kept.get(tenant.0, group.id) {
+            return Some(list);
+        }
+        let list = assign::shortlist(
+            &self.db,
+            tenant,
+            group,
+            Utc::now(),
+            cutoff,
+            crate::routing::shortlists::SIZE,
+        )
+        .await
+        .ok()?;
+        kept.put(tenant.0, list.clone());
+        Some(list)
+    }
+
     async fn live_revision(&self, channel: &Channel) -> Result<Option<Arc<Revision>>, StoreError> {
         let Some(flow_id) = channel.flow_id else {
             return Ok(None);
@@ -561,18 +588,10 @@ impl Sessions {
             _ => None,
         };
         let cutoff = self.signals.cutoff(now);
-        // Its best members are ranked before the turn, not while other writers wait.
+        // Its best members are ranked before the turn, not while other writers wait,
+        // and the ranking serves the turns that follow it.
         let shortlist = match &group {
-            Some(g) => crate::store::assign::shortlist(
-                &self.db,
-                TenantId(session.tenant_id),
-                g,
-                Utc::now(),
-                cutoff,
-                1,
-            )
-            .await
-            .ok(),
+            Some(g) => self.shortlist(TenantId(session.tenant_id), g, cutoff).await,
             None => None,
         };
         let write = TurnWrite {

@@ -274,24 +274,86 @@ pub async fn route_next(
 /// turn: ranking a group of hundreds then costs the turn nothing, while every other
 /// writer waits for it. Read without locks, like every list of candidates: the claim
 /// in the turn re-checks each member, and a list found stale there is read again.
+///
+/// A node may keep a list for the turns that follow, told of each claim they make
+/// (`claimed`, `lost`): while the list still holds a member, its first is the best
+/// member of the group but for changes made elsewhere since the read.
 #[derive(Debug, Clone)]
 pub struct Shortlist {
     group: Uuid,
+    strategy: RoutingStrategy,
     members: Vec<Candidate>,
+    /// Every member who could take a session was read (the list was not cut short).
+    complete: bool,
 }
 
-/// Reads the shortlist a turn routing `limit` sessions of `group` starts from.
+impl Shortlist {
+    pub fn group(&self) -> Uuid {
+        self.group
+    }
+
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// Another transaction gave the agent a session; they now hold `active`. In a
+    /// list cut short the agent leaves it: where they rank now among the members never
+    /// read is unknown, while every member left still ranks above those.
+    pub fn claimed(&mut self, agent: Uuid, active: i32, at: DateTime<Utc>) {
+        let Some(i) = self.members.iter().position(|c| c.agent == agent) else {
+            return;
+        };
+        if !self.complete || active >= self.members[i].cap {
+            self.members.remove(i);
+            return;
+        }
+        self.members[i].active = active;
+        self.members[i].last_offered = Some(at);
+        rank(&mut self.members, self.strategy);
+    }
+
+    /// The agent could not be claimed: they cannot take a session now.
+    pub fn lost(&mut self, agent: Uuid) {
+        self.members.retain(|c| c.agent != agent);
+    }
+}
+
+/// A change to a member's standing made by a committed transaction: what a kept
+/// shortlist of the group must learn.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim {
+    pub tenant: Uuid,
+    pub group: Uuid,
+    pub agent: Uuid,
+    /// The sessions the agent holds after the claim, or `None` when the agent could
+    /// not be claimed.
+    pub active: Option<i32>,
+    pub at: DateTime<Utc>,
+}
+
+/// Reads the `size` best members of `group` who could take a session now.
 pub async fn shortlist(
     db: &impl ConnectionTrait,
     tenant: TenantId,
     group: &SkillGroup,
     now: DateTime<Utc>,
     cutoff: DateTime<Utc>,
-    limit: u64,
+    size: usize,
 ) -> Result<Shortlist, StoreError> {
-    let members = candidates(db, tenant, group, now, cutoff, best(limit)).await?;
+    let wanted = Wanted {
+        except: &[],
+        only: None,
+        limit: size,
+    };
+    let members = candidates(db, tenant, group, now, cutoff, wanted).await?;
     Ok(Shortlist {
         group: group.id,
+        strategy: group.routing.strategy,
+        complete: members.len() < size,
         members,
     })
 }
@@ -339,14 +401,15 @@ pub async fn route_in(
     let wanted = best(limit);
     // A list read before the turn may be stale: once no member of it can be claimed,
     // it is read again here, once.
-    let (mut free, mut read_outside) = match read_before.filter(|l| l.group == group.id) {
-        Some(list) => (list.members, true),
-        None => (
-            candidates(txn, tenant, group, now, cutoff, wanted).await?,
-            false,
-        ),
-    };
-    let mut cut_short = free.len() == wanted.limit;
+    let (mut free, mut cut_short, mut read_outside) =
+        match read_before.filter(|l| l.group == group.id && !l.is_empty()) {
+            Some(list) => (list.members, !list.complete, true),
+            None => {
+                let free = candidates(txn, tenant, group, now, cutoff, wanted).await?;
+                let cut_short = free.len() == wanted.limit;
+                (free, cut_short, false)
+            }
+        };
     let mut given: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
     let manual = group.routing.accept_mode == AcceptMode::Manual;
     let mut assigned = Vec::new();
@@ -429,7 +492,15 @@ pub async fn route_in(
         let mut chosen = None;
         let mut gone = Vec::new();
         for i in order {
-            if let Some(active) = claim_agent(txn, free[i].agent, now, cutoff).await? {
+            let claimed = claim_agent(txn, free[i].agent, now, cutoff).await?;
+            effects.claims.push(Claim {
+                tenant: tenant.0,
+                group: group.id,
+                agent: free[i].agent,
+                active: claimed,
+                at: now,
+            });
+            if let Some(active) = claimed {
                 // The stored count, not the one read before: another transaction may
                 // have given the agent a session meanwhile.
                 free[i].active = active;
@@ -1187,4 +1258,67 @@ async fn claim_target(
     presence::push(txn, tenant, target, EventKind::Assigned, data, now, effects).await?;
     presence::refresh(txn, tenant, target, now, cutoff, effects).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(n: u128, active: i32, idle_secs_ago: i64) -> Candidate {
+        Candidate {
+            agent: Uuid::from_u128(n),
+            priority: 1,
+            active,
+            cap: 2,
+            idle_since: Utc::now() - chrono::Duration::seconds(idle_secs_ago),
+            last_offered: None,
+        }
+    }
+
+    fn list(members: Vec<Candidate>, complete: bool) -> Shortlist {
+        let mut members = members;
+        rank(&mut members, RoutingStrategy::LongestIdle);
+        Shortlist {
+            group: Uuid::from_u128(99),
+            strategy: RoutingStrategy::LongestIdle,
+            members,
+            complete,
+        }
+    }
+
+    fn order(l: &Shortlist) -> Vec<u128> {
+        l.members.iter().map(|c| c.agent.as_u128()).collect()
+    }
+
+    #[test]
+    fn a_complete_list_reranks_a_claimed_member_and_drops_them_at_their_cap() {
+        let mut l = list(
+            vec![member(1, 0, 30), member(2, 0, 20), member(3, 1, 60)],
+            true,
+        );
+        assert_eq!(order(&l), [1, 2, 3]);
+        // Agent 1 now has a session: idle agent 2 goes first, 1 ranks by idle time
+        // among the busy.
+        l.claimed(Uuid::from_u128(1), 1, Utc::now());
+        assert_eq!(order(&l), [2, 3, 1]);
+        l.claimed(Uuid::from_u128(3), 2, Utc::now());
+        assert_eq!(order(&l), [2, 1], "at their cap, agent 3 leaves the list");
+        l.lost(Uuid::from_u128(2));
+        assert_eq!(order(&l), [1]);
+    }
+
+    #[test]
+    fn a_list_cut_short_drops_a_claimed_member() {
+        // Members beyond the list were never read: after a claim, agent 1 might rank
+        // below any of them, so the list must not name agent 1 first again.
+        let mut l = list(vec![member(1, 0, 30), member(2, 0, 20)], false);
+        l.claimed(Uuid::from_u128(1), 1, Utc::now());
+        assert_eq!(order(&l), [2]);
+        l.claimed(Uuid::from_u128(2), 1, Utc::now());
+        assert!(l.is_empty());
+        // A claim of someone not listed changes nothing.
+        let mut l = list(vec![member(1, 0, 30)], false);
+        l.claimed(Uuid::from_u128(7), 1, Utc::now());
+        assert_eq!(order(&l), [1]);
+    }
 }

@@ -35,6 +35,8 @@ pub struct Effects {
     pub groups: Vec<(Uuid, Uuid)>,
     /// Agents who may take a session now.
     pub agents: Vec<Uuid>,
+    /// Members claimed for a session, or found unable to take one, while routing.
+    pub claims: Vec<super::assign::Claim>,
 }
 
 /// An event stored for an agent, ready to send.
