@@ -1,8 +1,8 @@
-//! Short-lived copies of rows that every message reads and admins rarely change: a
+//! Short-lived copies of what every message reads: rows admins rarely change (a
 //! channel's keys, a flow's published revision, a module's installation, a skill
-//! group's settings. Each copy is used for at most its freshness (a second), so a
-//! change made on another node shows here within that; the node that makes a change
-//! drops its copies at once.
+//! group's settings) and a busy queue's best members. Each copy is used for at most
+//! its freshness (a second), so a change made on another node shows here within that;
+//! the node that makes a change drops its copies at once.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -65,6 +65,14 @@ impl<K: Eq + Hash, V: Clone> Fresh<K, V> {
         Ok(v)
     }
 
+    /// Changes the kept copy of `key` in place, fresh or not, keeping its age: what
+    /// this node learned since the copy was read.
+    pub fn update(&self, key: &K, change: impl FnOnce(&mut V)) {
+        if let Some((_, v)) = self.lock().get_mut(key) {
+            change(v);
+        }
+    }
+
     /// Drops the copy of `key` (it was changed here).
     pub fn forget(&self, key: &K) {
         self.lock().remove(key);
@@ -125,5 +133,15 @@ mod tests {
         assert_eq!(cache.get(&8), Some(80));
         cache.clear();
         assert_eq!(cache.get(&8), None);
+    }
+
+    #[test]
+    fn update_changes_a_kept_copy_and_nothing_else() {
+        let cache: Fresh<u32, Vec<u32>> = Fresh::default();
+        cache.put(1, vec![1, 2]);
+        cache.update(&1, |v| v.retain(|x| *x != 1));
+        cache.update(&2, |v| v.push(9));
+        assert_eq!(cache.get(&1), Some(vec![2]));
+        assert_eq!(cache.get(&2), None, "update does not make a copy");
     }
 }
