@@ -20,6 +20,7 @@ mod m20261121_000007_create_flows;
 mod m20261121_000008_create_channels;
 mod m20261121_000009_create_sessions;
 mod m20261121_000010_create_routing;
+mod m20261122_000011_add_session_survey;
 
 /// The ordered list of kefu's migrations.
 #[derive(Debug)]
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000008_create_channels::Migration),
             Box::new(m20261121_000009_create_sessions::Migration),
             Box::new(m20261121_000010_create_routing::Migration),
+            Box::new(m20261122_000011_add_session_survey::Migration),
         ]
     }
 }

@@ -1648,3 +1648,150 @@ async fn time_in_each_status_is_counted_and_agents_are_monitored() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// The flow of the survey test: a welcome naming the channel, the transfer, and the
+/// survey after the agent.
+fn survey_graph(group: &str) -> Value {
+    json!({
+        "start": "welcome",
+        "nodes": [
+            {"id": "welcome", "module": "send-message", "config": {"messages": [
+                {"text": "欢迎来到 ${ClientAppName}（${ClientAppID}）"}
+            ]}},
+            {"id": "human", "module": "transfer", "config": {
+                "skill_group_id": group, "require_online_agent": false, "queued_message": ""
+            }},
+            {"id": "rate", "module": "survey", "config": {
+                "invitation": "请为客服 ${StaffNickName}（工号 ${StaffNo}）评分",
+                "thanks_message": "感谢您的评价（${Label}）！"
+            }},
+            {"id": "bye", "module": "end", "config": {"end_status": 1}}
+        ],
+        "edges": [
+            {"from": "welcome", "exit": "next", "to": "human"},
+            {"from": "human", "exit": "done", "to": "rate"},
+            {"from": "human", "exit": "failed", "to": "bye"},
+            {"from": "human", "exit": "no-agent", "to": "bye"},
+            {"from": "rate", "exit": "rated", "to": "bye"},
+            {"from": "rate", "exit": "skipped", "to": "bye"},
+            {"from": "rate", "exit": "expired", "to": "bye"}
+        ]
+    })
+}
+
+#[tokio::test]
+async fn the_agent_sends_the_survey_and_the_rating_lands_on_the_service_record() {
+    let app = spawn_app().await;
+    let desk = Desk::new(&app, "acme", auto()).await;
+    let agents = desk.agents(&app, "agent", 1, 3).await;
+    let agent = &agents[0];
+    let named = app
+        .patch(
+            &format!("/api/v1/agents/{}", agent.id),
+            &desk.admin,
+            json!({"nickname": "小美", "staff_no": "A007"}),
+        )
+        .await;
+    assert_eq!(named.status, StatusCode::OK, "{:?}", named.body);
+    let _sockets = online_and_free(&app, &agents).await;
+
+    let flow = app
+        .post(
+            "/api/v1/flows",
+            &desk.admin,
+            json!({"name": "with survey", "draft": survey_graph(&desk.group)}),
+        )
+        .await;
+    assert_eq!(flow.status, StatusCode::CREATED, "{:?}", flow.body);
+    let flow_id = id_of(&flow.body);
+    let published = app
+        .post(
+            &format!("/api/v1/flows/{flow_id}/publish"),
+            &desk.admin,
+            json!({}),
+        )
+        .await;
+    assert!(published.status.is_success(), "{:?}", published.body);
+    let account = "kefu_rated";
+    let channel = app
+        .post(
+            "/api/v1/channels",
+            &desk.admin,
+            json!({
+                "name": "Rated desk", "account": account, "sdkappid": kefu_tests::agent_desk::SDKAPPID,
+                "secret_key": kefu_tests::agent_desk::SECRET,
+                "callback_token": kefu_tests::agent_desk::CALLBACK_TOKEN,
+                "flow_id": flow_id, "im_base_url": desk.im.base_url(),
+            }),
+        )
+        .await;
+    assert_eq!(channel.status, StatusCode::CREATED, "{:?}", channel.body);
+    let said_to_user = async |what: &str, text: String| {
+        eventually(WAIT, what, async || {
+            let got = desk.im.received();
+            if got
+                .iter()
+                .any(|d| d.to() == "user_1" && d.text().contains(&text))
+            {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{:?}",
+                    got.iter().map(|d| d.text()).collect::<Vec<_>>()
+                ))
+            }
+        })
+        .await
+    };
+
+    say(&app, account, "user_1", "你好").await;
+    said_to_user(
+        "the welcome names the channel",
+        format!(
+            "欢迎来到 Rated desk（{}）",
+            kefu_tests::agent_desk::SDKAPPID
+        ),
+    )
+    .await;
+    let sessions = agent.session_ids(&app).await;
+    assert_eq!(sessions.len(), 1, "the agent has the session");
+    let sid = sessions[0].clone();
+    let before = desk.session(&app, &sid).await;
+    assert!(before["survey"].is_null(), "{before}");
+
+    let sent = agent
+        .post(&app, &format!("/sessions/{sid}/survey"), json!({}))
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{:?}", sent.body);
+    assert_eq!(sent.body["status"], "survey");
+    said_to_user(
+        "the invitation names the agent",
+        "请为客服 小美（工号 A007）评分".to_owned(),
+    )
+    .await;
+    let invited = desk.session(&app, &sid).await;
+    assert!(invited["survey"]["invited_at"].is_string(), "{invited}");
+    assert!(invited["survey"]["score"].is_null(), "{invited}");
+
+    say(&app, account, "user_1", "5").await;
+    said_to_user("the thanks", "感谢您的评价（非常满意）！".to_owned()).await;
+    let rated = desk.session(&app, &sid).await;
+    assert_eq!(rated["status"], "ended", "{rated}");
+    assert_eq!(rated["end_status"], 1);
+    let survey = &rated["survey"];
+    assert_eq!(survey["score"], 5, "{rated}");
+    assert_eq!(survey["label"], "非常满意");
+    assert!(survey["comment"].is_null());
+    assert!(
+        ts(&survey["rated_at"]) >= ts(&survey["invited_at"]),
+        "{survey}"
+    );
+    // A session that was never rated says so.
+    say(&app, account, "user_2", "你好").await;
+    let other = desk
+        .wait_user_session(&app, "user_2", "the second session", |s| {
+            s["status"] == "with_agent"
+        })
+        .await;
+    assert!(other["survey"].is_null(), "{other}");
+}

@@ -28,6 +28,10 @@ use super::step::{
 };
 use crate::plugin::{FailureKind, StepFailure};
 
+/// The longest label of a satisfaction rating (the record keeps it as given).
+pub const MAX_SURVEY_LABEL: usize = 64;
+/// The longest comment on a satisfaction rating.
+pub const MAX_SURVEY_COMMENT: usize = 2000;
 /// Most variables a session may hold.
 pub const MAX_VARIABLES: usize = 200;
 /// The longest wait a module may ask for: 7 days.
@@ -290,6 +294,28 @@ async fn apply(
             }
             Action::UnsetVariable { name } => {
                 variables.remove(name);
+            }
+            Action::Survey {
+                survey:
+                    SurveyAction::Record {
+                        score,
+                        label,
+                        comment,
+                    },
+            } => {
+                if !(1..=5).contains(score)
+                    || label.chars().count() > MAX_SURVEY_LABEL
+                    || comment
+                        .as_ref()
+                        .is_some_and(|c| c.chars().count() > MAX_SURVEY_COMMENT)
+                {
+                    return Err(StepFailure::new(
+                        FailureKind::InvalidOutput,
+                        format!(
+                            "a rating is a score from 1 to 5 with a label of at most {MAX_SURVEY_LABEL} and a comment of at most {MAX_SURVEY_COMMENT} characters"
+                        ),
+                    ));
+                }
             }
             Action::Send { .. } | Action::Survey { .. } => {}
         }
@@ -630,6 +656,47 @@ mod tests {
         let turn = run_turn(&ctx(&rev, None), &runner, &mut state, Trigger::Entered).await;
         assert_eq!(turn.outcome, Outcome::Ended { end_status: 0 });
         assert!(turn.failures[0].message.contains("sideways"));
+    }
+
+    #[tokio::test]
+    async fn a_rating_out_of_range_fails_the_step_and_a_valid_one_is_kept_for_the_record() {
+        let rev = three_nodes(false);
+        let rated = |score: u8, label: &str| StepOutput {
+            actions: vec![Action::Survey {
+                survey: SurveyAction::Record {
+                    score,
+                    label: label.into(),
+                    comment: None,
+                },
+            }],
+            next: Next::Suspend,
+            state: None,
+        };
+        for (score, label) in [
+            (0, "差"),
+            (6, "超好"),
+            (5, &*"好".repeat(MAX_SURVEY_LABEL + 1)),
+        ] {
+            let output = rated(score, label);
+            let runner = script(move |_, _| Ok(output.clone()));
+            let mut state = FlowState::default();
+            let turn = run_turn(&ctx(&rev, None), &runner, &mut state, Trigger::Entered).await;
+            assert!(turn.surveys.is_empty(), "score {score}");
+            assert_eq!(turn.failures[0].kind, FailureKind::InvalidOutput);
+        }
+        let output = rated(4, "满意");
+        let runner = script(move |_, _| Ok(output.clone()));
+        let mut state = FlowState::default();
+        let turn = run_turn(&ctx(&rev, None), &runner, &mut state, Trigger::Entered).await;
+        assert!(turn.failures.is_empty());
+        assert_eq!(
+            turn.surveys,
+            [SurveyAction::Record {
+                score: 4,
+                label: "满意".into(),
+                comment: None
+            }]
+        );
     }
 
     #[tokio::test]

@@ -247,6 +247,21 @@ impl Sessions {
             ResumeReason::AgentFinished | ResumeReason::SessionEnded => Status::Survey,
         };
         session.queued_at = None;
+        // The flow goes on after an agent: its messages (a survey's invitation) may
+        // name who served the user.
+        if !matches!(reason, ResumeReason::TransferFailed)
+            && let Some(agent) = session.agent_id
+        {
+            match crate::store::agents::get(self.db(), TenantId(session.tenant_id), agent).await {
+                Ok(served_by) => {
+                    session
+                        .set_known_variable("StaffNickName", serde_json::json!(served_by.nickname));
+                    session.set_known_variable("StaffNo", serde_json::json!(served_by.staff_no));
+                }
+                Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         if session.revision_id.is_some() && session.flow.node.is_some() {
             self.run_flow(
                 channel,
@@ -329,6 +344,7 @@ impl Sessions {
         next.created_at = now;
         next.updated_at = now;
         next.skipped_agents = vec![who.agent_id];
+        next.survey = None;
         next.offer_expires_at = None;
         next.end_status = None;
         next.ended_at = None;

@@ -154,10 +154,62 @@ pub struct Session {
     /// Agents who declined or missed this session: it is not offered to them again.
     #[serde(skip)]
     pub skipped_agents: Vec<Uuid>,
+    /// The satisfaction survey, once the user was invited to rate the session.
+    pub survey: Option<SurveyRecord>,
     #[serde(skip)]
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Session {
+    /// Sets one of the values kefu keeps in every session's variables under TCCC's
+    /// names (`ClientAppID`, `StaffNickName`, …), where modules' messages read them.
+    pub fn set_known_variable(&mut self, name: &str, value: serde_json::Value) {
+        let text = value.to_string();
+        if self.flow.variables.get(name) != Some(&text) {
+            self.flow.variables.insert(name.to_owned(), text);
+            self.variables.insert(name.to_owned(), value);
+        }
+    }
+}
+
+/// A session's satisfaction survey, on its service record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SurveyRecord {
+    /// When the user was invited to rate the session.
+    pub invited_at: Option<DateTime<Utc>>,
+    /// 1 (worst) to 5 (best), once the user rated the session.
+    pub score: Option<u8>,
+    /// The score's label, as the survey showed it.
+    pub label: Option<String>,
+    pub comment: Option<String>,
+    /// When the user rated (last: a new rating replaces the one before).
+    pub rated_at: Option<DateTime<Utc>>,
+}
+
+impl SurveyRecord {
+    /// What a module's survey action means for the record.
+    pub fn apply(
+        record: &mut Option<Self>,
+        action: &crate::flow::SurveyAction,
+        now: DateTime<Utc>,
+    ) {
+        let r = record.get_or_insert_with(Self::default);
+        match action {
+            crate::flow::SurveyAction::Invited => r.invited_at = Some(now),
+            crate::flow::SurveyAction::Record {
+                score,
+                label,
+                comment,
+            } => {
+                r.score = Some(*score);
+                r.label = Some(label.clone());
+                r.comment = comment.clone();
+                r.rated_at = Some(now);
+            }
+        }
+    }
 }
 
 /// One element of a stored message: what the web chat shows and IM egress sends.

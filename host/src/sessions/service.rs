@@ -380,13 +380,13 @@ impl Sessions {
             assigned_at: None,
             parent_id: None,
             skipped_agents: Vec::new(),
+            survey: None,
             version: 0,
             created_at: now,
             updated_at: now,
         })
     }
 
-    /// The revision new sessions of the channel start on, if its flow is published.
     /// The group's best members for a session that joins its queue: the node's kept
     /// list while it is fresh, else a new read, kept for the turns that follow. `None`
     /// when the read fails: the turn then ranks the members itself.
@@ -414,6 +414,7 @@ impl Sessions {
         Some(list)
     }
 
+    /// The revision new sessions of the channel start on, if its flow is published.
     async fn live_revision(&self, channel: &Channel) -> Result<Option<Arc<Revision>>, StoreError> {
         let Some(flow_id) = channel.flow_id else {
             return Ok(None);
@@ -525,7 +526,12 @@ impl Sessions {
             max_steps: self.config.max_steps_per_turn,
             now,
         };
+        session.set_known_variable("ClientAppID", serde_json::json!(channel.sdkappid));
+        session.set_known_variable("ClientAppName", serde_json::json!(channel.name));
         let turn = engine::run_turn(&ctx, &runner, &mut session.flow, trigger).await;
+        for survey in &turn.surveys {
+            super::SurveyRecord::apply(&mut session.survey, survey, now);
+        }
         for message in &turn.sends {
             messages.push(NewMessage {
                 id: Uuid::now_v7(),

@@ -21,7 +21,7 @@ use super::{StoreError, TenantId, assign, skill_groups, unique_violation};
 use crate::directory::{Page, PageRequest, SkillGroup};
 use crate::flow::engine::FlowState;
 use crate::routing::events::EventKind;
-use crate::sessions::{Direction, Element, Message, Sender, Session, Source, Status};
+use crate::sessions::{Direction, Element, Message, Sender, Session, Source, Status, SurveyRecord};
 
 fn corrupt(what: &str, id: Uuid, e: impl std::fmt::Display) -> StoreError {
     StoreError::Db(sea_orm::DbErr::Custom(format!(
@@ -69,6 +69,15 @@ pub(crate) fn to_session(m: session::Model) -> Result<Session, StoreError> {
         assigned_at: m.assigned_at,
         parent_id: m.parent_id,
         skipped_agents: serde_json::from_str(&m.skipped_agents).unwrap_or_default(),
+        survey: (m.survey_invited_at.is_some() || m.survey_rated_at.is_some()).then(|| {
+            SurveyRecord {
+                invited_at: m.survey_invited_at,
+                score: m.survey_score.map(|s| s.clamp(0, 255) as u8),
+                label: m.survey_label,
+                comment: m.survey_comment,
+                rated_at: m.survey_rated_at,
+            }
+        }),
         version: m.version,
         created_at: m.created_at,
         updated_at: m.updated_at,
@@ -442,6 +451,11 @@ pub(crate) fn session_model(s: &Session, version: i64) -> session::ActiveModel {
         skipped_agents: Set(
             serde_json::to_string(&s.skipped_agents).unwrap_or_else(|_| "[]".into())
         ),
+        survey_invited_at: Set(s.survey.as_ref().and_then(|r| r.invited_at)),
+        survey_score: Set(s.survey.as_ref().and_then(|r| r.score).map(i16::from)),
+        survey_label: Set(s.survey.as_ref().and_then(|r| r.label.clone())),
+        survey_comment: Set(s.survey.as_ref().and_then(|r| r.comment.clone())),
+        survey_rated_at: Set(s.survey.as_ref().and_then(|r| r.rated_at)),
     }
 }
 

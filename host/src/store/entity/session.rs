@@ -33,6 +33,12 @@ pub struct Model {
     pub parent_id: Option<Uuid>,
     #[sea_orm(column_type = "Text")]
     pub skipped_agents: String,
+    pub survey_invited_at: Option<DateTimeUtc>,
+    pub survey_score: Option<i16>,
+    pub survey_label: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub survey_comment: Option<String>,
+    pub survey_rated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
