@@ -252,11 +252,11 @@ impl Sessions {
         if !matches!(reason, ResumeReason::TransferFailed)
             && let Some(agent) = session.agent_id
         {
-            match crate::store::agents::get(self.db(), TenantId(session.tenant_id), agent).await {
-                Ok(served_by) => {
-                    session
-                        .set_known_variable("StaffNickName", serde_json::json!(served_by.nickname));
-                    session.set_known_variable("StaffNo", serde_json::json!(served_by.staff_no));
+            let tenant = TenantId(session.tenant_id);
+            match crate::store::agents::shown_to_users(self.db(), tenant, agent).await {
+                Ok((nickname, staff_no)) => {
+                    session.set_known_variable("StaffNickName", serde_json::json!(nickname));
+                    session.set_known_variable("StaffNo", serde_json::json!(staff_no));
                 }
                 Err(StoreError::NotFound) => {}
                 Err(e) => return Err(e.into()),

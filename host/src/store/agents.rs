@@ -72,6 +72,17 @@ pub async fn get(
     ))
 }
 
+/// What end users are told of an agent: nickname and staff number (one row read,
+/// without the memberships `get` adds).
+pub async fn shown_to_users(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: Uuid,
+) -> Result<(String, Option<String>), StoreError> {
+    let model = find_model(db, tenant, id).await?;
+    Ok((model.nickname, model.staff_no))
+}
+
 pub async fn list(
     db: &impl ConnectionTrait,
     tenant: TenantId,
