@@ -10,8 +10,9 @@ use futures::future::join_all;
 use kefu::config::Config;
 use kefu::directory::Role;
 use kefu_tests::agent_desk::{
-    Agent, AgentSocket, Desk, WAIT, by_agent, create_agents, event_session, eventually, id_of,
-    is_event, names_field, online_and_free, say, skill_group, transfer_channel, ts,
+    Agent, AgentSocket, Desk, WAIT, by_agent, create_agents, event_session, eventually,
+    flow_channel, id_of, is_event, names_field, online_and_free, say, skill_group,
+    transfer_channel, ts,
 };
 use kefu_tests::{TestApp, spawn_app, spawn_app_with};
 use reqwest::{Method, StatusCode};
@@ -1695,37 +1696,16 @@ async fn the_agent_sends_the_survey_and_the_rating_lands_on_the_service_record()
     assert_eq!(named.status, StatusCode::OK, "{:?}", named.body);
     let _sockets = online_and_free(&app, &agents).await;
 
-    let flow = app
-        .post(
-            "/api/v1/flows",
-            &desk.admin,
-            json!({"name": "with survey", "draft": survey_graph(&desk.group)}),
-        )
-        .await;
-    assert_eq!(flow.status, StatusCode::CREATED, "{:?}", flow.body);
-    let flow_id = id_of(&flow.body);
-    let published = app
-        .post(
-            &format!("/api/v1/flows/{flow_id}/publish"),
-            &desk.admin,
-            json!({}),
-        )
-        .await;
-    assert!(published.status.is_success(), "{:?}", published.body);
     let account = "kefu_rated";
-    let channel = app
-        .post(
-            "/api/v1/channels",
-            &desk.admin,
-            json!({
-                "name": "Rated desk", "account": account, "sdkappid": kefu_tests::agent_desk::SDKAPPID,
-                "secret_key": kefu_tests::agent_desk::SECRET,
-                "callback_token": kefu_tests::agent_desk::CALLBACK_TOKEN,
-                "flow_id": flow_id, "im_base_url": desk.im.base_url(),
-            }),
-        )
-        .await;
-    assert_eq!(channel.status, StatusCode::CREATED, "{:?}", channel.body);
+    flow_channel(
+        &app,
+        &desk.admin,
+        &desk.im,
+        account,
+        survey_graph(&desk.group),
+        None,
+    )
+    .await;
     let said_to_user = async |what: &str, text: String| {
         eventually(WAIT, what, async || {
             let got = desk.im.received();
@@ -1748,7 +1728,7 @@ async fn the_agent_sends_the_survey_and_the_rating_lands_on_the_service_record()
     said_to_user(
         "the welcome names the channel",
         format!(
-            "欢迎来到 Rated desk（{}）",
+            "欢迎来到 Channel kefu_rated（{}）",
             kefu_tests::agent_desk::SDKAPPID
         ),
     )

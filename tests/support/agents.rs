@@ -94,11 +94,34 @@ pub async fn transfer_channel(
     account: &str,
     priority: u8,
 ) -> String {
+    // A flow step that fails under load falls back to the same group, so that
+    // routing, not the flow engine, is what these tests see.
+    flow_channel(
+        app,
+        admin,
+        im,
+        account,
+        transfer_graph(group, priority),
+        Some(group),
+    )
+    .await
+}
+
+/// Publishes a flow of `graph` and opens an IM channel named `Channel <account>` on
+/// `account` running it, its replies going to `im`; returns the channel id.
+pub async fn flow_channel(
+    app: &TestApp,
+    admin: &str,
+    im: &FakeIm,
+    account: &str,
+    graph: Value,
+    default_group: Option<&str>,
+) -> String {
     let flow = app
         .post(
             "/api/v1/flows",
             admin,
-            json!({"name": format!("to {account}"), "draft": transfer_graph(group, priority)}),
+            json!({"name": format!("to {account}"), "draft": graph}),
         )
         .await;
     assert_eq!(flow.status, StatusCode::CREATED, "{:?}", flow.body);
@@ -118,10 +141,7 @@ pub async fn transfer_channel(
             json!({
                 "name": format!("Channel {account}"), "account": account, "sdkappid": SDKAPPID,
                 "secret_key": SECRET, "callback_token": CALLBACK_TOKEN, "flow_id": flow_id,
-                "im_base_url": im.base_url(),
-                // A flow step that fails under load falls back to the same group, so
-                // that routing, not the flow engine, is what these tests see.
-                "default_skill_group_id": group,
+                "im_base_url": im.base_url(), "default_skill_group_id": default_group,
             }),
         )
         .await;
