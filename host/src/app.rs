@@ -57,6 +57,7 @@ impl Application {
             keys,
             throttle,
             Duration::from_secs(config.auth.session_ttl_secs),
+            config.auth.max_concurrent_logins,
         );
         let runtime = Runtime::new(
             RuntimeConfig {

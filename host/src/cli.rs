@@ -1,4 +1,4 @@
-//! The `kefu` command line: `serve`, `migrate` and `admin create`.
+//! The `kefu` command line: `serve`, `migrate`, `admin create` and `im-app`.
 
 use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
@@ -12,7 +12,7 @@ use crate::auth::password;
 use crate::config::Config;
 use crate::demo;
 use crate::directory::{NewAgent, Role};
-use crate::store::{StoreError, agents, tenants};
+use crate::store::{StoreError, agents, channels, tenants};
 use crate::telemetry;
 
 #[derive(Debug, Parser)]
@@ -38,6 +38,26 @@ enum Command {
     /// Manages admin accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Which tenant owns each IM app (SDKAppID), for the server's operator.
+    #[command(subcommand, name = "im-app")]
+    ImApp(ImAppCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ImAppCommand {
+    /// Lists every claimed IM app with its owner and channel count.
+    List(StoreArgs),
+    /// Releases an IM app from the tenant that claimed it, deleting that tenant's
+    /// channels of the app (with their sessions), so that another tenant can claim it.
+    Release(ImAppReleaseArgs),
+}
+
+#[derive(Debug, Args)]
+struct ImAppReleaseArgs {
+    #[arg(long)]
+    sdkappid: u64,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +139,36 @@ pub fn main() -> anyhow::Result<()> {
             Command::Admin(AdminCommand::Create(args)) => {
                 args.store.apply(&mut config);
                 create_admin(&config, args).await
+            }
+            Command::ImApp(ImAppCommand::List(store)) => {
+                store.apply(&mut config);
+                let db = app::open_database(&config).await?;
+                let apps = channels::apps(&db).await?;
+                if apps.is_empty() {
+                    println!("no IM app is claimed");
+                }
+                for (sdkappid, owner, count) in apps {
+                    let tenant = tenants::get(&db, owner).await?;
+                    println!("{sdkappid}\ttenant {}\t{count} channel(s)", tenant.slug);
+                }
+                Ok(())
+            }
+            Command::ImApp(ImAppCommand::Release(args)) => {
+                args.store.apply(&mut config);
+                let db = app::open_database(&config).await?;
+                match channels::release_app(&db, args.sdkappid).await {
+                    Ok(deleted) => {
+                        println!(
+                            "released IM app {}; deleted {deleted} channel(s) of its owner",
+                            args.sdkappid
+                        );
+                        Ok(())
+                    }
+                    Err(StoreError::NotFound) => {
+                        anyhow::bail!("no tenant owns IM app {}", args.sdkappid)
+                    }
+                    Err(e) => Err(e.into()),
+                }
             }
         }
     })

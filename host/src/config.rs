@@ -31,7 +31,49 @@ pub struct Config {
     pub sessions: SessionsConfig,
     pub routing: RoutingConfig,
     pub im: ImConfig,
+    pub webchat: WebchatConfig,
+    pub outbound: OutboundConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WebchatConfig {
+    /// Web chat sockets one client address may hold open at once.
+    pub max_sockets_per_address: u32,
+    /// New web chat sockets one client address may open per minute (each may start a
+    /// session and its flow).
+    pub connects_per_minute_per_address: u32,
+}
+
+impl Default for WebchatConfig {
+    fn default() -> Self {
+        Self {
+            max_sockets_per_address: 20,
+            connects_per_minute_per_address: 30,
+        }
+    }
+}
+
+/// Requests kefu makes to addresses its tenants give (IM egress, webhooks).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OutboundConfig {
+    /// Allow loopback, private, link-local and other non-public addresses (a test
+    /// bench, an IM server on the same network). Off by default: a tenant must not be
+    /// able to make kefu call into the network it runs in.
+    pub allow_private_addresses: bool,
+    /// The most of a response body kefu reads, in bytes.
+    pub max_response_bytes: usize,
+}
+
+impl Default for OutboundConfig {
+    fn default() -> Self {
+        Self {
+            allow_private_addresses: false,
+            max_response_bytes: 64 * 1024,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -84,6 +126,9 @@ pub struct ImConfig {
     pub egress_timeout_ms: u64,
     /// Validity of the UserSigs kefu makes for its calls to IM, in seconds.
     pub usersig_ttl_secs: u64,
+    /// How long a node may hold a reply it is sending before another node may send
+    /// it instead (the node may have died), in seconds.
+    pub egress_lease_secs: u64,
 }
 
 impl Default for ImConfig {
@@ -93,6 +138,7 @@ impl Default for ImConfig {
             egress_max_backoff_secs: 300,
             egress_timeout_ms: 5_000,
             usersig_ttl_secs: 24 * 3600,
+            egress_lease_secs: 60,
         }
     }
 }
@@ -143,6 +189,9 @@ pub struct AuthConfig {
     pub login_failures_per_address: u32,
     /// First delay, doubled per further failure up to 15 minutes.
     pub login_delay_secs: u64,
+    /// Password checks (Argon2, ~19 MiB and tens of ms each) that may run at once;
+    /// a login waiting longer than a few seconds for one is answered 503.
+    pub max_concurrent_logins: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -177,6 +226,8 @@ impl Default for Config {
             sessions: SessionsConfig::default(),
             routing: RoutingConfig::default(),
             im: ImConfig::default(),
+            webchat: WebchatConfig::default(),
+            outbound: OutboundConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -200,6 +251,7 @@ impl Default for AuthConfig {
             login_failures_per_account: 5,
             login_failures_per_address: 50,
             login_delay_secs: 30,
+            max_concurrent_logins: 4,
         }
     }
 }
@@ -314,8 +366,29 @@ impl Config {
         if self.im.egress_max_attempts == 0 || self.im.egress_timeout_ms == 0 {
             return Err("im.egress_max_attempts and im.egress_timeout_ms must be positive".into());
         }
+        if self.im.egress_lease_secs < 2
+            || self.im.egress_lease_secs * 1000 < self.im.egress_timeout_ms * 2
+        {
+            return Err(
+                "im.egress_lease_secs must be at least 2 and twice im.egress_timeout_ms".into(),
+            );
+        }
         if self.im.usersig_ttl_secs < 60 {
             return Err("im.usersig_ttl_secs must be at least 60".into());
+        }
+        if self.auth.max_concurrent_logins == 0 || self.auth.max_concurrent_logins > 256 {
+            return Err("auth.max_concurrent_logins must be between 1 and 256".into());
+        }
+        if self.webchat.max_sockets_per_address == 0
+            || self.webchat.connects_per_minute_per_address == 0
+        {
+            return Err(
+                "webchat.max_sockets_per_address and webchat.connects_per_minute_per_address must be positive"
+                    .into(),
+            );
+        }
+        if self.outbound.max_response_bytes < 1024 || self.outbound.max_response_bytes > 16 << 20 {
+            return Err("outbound.max_response_bytes must be between 1024 and 16777216".into());
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err("log.format must be `text` or `json`".into());

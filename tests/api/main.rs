@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod agents;
 mod auth;
 mod flows;
@@ -13,5 +14,6 @@ mod migrations;
 mod openapi;
 mod plugins;
 mod routing;
+mod security;
 mod skill_groups;
 mod tenancy;

@@ -8,19 +8,25 @@ use uuid::Uuid;
 
 use super::validate::{self, FieldErrors};
 
-/// What a signed-in person may do. Admins manage the tenant; agents serve sessions.
-/// An admin is also an agent and can be routed sessions.
+/// What a signed-in person may do. Agents serve sessions and see their own work;
+/// supervisors also watch the sessions, queues and agents of their skill groups;
+/// admins manage the tenant and see everything. Everyone is also an agent and can be
+/// routed sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,
+    Supervisor,
     Agent,
 }
 
 impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Supervisor, Role::Agent];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
+            Role::Supervisor => "supervisor",
             Role::Agent => "agent",
         }
     }
@@ -28,8 +34,22 @@ impl Role {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "admin" => Some(Role::Admin),
+            "supervisor" => Some(Role::Supervisor),
             "agent" => Some(Role::Agent),
             _ => None,
+        }
+    }
+
+    /// Whether this role includes everything `other` may do.
+    pub fn includes(self, other: Role) -> bool {
+        self.rank() >= other.rank()
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            Role::Agent => 0,
+            Role::Supervisor => 1,
+            Role::Admin => 2,
         }
     }
 }

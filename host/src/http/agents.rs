@@ -44,7 +44,7 @@ pub struct ListAgents {
     get,
     path = "/api/v1/agents",
     tag = "agents",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(ListAgents),
     responses(
         (status = 200, body = Page<Agent>),
@@ -83,7 +83,7 @@ async fn list_agents(
     post,
     path = "/api/v1/agents",
     tag = "agents",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     request_body = NewAgent,
     responses(
         (status = 201, body = Agent),
@@ -110,7 +110,7 @@ async fn create_agent(
     get,
     path = "/api/v1/agents/{id}",
     tag = "agents",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Agent id")),
     responses((status = 200, body = Agent), (status = 404, body = ErrorBody))
 )]
@@ -132,7 +132,7 @@ async fn get_agent(
     patch,
     path = "/api/v1/agents/{id}",
     tag = "agents",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Agent id")),
     request_body = AgentPatch,
     responses(
@@ -173,7 +173,7 @@ async fn update_agent(
     post,
     path = "/api/v1/agents/{id}/deactivate",
     tag = "agents",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Agent id")),
     responses(
         (status = 200, body = Agent),
@@ -194,7 +194,7 @@ async fn deactivate_agent(
     post,
     path = "/api/v1/agents/{id}/reactivate",
     tag = "agents",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Agent id")),
     responses((status = 200, body = Agent), (status = 404, body = ErrorBody))
 )]

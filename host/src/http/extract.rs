@@ -12,9 +12,10 @@ use uuid::Uuid;
 
 use super::error::Error;
 use crate::directory::{FieldErrors, Role};
+use crate::sessions::Visibility;
 use crate::state::AppState;
-use crate::store::TenantId;
 use crate::store::auth_sessions::{self, Origin};
+use crate::store::{TenantId, agents};
 
 /// A JSON body. Malformed JSON is a 400 `invalid_json`; well-formed JSON of the wrong
 /// shape is a 422 naming the offending field; a body over the limit is a 413.
@@ -203,7 +204,27 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
-/// A signed-in admin; an agent gets 403.
+impl Auth {
+    /// Which sessions, agents and queues the caller may read (`sessions::visibility`).
+    pub async fn visibility(&self, state: &AppState) -> Result<Visibility, Error> {
+        let groups = match self.role {
+            Role::Admin => Vec::new(),
+            Role::Supervisor | Role::Agent => {
+                agents::groups_of(&state.db, self.tenant, self.agent_id).await?
+            }
+        };
+        Ok(Visibility::of(self.role, self.agent_id, groups))
+    }
+
+    /// What the caller sees as an agent, whatever their role: their own work, their
+    /// groups' queues, and the history of the users they serve (the agent API).
+    pub async fn own_visibility(&self, state: &AppState) -> Result<Visibility, Error> {
+        let groups = agents::groups_of(&state.db, self.tenant, self.agent_id).await?;
+        Ok(Visibility::of(Role::Agent, self.agent_id, groups))
+    }
+}
+
+/// A signed-in admin; anyone else gets 403.
 #[derive(Debug, Clone, Copy)]
 pub struct Admin(pub Auth);
 
@@ -212,10 +233,27 @@ impl FromRequestParts<AppState> for Admin {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let auth = Auth::from_request_parts(parts, state).await?;
-        if auth.role != Role::Admin {
+        if !auth.role.includes(Role::Admin) {
             return Err(Error::Forbidden);
         }
         Ok(Admin(auth))
+    }
+}
+
+/// A signed-in supervisor or admin; an agent gets 403. What a supervisor then sees is
+/// limited to their groups by [`Auth::visibility`].
+#[derive(Debug, Clone, Copy)]
+pub struct Supervisor(pub Auth);
+
+impl FromRequestParts<AppState> for Supervisor {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        if !auth.role.includes(Role::Supervisor) {
+            return Err(Error::Forbidden);
+        }
+        Ok(Supervisor(auth))
     }
 }
 

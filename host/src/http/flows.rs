@@ -157,7 +157,7 @@ fn invalid_flow(problems: &[crate::flow::ConfigProblem]) -> Error {
     get,
     path = "/api/v1/flows",
     tag = "flows",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(PageRequest),
     responses((status = 200, body = Page<Flow>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody))
 )]
@@ -178,7 +178,7 @@ async fn list_flows(
     post,
     path = "/api/v1/flows",
     tag = "flows",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     request_body = NewFlow,
     responses(
         (status = 201, body = FlowWithVerdict),
@@ -214,7 +214,7 @@ async fn create_flow(
     get,
     path = "/api/v1/flows/{id}",
     tag = "flows",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Flow id")),
     responses((status = 200, body = FlowWithVerdict), (status = 404, body = ErrorBody))
 )]
@@ -236,7 +236,7 @@ async fn get_flow(
     patch,
     path = "/api/v1/flows/{id}",
     tag = "flows",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Flow id")),
     request_body = FlowPatch,
     responses(
@@ -272,7 +272,7 @@ async fn update_flow(
     delete,
     path = "/api/v1/flows/{id}",
     tag = "flows",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Flow id")),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody))
 )]
@@ -295,7 +295,7 @@ async fn delete_flow(
     post,
     path = "/api/v1/flows/validate",
     tag = "flows",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     request_body = Graph,
     responses((status = 200, body = Verdict), (status = 422, body = ErrorBody))
 )]
@@ -315,7 +315,7 @@ async fn validate_flow(
     post,
     path = "/api/v1/flows/{id}/publish",
     tag = "flows",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Flow id")),
     request_body = Publication,
     responses(
@@ -350,7 +350,7 @@ async fn publish_flow(
     get,
     path = "/api/v1/flows/{id}/revisions",
     tag = "flows",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Flow id")),
     responses((status = 200, body = Vec<RevisionSummary>), (status = 404, body = ErrorBody))
 )]
@@ -371,7 +371,7 @@ async fn list_revisions(
     get,
     path = "/api/v1/flows/{id}/revisions/{number}",
     tag = "flows",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(
         ("id" = Uuid, Path, description = "Flow id"),
         ("number" = i32, Path, description = "Revision number"),
@@ -398,7 +398,7 @@ async fn get_revision(
     post,
     path = "/api/v1/flows/{id}/rollback",
     tag = "flows",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Flow id")),
     request_body = Rollback,
     responses(

@@ -65,6 +65,11 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .description(Some(
+                        "An access token from `/api/v1/auth/login`. An operation's security \
+                         requirement names the least role it needs: none (any signed-in \
+                         account), `supervisor` (supervisors and admins) or `admin`.",
+                    ))
                     .build(),
             ),
         );

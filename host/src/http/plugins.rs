@@ -82,7 +82,7 @@ impl From<PluginRow> for Plugin {
     get,
     path = "/api/v1/plugins",
     tag = "plugins",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 200, body = Vec<Plugin>), (status = 403, body = ErrorBody))
 )]
 async fn list_plugins(
@@ -108,7 +108,7 @@ pub struct InstallQuery {
     post,
     path = "/api/v1/plugins",
     tag = "plugins",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(InstallQuery),
     request_body(content = Vec<u8>, content_type = "application/wasm"),
     responses(
@@ -164,7 +164,7 @@ async fn install_plugin(
     get,
     path = "/api/v1/plugins/{id}",
     tag = "plugins",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Plugin id")),
     responses((status = 200, body = Plugin), (status = 404, body = ErrorBody))
 )]
@@ -203,7 +203,7 @@ pub struct PluginPatch {
     patch,
     path = "/api/v1/plugins/{id}",
     tag = "plugins",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Plugin id")),
     request_body = PluginPatch,
     responses(
@@ -241,7 +241,7 @@ async fn update_plugin(
     delete,
     path = "/api/v1/plugins/{id}",
     tag = "plugins",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Plugin id")),
     responses(
         (status = 204, description = "Deleted"),
@@ -284,7 +284,7 @@ pub struct ConfigVerdict {
     post,
     path = "/api/v1/plugins/{id}/validate-config",
     tag = "plugins",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Plugin id")),
     request_body = ConfigCheck,
     responses((status = 200, body = ConfigVerdict), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
@@ -369,7 +369,7 @@ pub struct DryRun {
     post,
     path = "/api/v1/plugins/{id}/dry-run",
     tag = "plugins",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Plugin id")),
     request_body = DryRun,
     responses((status = 200, body = StepOutput), (status = 404, body = ErrorBody), (status = 422, description = "`step_failed`", body = ErrorBody))

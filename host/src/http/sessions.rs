@@ -1,4 +1,6 @@
-//! `/api/v1/sessions`: the tenant's sessions and their transcripts (service records).
+//! `/api/v1/sessions`: the tenant's sessions and their transcripts (service records),
+//! as far as the caller may see them: everything for an admin, their groups' for a
+//! supervisor, their own work for an agent (`sessions::visibility`).
 
 use axum::extract::State;
 use serde::Deserialize;
@@ -70,6 +72,7 @@ async fn list_sessions(
     }
     errors.into_result()?;
     let filter = SessionFilter {
+        visibility: auth.visibility(&state).await?,
         status: q.status,
         channel_id: q.channel_id,
         user_id: q.user_id,
@@ -93,8 +96,9 @@ async fn get_session(
     auth: Auth,
     Id(id): Id,
 ) -> Result<axum::Json<Session>> {
+    let who = auth.visibility(&state).await?;
     Ok(axum::Json(
-        store::get(&state.db, auth.tenant, id)
+        store::get_visible(&state.db, auth.tenant, id, &who)
             .await
             .or_not_found("session")?,
     ))
@@ -163,7 +167,8 @@ async fn session_messages(
     Query(q): Query<TranscriptQuery>,
 ) -> Result<axum::Json<Vec<Message>>> {
     let (limit, offset, newest_first) = q.checked()?;
-    store::get(&state.db, auth.tenant, id)
+    let who = auth.visibility(&state).await?;
+    store::get_visible(&state.db, auth.tenant, id, &who)
         .await
         .or_not_found("session")?;
     Ok(axum::Json(

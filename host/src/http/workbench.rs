@@ -303,17 +303,15 @@ async fn send_message(
     Ok((status, axum::Json(m)))
 }
 
-/// The session if the caller serves it, was offered it, or served it.
+/// The session if the caller may read it as an agent: they serve it, served it or
+/// were offered it, it is queued for one of their groups, or it is an earlier session
+/// of a user they serve.
 async fn visible(state: &AppState, auth: &Auth, id: Uuid) -> Result<Session> {
-    let s = match store::get(&state.db, auth.tenant, id).await {
-        Ok(s) => s,
-        Err(StoreError::NotFound) => return Err(Error::NotFound("session")),
-        Err(e) => return Err(e.into()),
-    };
-    if s.agent_id == Some(auth.agent_id) || s.skipped_agents.contains(&auth.agent_id) {
-        Ok(s)
-    } else {
-        Err(Error::NotFound("session"))
+    let who = auth.own_visibility(state).await?;
+    match store::get_visible(&state.db, auth.tenant, id, &who).await {
+        Ok(s) => Ok(s),
+        Err(StoreError::NotFound) => Err(Error::NotFound("session")),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -359,6 +357,7 @@ async fn user_history(
     errors.into_result()?;
     let s = visible(&state, &auth, id).await?;
     let filter = store::SessionFilter {
+        visibility: auth.own_visibility(&state).await?,
         status: None,
         channel_id: Some(s.channel_id),
         user_id: Some(s.user_id.clone()),

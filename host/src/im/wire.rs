@@ -63,6 +63,7 @@ pub const VIDEO_ELEM: &str = "TIMVideoFileElem";
 /// | 60010 | [`admin_required`](Self::admin_required) | the request needs the App administrator |
 /// | 60012 | [`missing_sdkappid`](Self::missing_sdkappid) | the URL must carry the SDKAppID |
 /// | 70001–70014 | [`usersig`](Self::usersig) | UserSig expired / unparsable / failed / account / app mismatch |
+/// | 70009 | [`usersig_other_account`](Self::usersig_other_account) | UserSig made with another channel's key |
 /// | 70020 | [`unknown_sdkappid`](Self::unknown_sdkappid) | SDKAppID does not exist |
 /// | 90001 | [`invalid_json`](Self::invalid_json) | the body is not JSON |
 /// | 90002 | [`invalid_msg_body`](Self::invalid_msg_body) | `MsgBody` does not follow the message format |
@@ -123,6 +124,14 @@ impl ImError {
     /// 70001–70014: the UserSig was refused.
     pub fn usersig(err: &UserSigError) -> Self {
         Self::new(err.im_error_code(), err.to_string())
+    }
+    /// 70009: the UserSig is valid for the app but was not made with the key of the
+    /// channel the message is for (each channel's key speaks for that channel only).
+    pub fn usersig_other_account() -> Self {
+        Self::new(
+            70009,
+            "UserSig verification failed: it was not made with the secret key of this customer-service account",
+        )
     }
     /// 70020: no application has this SDKAppID.
     pub fn unknown_sdkappid() -> Self {

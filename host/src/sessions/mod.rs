@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod service;
+pub mod visibility;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,7 @@ pub use agent::{Acting, AgentActionError, Target};
 pub use service::{
     Delivered, EndUser, EventKind, Inbound, SessionError, SessionEvent, Sessions, SessionsConfig,
 };
+pub use visibility::Visibility;
 
 /// Where a session is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]

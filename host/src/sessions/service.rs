@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::{Direction, Element, Message, Sender, Session, Source, Status, end_status};
 use crate::cache::Fresh;
 use crate::directory::{Channel, SkillGroup};
+use crate::feeds::Feeds;
 use crate::flow::catalog::{PinnedNode, Revision};
 use crate::flow::engine::{self, FlowState, NodeRunner, Outcome, TurnContext};
 use crate::flow::{MessageElement, SessionInfo, StepInput, StepOutput, Trigger, UserMessage};
@@ -126,7 +127,8 @@ pub struct Sessions {
     live: Fresh<(Uuid, Uuid), Option<Arc<Revision>>>,
     /// Each tenant's time zone, which flow steps are given.
     time_zones: Fresh<Uuid, String>,
-    events: broadcast::Sender<SessionEvent>,
+    /// Live events of each user's sessions, by channel and user (the web chat).
+    events: Feeds<(Uuid, String), SessionEvent>,
     outbox: Arc<Notify>,
     signals: Signals,
 }
@@ -156,7 +158,7 @@ impl Sessions {
             revisions: StdMutex::default(),
             live: Fresh::default(),
             time_zones: Fresh::default(),
-            events: broadcast::channel(4096).0,
+            events: Feeds::new(64),
             outbox: Arc::new(Notify::new()),
         }
     }
@@ -191,9 +193,9 @@ impl Sessions {
             .await
     }
 
-    /// Live session events on this node.
-    pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
-        self.events.subscribe()
+    /// Live events of one user's sessions on a channel, on this node.
+    pub fn subscribe(&self, channel_id: Uuid, user_id: &str) -> broadcast::Receiver<SessionEvent> {
+        self.events.subscribe((channel_id, user_id.to_owned()))
     }
 
     /// Notified whenever a turn queued replies for IM.
@@ -689,12 +691,15 @@ impl Sessions {
     }
 
     fn publish(&self, session: &Session, kind: EventKind) {
-        // Nobody listening is fine.
-        let _ = self.events.send(SessionEvent {
-            channel_id: session.channel_id,
-            user_id: session.user_id.clone(),
-            kind,
-        });
+        let key = (session.channel_id, session.user_id.clone());
+        self.events.publish(
+            &key,
+            SessionEvent {
+                channel_id: session.channel_id,
+                user_id: session.user_id.clone(),
+                kind,
+            },
+        );
     }
 
     /// Fires every due timer once: waits that timed out step their node with

@@ -72,6 +72,43 @@ pub async fn get(
     ))
 }
 
+/// The skill groups agent `id` is a member of.
+pub async fn groups_of(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: Uuid,
+) -> Result<Vec<Uuid>, StoreError> {
+    Ok(agent_skill_group::Entity::find()
+        .filter(agent_skill_group::Column::TenantId.eq(tenant.0))
+        .filter(agent_skill_group::Column::AgentId.eq(id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.skill_group_id)
+        .collect())
+}
+
+/// The skill groups of each of `ids` (agents without any are left out).
+pub async fn groups_of_many(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<Uuid>>, StoreError> {
+    let mut out: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    for m in agent_skill_group::Entity::find()
+        .filter(agent_skill_group::Column::TenantId.eq(tenant.0))
+        .filter(agent_skill_group::Column::AgentId.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+    {
+        out.entry(m.agent_id).or_default().push(m.skill_group_id);
+    }
+    Ok(out)
+}
+
 /// What end users are told of an agent: nickname and staff number (one row read,
 /// without the memberships `get` adds).
 pub async fn shown_to_users(
@@ -163,7 +200,10 @@ pub async fn update(
     if let Some(groups) = &patch.skill_groups {
         check_groups_exist(&txn, tenant, groups).await?;
     }
-    if patch.role == Some(Role::Agent) && current.role == Role::Admin.as_str() && current.active {
+    if patch.role.is_some_and(|r| r != Role::Admin)
+        && current.role == Role::Admin.as_str()
+        && current.active
+    {
         ensure_another_admin(&txn, tenant, id).await?;
     }
     let mut model: agent::ActiveModel = current.into();

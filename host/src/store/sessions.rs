@@ -21,7 +21,9 @@ use super::{StoreError, TenantId, assign, skill_groups, unique_violation};
 use crate::directory::{Page, PageRequest, SkillGroup};
 use crate::flow::engine::FlowState;
 use crate::routing::events::EventKind;
-use crate::sessions::{Direction, Element, Message, Sender, Session, Source, Status, SurveyRecord};
+use crate::sessions::{
+    Direction, Element, Message, Sender, Session, Source, Status, SurveyRecord, Visibility,
+};
 
 fn corrupt(what: &str, id: Uuid, e: impl std::fmt::Display) -> StoreError {
     StoreError::Db(sea_orm::DbErr::Custom(format!(
@@ -176,9 +178,82 @@ pub async fn get(
         .ok_or(StoreError::NotFound)
 }
 
+/// The sessions `who` may read, as a condition on `sessions` (the rule is explained in
+/// `sessions::visibility`); `None` for everything.
+fn visible_to(who: &Visibility) -> Option<Condition> {
+    let (agent, groups, history) = match who {
+        Visibility::All => return None,
+        Visibility::Groups { agent, groups } => (*agent, groups, false),
+        Visibility::Own { agent, groups } => (*agent, groups, true),
+    };
+    // Declined and missed offers are kept in `skipped_agents`, a JSON list of ids.
+    let offered = format!("%{agent}%");
+    let mut any = Condition::any()
+        .add(session::Column::AgentId.eq(agent))
+        .add(session::Column::SkippedAgents.like(offered));
+    if !groups.is_empty() {
+        let in_groups = session::Column::SkillGroupId.is_in(groups.iter().copied());
+        any = if history {
+            any.add(
+                Condition::all()
+                    .add(session::Column::Status.eq(Status::Queued.as_str()))
+                    .add(in_groups),
+            )
+        } else {
+            any.add(in_groups)
+        };
+    }
+    if history {
+        any = any.add(Expr::exists(serving_the_same_user(agent)));
+    }
+    Some(any)
+}
+
+/// `SELECT` of a session that `agent` is being offered or serving now, of the same user
+/// on the same channel as the `sessions` row in hand.
+fn serving_the_same_user(agent: Uuid) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Alias, ExprTrait, Query};
+    let s2 = Alias::new("s2");
+    let outer = |c: session::Column| Expr::col((session::Entity, c));
+    let inner = |c: session::Column| Expr::col((s2.clone(), c));
+    Query::select()
+        .expr(Expr::val(1))
+        .from_as(session::Entity, s2.clone())
+        .and_where(inner(session::Column::TenantId).eq(outer(session::Column::TenantId)))
+        .and_where(inner(session::Column::ChannelId).eq(outer(session::Column::ChannelId)))
+        .and_where(inner(session::Column::UserId).eq(outer(session::Column::UserId)))
+        .and_where(inner(session::Column::AgentId).eq(agent))
+        .and_where(
+            inner(session::Column::Status)
+                .is_in([Status::Offered.as_str(), Status::WithAgent.as_str()]),
+        )
+        .to_owned()
+}
+
+/// A session of the tenant that `who` may read; another is not found.
+pub async fn get_visible(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: Uuid,
+    who: &Visibility,
+) -> Result<Session, StoreError> {
+    let mut query = session::Entity::find_by_id(id).filter(session::Column::TenantId.eq(tenant.0));
+    if let Some(visible) = visible_to(who) {
+        query = query.filter(visible);
+    }
+    query
+        .one(db)
+        .await?
+        .map(to_session)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
+}
+
 /// Which sessions a list shows.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SessionFilter {
+    /// Whose list it is: only what they may read is in it.
+    pub visibility: Visibility,
     pub status: Option<Status>,
     pub channel_id: Option<Uuid>,
     pub user_id: Option<String>,
@@ -191,6 +266,9 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<Session>, StoreError> {
     let mut query = session::Entity::find().filter(session::Column::TenantId.eq(tenant.0));
+    if let Some(visible) = visible_to(&filter.visibility) {
+        query = query.filter(visible);
+    }
     if let Some(status) = filter.status {
         query = query.filter(session::Column::Status.eq(status.as_str()));
     }
@@ -689,10 +767,14 @@ pub async fn claim_deliveries(
     lease: chrono::Duration,
     limit: u64,
 ) -> Result<Vec<Delivery>, StoreError> {
+    // A row is due when every older pending row to the same user is due too, so that
+    // the rows of a user come out as the head of their queue; oldest first, so a batch
+    // never holds a user's later reply without the earlier ones, and a user whose
+    // oldest reply waits for a retry holds up nobody else's.
     let due = im_outbox::Entity::find()
         .filter(im_outbox::Column::Status.eq("pending"))
         .filter(im_outbox::Column::NextAttemptAt.lte(now))
-        .order_by_asc(im_outbox::Column::NextAttemptAt)
+        .filter(Expr::not_exists(older_pending_not_due(now)))
         .order_by_asc(im_outbox::Column::Id)
         .limit(limit)
         .all(db)
@@ -738,6 +820,24 @@ pub async fn claim_deliveries(
         });
     }
     Ok(claimed)
+}
+
+/// `SELECT` of a pending row older than the `im_outbox` row in hand, to the same user,
+/// that is not due at `now`.
+fn older_pending_not_due(now: DateTime<Utc>) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Alias, ExprTrait, Query};
+    let p = Alias::new("p");
+    let outer = |c: im_outbox::Column| Expr::col((im_outbox::Entity, c));
+    let inner = |c: im_outbox::Column| Expr::col((p.clone(), c));
+    Query::select()
+        .expr(Expr::val(1))
+        .from_as(im_outbox::Entity, p.clone())
+        .and_where(inner(im_outbox::Column::ChannelId).eq(outer(im_outbox::Column::ChannelId)))
+        .and_where(inner(im_outbox::Column::ToAccount).eq(outer(im_outbox::Column::ToAccount)))
+        .and_where(inner(im_outbox::Column::Status).eq("pending"))
+        .and_where(inner(im_outbox::Column::Id).lt(outer(im_outbox::Column::Id)))
+        .and_where(inner(im_outbox::Column::NextAttemptAt).gt(now))
+        .to_owned()
 }
 
 /// Records a delivery's outcome: sent, to retry at `retry_at`, or given up.

@@ -11,6 +11,7 @@ pub mod auth_session;
 pub mod channel;
 pub mod flow;
 pub mod flow_revision;
+pub mod im_app;
 pub mod im_outbox;
 pub mod im_receipt;
 pub mod plugin;

@@ -1,23 +1,31 @@
 //! The built-in web chat: an end-user page and its WebSocket, so that a channel can
 //! be reached with nothing but a browser.
 //!
-//! - `GET /chat/{channel_id}`: the page (`webchat.html`, self-contained).
+//! - `GET /chat/{channel_id}`: the page (`page.html`, self-contained).
 //! - `GET /chat/{channel_id}/info`: the channel's public name and account.
-//! - `GET /chat/{channel_id}/ws?visitor=…&nickname=…`: the conversation.
+//! - `GET /chat/{channel_id}/ws`: the conversation.
 //!
-//! A visitor is a random id the page keeps in its storage; it is the visitor's
-//! account on the channel (`web_<id>`). On connecting, the server answers `ready` and
-//! the `history` of the visitor's newest session, then every new message and status
-//! change of it. The page sends `message` frames (`client_id`, `text`), each
-//! acknowledged with the stored message's id; a retried `client_id` is acknowledged
-//! again, not stored twice. A visitor who never had a session starts the flow by
-//! opening the page, so the welcome is waiting for them.
+//! The page's first frame is `hello`: the visitor's secret token (which only their
+//! browser keeps), or an identity token from the site that embeds the chat, and a
+//! nickname (`identity.rs` says who that makes them). The server answers `ready` (with
+//! the visitor's account on the channel, never the token) and the `history` of the
+//! visitor's newest session, then every new message and status change of it. The page
+//! sends `message` frames (`client_id`, `text`), each acknowledged with the stored
+//! message's id; a retried `client_id` is acknowledged again, not stored twice. A
+//! visitor who never had a session starts the flow by opening the page, so the
+//! welcome is waiting for them. One client address may hold and open only so many
+//! sockets (`guard.rs`).
+
+mod guard;
+pub mod identity;
+
+pub use guard::AddressGuard;
 
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -26,16 +34,19 @@ use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
+use self::guard::{Admitted, Refusal};
+use self::identity::Visitor;
 use crate::directory::Channel;
 use crate::flow::MessageElement;
 use crate::http::Error;
+use crate::http::extract::ClientOrigin;
 use crate::sessions::{EndUser, EventKind, Inbound, SessionError, Source, Status};
 use crate::state::AppState;
 use crate::store::sessions as store;
 use crate::store::{StoreError, channels};
 
 /// The page, embedded in the binary.
-const PAGE: &str = include_str!("webchat.html");
+const PAGE: &str = include_str!("page.html");
 /// Longest message a visitor may send, in characters.
 pub const MAX_TEXT_CHARS: usize = 2000;
 /// Largest frame accepted from a page.
@@ -45,6 +56,8 @@ const HISTORY: u64 = 100;
 /// Messages a page may send per [`RATE_WINDOW`].
 const RATE_MESSAGES: usize = 20;
 const RATE_WINDOW: Duration = Duration::from_secs(10);
+/// How long a new socket may take to say `hello`.
+const HELLO_WITHIN: Duration = Duration::from_secs(10);
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -103,46 +116,25 @@ async fn info(
     }))
 }
 
-#[derive(Debug, Deserialize)]
-struct ConnectQuery {
-    visitor: String,
-    #[serde(default)]
-    nickname: String,
-}
-
-/// A visitor id: 16–64 letters, digits, `-` or `_`.
-fn valid_visitor(id: &str) -> bool {
-    (16..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 async fn connect(
     State(state): State<AppState>,
     Path(channel_id): Path<String>,
-    Query(q): Query<ConnectQuery>,
+    ClientOrigin(origin): ClientOrigin,
     ws: WebSocketUpgrade,
 ) -> Result<Response, Error> {
     let channel = webchat_channel(&state, &channel_id).await?;
-    if !valid_visitor(&q.visitor) {
-        return Err(Error::Validation(crate::directory::FieldErrors::single(
-            "visitor",
-            "must be 16 to 64 letters, digits, `-` or `_`",
-        )));
-    }
-    let nickname: String = q
-        .nickname
-        .trim()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(32)
-        .collect();
-    let user = EndUser {
-        id: format!("web_{}", q.visitor),
-        nickname,
-        source: Source::Webchat,
-    };
+    let address = origin.client_ip.unwrap_or_default();
+    let admitted = state.webchat.admit(&address).map_err(|r| {
+        let message = match r {
+            Refusal::TooManyOpen => "too many chat windows are open from this address",
+            Refusal::TooManyNew => "too many chats were opened from this address; wait a minute",
+        };
+        Error::bad_request_status(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "too_many_chats",
+            message,
+        )
+    })?;
     Ok(ws
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
@@ -150,8 +142,7 @@ async fn connect(
         // size of a frame rather than its 128 KiB default.
         .read_buffer_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
-            let visitor = q.visitor;
-            if let Err(e) = converse(state, channel, user, visitor, socket).await {
+            if let Err(e) = converse(state, channel, socket, admitted).await {
                 tracing::debug!(error = %e, "web chat connection closed");
             }
         }))
@@ -161,7 +152,21 @@ async fn connect(
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum FromPage {
-    Message { client_id: String, text: String },
+    /// The first frame: who the visitor is.
+    Hello {
+        /// The browser's own secret (anonymous visitors).
+        #[serde(default)]
+        token: Option<String>,
+        /// A token from the site that embeds the chat, vouching for its user.
+        #[serde(default)]
+        identity: Option<String>,
+        #[serde(default)]
+        nickname: String,
+    },
+    Message {
+        client_id: String,
+        text: String,
+    },
     Ping,
 }
 
@@ -173,15 +178,63 @@ fn session_json(id: Uuid, status: Status, end_status: Option<u16>) -> serde_json
     json!({"id": id, "status": status, "end_status": end_status})
 }
 
+/// Waits for the page's `hello` and says who the visitor is; `None` when the page
+/// went away, said something else, or was refused (it has been told why).
+async fn greet(socket: &mut WebSocket, channel: &Channel) -> anyhow::Result<Option<Visitor>> {
+    let first = match tokio::time::timeout(HELLO_WITHIN, socket.recv()).await {
+        Ok(Some(Ok(WsMessage::Text(t)))) => t,
+        Ok(_) => return Ok(None),
+        Err(_) => {
+            let error = page_error("hello_expected", "say hello first", None);
+            socket.send(frame(error)).await?;
+            return Ok(None);
+        }
+    };
+    let Ok(FromPage::Hello {
+        token,
+        identity,
+        nickname,
+    }) = serde_json::from_str::<FromPage>(&first)
+    else {
+        let error = page_error("hello_expected", "the first frame must be `hello`", None);
+        socket.send(frame(error)).await?;
+        return Ok(None);
+    };
+    let now = chrono::Utc::now().timestamp().max(0) as u64;
+    match identity::identify(
+        channel,
+        token.as_deref(),
+        identity.as_deref(),
+        &nickname,
+        now,
+    ) {
+        Ok(v) => Ok(Some(v)),
+        Err(refused) => {
+            socket
+                .send(frame(page_error(refused.code, refused.message, None)))
+                .await?;
+            Ok(None)
+        }
+    }
+}
+
 async fn converse(
     state: AppState,
     channel: Channel,
-    user: EndUser,
-    visitor: String,
     mut socket: WebSocket,
+    _admitted: Admitted,
 ) -> anyhow::Result<()> {
+    let Some(visitor) = greet(&mut socket, &channel).await? else {
+        socket.send(WsMessage::Close(None)).await.ok();
+        return Ok(());
+    };
+    let user = EndUser {
+        id: visitor.user_id.clone(),
+        nickname: visitor.nickname.clone(),
+        source: Source::Webchat,
+    };
     // Subscribe first: nothing that happens from here on can be missed.
-    let mut events = state.sessions.subscribe();
+    let mut events = state.sessions.subscribe(channel.id, &user.id);
     let opened = state
         .sessions
         .handle(&channel, &user, Inbound::Opened, None)
@@ -208,7 +261,8 @@ async fn converse(
     socket
         .send(frame(json!({
             "type": "ready",
-            "visitor": visitor,
+            "user_id": visitor.user_id,
+            "verified": visitor.verified,
             "session": session.as_ref().map(|s| session_json(s.id, s.status, s.end_status)),
         })))
         .await?;
@@ -238,9 +292,6 @@ async fn converse(
                     }
                     Err(RecvError::Closed) => return Ok(()),
                 };
-                if event.channel_id != channel.id || event.user_id != user.id {
-                    continue;
-                }
                 let value = match event.kind {
                     EventKind::Message(m) => json!({"type": "message", "message": m}),
                     EventKind::Status { session_id, status, end_status } => json!({
@@ -272,6 +323,9 @@ async fn on_frame(
     };
     let (client_id, text) = match parsed {
         FromPage::Ping => return json!({"type": "pong"}),
+        FromPage::Hello { .. } => {
+            return page_error("already_greeted", "hello is only the first frame", None);
+        }
         FromPage::Message { client_id, text } => (client_id, text),
     };
     if client_id.is_empty()
