@@ -181,7 +181,7 @@ pub async fn check(
             }
         };
         match registry
-            .validate_config(row, &node.config.to_string())
+            .validate_config(tenant, row, &node.config.to_string())
             .await
         {
             Ok(shape) => {

@@ -22,7 +22,7 @@ use crate::directory::{Channel, SkillGroup};
 use crate::flow::catalog::{PinnedNode, Revision};
 use crate::flow::engine::{self, FlowState, NodeRunner, Outcome, TurnContext};
 use crate::flow::{MessageElement, SessionInfo, StepInput, StepOutput, Trigger, UserMessage};
-use crate::plugin::{Registry, StepContext, StepFailure};
+use crate::plugin::{LogBudget, Registry, StepContext, StepFailure};
 use crate::routing::{Groups, Signals};
 use crate::store::sessions::{self as store, CommitError, NewDelivery, NewMessage, TurnWrite};
 use crate::store::{StoreError, TenantId, assign, flows, tenants};
@@ -34,6 +34,12 @@ pub struct SessionsConfig {
     pub max_steps_per_turn: u32,
     /// How often due timers are looked for.
     pub timer_tick: Duration,
+    /// How long one turn's steps may take in all.
+    pub max_turn: Duration,
+    /// Most bytes of messages one turn may send.
+    pub max_turn_output_bytes: u64,
+    /// Most bytes a session's variables and module states may hold.
+    pub max_flow_state_bytes: u64,
 }
 
 impl Default for SessionsConfig {
@@ -41,6 +47,9 @@ impl Default for SessionsConfig {
         Self {
             max_steps_per_turn: 50,
             timer_tick: Duration::from_millis(500),
+            max_turn: Duration::from_secs(3),
+            max_turn_output_bytes: 1024 * 1024,
+            max_flow_state_bytes: 1024 * 1024,
         }
     }
 }
@@ -512,6 +521,7 @@ impl Sessions {
             tenant,
             time_zone,
             session_id: session.id.to_string(),
+            turn_log: Arc::new(LogBudget::new(crate::plugin::logs::PER_TURN)),
         };
         let ctx = TurnContext {
             session: SessionInfo {
@@ -524,6 +534,9 @@ impl Sessions {
             revision: &revision,
             fallback_group: channel.default_skill_group_id,
             max_steps: self.config.max_steps_per_turn,
+            max_time: self.config.max_turn,
+            max_sent_bytes: self.config.max_turn_output_bytes,
+            max_state_bytes: self.config.max_flow_state_bytes,
             now,
         };
         session.set_known_variable("ClientAppID", serde_json::json!(channel.sdkappid));
@@ -873,6 +886,8 @@ struct RegistryRunner<'a> {
     tenant: TenantId,
     time_zone: String,
     session_id: String,
+    /// What the turn's steps may still log, together.
+    turn_log: Arc<LogBudget>,
 }
 
 #[async_trait::async_trait]
@@ -893,7 +908,7 @@ impl NodeRunner for RegistryRunner<'_> {
                     format!("the module of node {:?} is not installed: {e}", node.id),
                 )
             })?;
-        let prepared = self.registry.prepare(&row, config).await?;
+        let prepared = self.registry.prepare(self.tenant, &row, config).await?;
         if !prepared.is_empty() {
             input.prepared = Some(prepared.as_ref().clone());
         }
@@ -903,6 +918,7 @@ impl NodeRunner for RegistryRunner<'_> {
             session_id: self.session_id.clone(),
             node_id: node.id.clone(),
             exits: Some(node.exits.iter().cloned().collect()),
+            turn_log: Some(self.turn_log.clone()),
         };
         self.registry.step(&row, &ctx, input).await
     }
