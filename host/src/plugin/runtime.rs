@@ -336,7 +336,9 @@ impl Runtime {
             .await
             .0?;
         let prepared = result.map_err(module_failure)?;
-        if prepared.len() as u64 > setup.max_output_bytes.max(setup.max_state_bytes) * 8 {
+        // Every step of the node is handed the prepared form: it is bounded by the
+        // module's own limits, not by the roomier ones `prepare` runs with.
+        if prepared.len() as u64 > limits.max_output_bytes.max(limits.max_state_bytes) * 8 {
             return Err(StepFailure::new(
                 FailureKind::OversizedOutput,
                 "the prepared form is too large",

@@ -148,6 +148,8 @@ impl std::fmt::Debug for Sessions {
 
 /// How often a turn is redone when the session changed meanwhile.
 const MAX_ATTEMPTS: u32 = 8;
+/// Due timers handled at once.
+const TIMERS_AT_ONCE: usize = 16;
 
 impl Sessions {
     pub fn new(
@@ -711,33 +713,49 @@ impl Sessions {
     }
 
     /// Fires every due timer once: waits that timed out step their node with
-    /// `wait-timed-out`; silent users' sessions end with 108.
+    /// `wait-timed-out`; silent users' sessions end with 108. Sessions are handled a
+    /// few at a time, so that one whose turn is slow (or whose user's lock is held)
+    /// does not hold up every other tenant's timers.
     pub async fn fire_due_timers(&self) -> Result<usize, StoreError> {
         let now = Utc::now();
-        let mut fired = 0;
-        for session in store::due_waits(&self.db, now, 200).await? {
-            match self
-                .on_timer(session.channel_id, &session.user_id, Timer::Wait)
-                .await
-            {
-                Ok(true) => fired += 1,
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!(session = %session.id, error = %e, "a wait timeout failed")
-                }
-            }
-        }
-        for session in store::due_idle(&self.db, now, 200).await? {
-            match self
-                .on_timer(session.channel_id, &session.user_id, Timer::Idle)
-                .await
-            {
-                Ok(true) => fired += 1,
-                Ok(false) => {}
-                Err(e) => tracing::warn!(session = %session.id, error = %e, "an idle end failed"),
-            }
-        }
+        let waits = store::due_waits(&self.db, now, 200).await?;
+        let mut fired = self.fire(waits, Timer::Wait).await;
+        let idle = store::due_idle(&self.db, now, 200).await?;
+        fired += self.fire(idle, Timer::Idle).await;
         Ok(fired)
+    }
+
+    async fn fire(&self, due: Vec<Session>, timer: Timer) -> usize {
+        use futures_util::StreamExt;
+        use futures_util::stream::FuturesUnordered;
+
+        let mut due = due.into_iter();
+        let mut running = FuturesUnordered::new();
+        let mut fired = 0;
+        loop {
+            while running.len() < TIMERS_AT_ONCE {
+                let Some(session) = due.next() else { break };
+                running.push(self.fire_one(session, timer));
+            }
+            match running.next().await {
+                Some(true) => fired += 1,
+                Some(false) => {}
+                None => return fired,
+            }
+        }
+    }
+
+    async fn fire_one(&self, session: Session, timer: Timer) -> bool {
+        match self
+            .on_timer(session.channel_id, &session.user_id, timer)
+            .await
+        {
+            Ok(fired) => fired,
+            Err(e) => {
+                tracing::warn!(session = %session.id, ?timer, error = %e, "a due timer failed");
+                false
+            }
+        }
     }
 
     /// Handles one timer under the user's lock, if it is still due.
