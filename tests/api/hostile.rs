@@ -94,7 +94,7 @@ struct Campaign<'a> {
 impl Campaign<'_> {
     fn record(&mut self, module: &'static str, attack: &str, outcome: String, took: Duration) {
         let healthz = self.prober.take();
-        println!("{module:<16} {attack:<34} {outcome:<44} {took:>9.2?} {healthz:>9.2?}");
+        println!("{module:<14} {attack:<44} {outcome:<52} {took:>9.2?} {healthz:>9.2?}");
         self.rows.push(Row {
             module,
             attack: attack.to_owned(),
@@ -168,9 +168,15 @@ impl Campaign<'_> {
         );
         let what = config
             .as_object()
-            .and_then(|c| c.iter().next())
-            .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or("")));
-        let attack = format!("{call} {}", what.unwrap_or_default());
+            .and_then(|c| c.iter().find(|(k, _)| *k != "nonce"))
+            .and_then(|(_, v)| v.as_str())
+            .unwrap_or("");
+        let fuel = if config.get("nonce").is_some() {
+            " (all the fuel allowed)"
+        } else {
+            ""
+        };
+        let attack = format!("{call}: {what}{fuel}");
         let outcome = if kind == "ok" {
             "harmless (clock stopped: returns at once)".to_owned()
         } else {
@@ -199,7 +205,7 @@ async fn hostile_modules_are_refused_or_contained_while_the_server_answers() {
         rows: Vec::new(),
     };
     println!(
-        "\n{:<16} {:<34} {:<44} {:>9} {:>9}",
+        "\n{:<14} {:<44} {:<52} {:>9} {:>9}",
         "module", "attack", "outcome", "took", "healthz"
     );
     campaign
@@ -298,6 +304,27 @@ async fn hostile_modules_are_refused_or_contained_while_the_server_answers() {
     ] {
         campaign
             .contained(&havoc, "step", json!({"step": attack}), kinds)
+            .await;
+    }
+
+    // With all the fuel the server allows, a loop meets its deadline instead.
+    let tuned = app
+        .patch(
+            &format!("/api/v1/plugins/{havoc}"),
+            &campaign.admin,
+            json!({"limits": {"fuel": 2_000_000_000u64}}),
+        )
+        .await;
+    assert_eq!(tuned.status, StatusCode::OK, "{:?}", tuned.body);
+    for call in ["validate-config", "step"] {
+        let key = if call == "step" { "step" } else { "validate" };
+        campaign
+            .contained(
+                &havoc,
+                call,
+                json!({key: "loop", "nonce": 1}),
+                &["deadline"],
+            )
             .await;
     }
 

@@ -168,6 +168,15 @@ async fn one_tenants_module_cannot_take_every_instance() {
     let hostile = app.tenant("hostile").await;
     let hostile_admin = app.admin_token(&hostile).await;
     let havoc = install_havoc(&app, &hostile_admin).await;
+    // Every looping step holds its instance for a whole second.
+    let tuned = app
+        .patch(
+            &format!("/api/v1/plugins/{havoc}"),
+            &hostile_admin,
+            json!({"limits": {"fuel": 2_000_000_000u64, "deadline_ms": 1000}}),
+        )
+        .await;
+    assert_eq!(tuned.status, StatusCode::OK, "{:?}", tuned.body);
     let victim = app.tenant("victim").await;
     let victim_admin = app.admin_token(&victim).await;
     let list = app.get("/api/v1/plugins", &victim_admin).await;

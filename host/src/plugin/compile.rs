@@ -21,7 +21,49 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use super::inspect;
-use super::runtime::LoadError;
+
+/// Why a component could not be installed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    #[error("not a WebAssembly binary")]
+    NotWasm,
+    #[error(
+        "a core WebAssembly module, not a component: build it for wasm32-wasip2 (or wrap it with `wasm-tools component new`)"
+    )]
+    NotComponent,
+    #[error("the component is invalid: {0}")]
+    Invalid(String),
+    #[error(
+        "the component imports {0}, which kefu does not provide (modules get no sockets, files or environment beyond kefu:flow/host)"
+    )]
+    UnsupportedImport(String),
+    #[error("the component does not implement kefu:flow@0.1.x (no `kefu:flow/module` export): {0}")]
+    WrongWorld(String),
+    #[error("describe() failed: {0}")]
+    Describe(String),
+    #[error("the component is too costly to compile: {0}")]
+    TooComplex(String),
+    #[error("compiling the component took longer than {0} s")]
+    CompileTimeout(u64),
+    #[error("{0}; try again in a moment")]
+    Busy(String),
+}
+
+impl LoadError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotWasm => "not_wasm",
+            Self::NotComponent => "not_a_component",
+            Self::Invalid(_) => "invalid_component",
+            Self::UnsupportedImport(_) => "unsupported_import",
+            Self::WrongWorld(_) => "wrong_world",
+            Self::Describe(_) => "describe_failed",
+            Self::TooComplex(_) => "too_complex",
+            Self::CompileTimeout(_) => "compile_timeout",
+            Self::Busy(_) => "compiler_busy",
+        }
+    }
+}
 
 /// Where a component comes from: kefu's own modules are trusted to compile quickly
 /// and are never kept waiting behind tenants' uploads.
@@ -101,7 +143,7 @@ impl Compiler {
         sha256: &str,
         origin: Origin<'_>,
     ) -> Result<Component, LoadError> {
-        if let Some(component) = self.from_cache(sha256) {
+        if let Some(component) = self.cached(sha256) {
             return Ok(component);
         }
         let inspected = bytes.clone();
@@ -139,7 +181,7 @@ impl Compiler {
             .map_err(|e| LoadError::Invalid(e.to_string()))?
     }
 
-    fn from_cache(&self, sha256: &str) -> Option<Component> {
+    fn cached(&self, sha256: &str) -> Option<Component> {
         let path = self.cached_path(sha256)?;
         if !path.exists() {
             return None;
@@ -199,5 +241,44 @@ fn write_atomically(path: &Path, bytes: &[u8]) {
     if let Err(e) = result {
         tracing::warn!(path = %path.display(), error = %e, "cannot cache a compiled module");
         let _ = std::fs::remove_file(&tmp);
+    }
+}
+
+/// Refuses what is obviously not a component before wasmtime sees it.
+pub fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(LoadError::NotWasm);
+    }
+    match bytes[4..8] {
+        [1, 0, 0, 0] => Err(LoadError::NotComponent),
+        [_, _, 1, 0] => Ok(()),
+        _ => Err(LoadError::Invalid(
+            "unknown WebAssembly version or layer".into(),
+        )),
+    }
+}
+
+pub fn link_error(e: wasmtime::Error) -> LoadError {
+    let text = format!("{e:#}");
+    // wasmtime says: "component imports instance `wasi:sockets/tcp@0.2.x`, but a matching
+    // implementation was not found in the linker".
+    match text.split('`').nth(1) {
+        Some(name) if text.contains("import") => LoadError::UnsupportedImport(name.to_owned()),
+        _ => LoadError::Invalid(first_line(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers() {
+        assert_eq!(check_header(b"hello world"), Err(LoadError::NotWasm));
+        assert_eq!(
+            check_header(b"\0asm\x01\0\0\0"),
+            Err(LoadError::NotComponent)
+        );
+        assert_eq!(check_header(b"\0asm\x0d\0\x01\0"), Ok(()));
     }
 }

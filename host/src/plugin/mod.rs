@@ -17,6 +17,7 @@
 pub mod bindings;
 pub mod compile;
 pub mod convert;
+mod failures;
 pub mod imports;
 pub mod inspect;
 pub mod limits;
@@ -28,12 +29,12 @@ pub mod slots;
 pub mod verdicts;
 
 pub use bindings::StepContext;
-pub use compile::{CompileBounds, Origin};
+pub use compile::{CompileBounds, LoadError, Origin};
 pub use limits::Limits;
 pub use logs::LogBudget;
 pub use metrics::{MetricsSnapshot, ModuleMetrics};
 pub use registry::Registry;
-pub use runtime::{LoadError, Module, Runtime, RuntimeConfig};
+pub use runtime::{Module, Runtime, RuntimeConfig};
 
 use serde::Serialize;
 use utoipa::ToSchema;

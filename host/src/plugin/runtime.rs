@@ -22,8 +22,11 @@ use wasmtime::{
 };
 
 use super::bindings::{self, FlowModulePre, StepContext, StepState};
-use super::compile::{CompileBounds, Compiler, Origin, first_line};
+use super::compile::{
+    CompileBounds, Compiler, LoadError, Origin, check_header, first_line, link_error,
+};
 use super::convert::{self, Rejected};
+use super::failures::{classify, module_failure};
 use super::imports::Timing;
 use super::limits::Limits;
 use super::logs::{Allowance, LogRate};
@@ -70,49 +73,6 @@ impl Default for RuntimeConfig {
             instances_per_module: 32,
             slot_wait: Duration::from_secs(1),
             compile: CompileBounds::default(),
-        }
-    }
-}
-
-/// Why a component could not be installed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LoadError {
-    #[error("not a WebAssembly binary")]
-    NotWasm,
-    #[error(
-        "a core WebAssembly module, not a component: build it for wasm32-wasip2 (or wrap it with `wasm-tools component new`)"
-    )]
-    NotComponent,
-    #[error("the component is invalid: {0}")]
-    Invalid(String),
-    #[error(
-        "the component imports {0}, which kefu does not provide (modules get no sockets, files or environment beyond kefu:flow/host)"
-    )]
-    UnsupportedImport(String),
-    #[error("the component does not implement kefu:flow@0.1.x (no `kefu:flow/module` export): {0}")]
-    WrongWorld(String),
-    #[error("describe() failed: {0}")]
-    Describe(String),
-    #[error("the component is too costly to compile: {0}")]
-    TooComplex(String),
-    #[error("compiling the component took longer than {0} s")]
-    CompileTimeout(u64),
-    #[error("{0}; try again in a moment")]
-    Busy(String),
-}
-
-impl LoadError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::NotWasm => "not_wasm",
-            Self::NotComponent => "not_a_component",
-            Self::Invalid(_) => "invalid_component",
-            Self::UnsupportedImport(_) => "unsupported_import",
-            Self::WrongWorld(_) => "wrong_world",
-            Self::Describe(_) => "describe_failed",
-            Self::TooComplex(_) => "too_complex",
-            Self::CompileTimeout(_) => "compile_timeout",
-            Self::Busy(_) => "compiler_busy",
         }
     }
 }
@@ -489,49 +449,6 @@ impl Runtime {
     }
 }
 
-fn module_failure(e: bindings::guest::ModuleError) -> StepFailure {
-    let err = convert::module_error(e);
-    StepFailure {
-        kind: FailureKind::ModuleError,
-        message: err.to_string(),
-        module_error: Some(err),
-    }
-}
-
-/// Names the kind of a trap or host error.
-fn classify(e: &wasmtime::Error, stderr: &[u8]) -> StepFailure {
-    let kind = match e.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => FailureKind::OutOfFuel,
-        Some(Trap::Interrupt) => FailureKind::Deadline,
-        Some(_) => FailureKind::Trap,
-        None => {
-            let chain = format!("{e:#}");
-            if chain.contains("growing memory") || chain.contains("memory growth") {
-                FailureKind::OutOfMemory
-            } else if chain.contains("maximum concurrent") || chain.contains("instance limit") {
-                FailureKind::Capacity
-            } else if chain.contains("fuel allocated for hostcalls") {
-                FailureKind::OversizedOutput
-            } else {
-                FailureKind::Trap
-            }
-        }
-    };
-    let mut message = match kind {
-        FailureKind::OutOfFuel => "ran out of fuel".to_owned(),
-        FailureKind::Deadline => "ran past its deadline".to_owned(),
-        FailureKind::OutOfMemory => "tried to use more memory than allowed".to_owned(),
-        _ => first_line(e),
-    };
-    let said = String::from_utf8_lossy(stderr);
-    let said = said.trim();
-    if !said.is_empty() {
-        message.push_str(": ");
-        message.push_str(&said.chars().take(1024).collect::<String>());
-    }
-    StepFailure::new(kind, message)
-}
-
 /// How much of a memory slot may be reset in place rather than decommitted.
 const KEEP_RESIDENT_BYTES: usize = 4 * 1024 * 1024;
 
@@ -563,43 +480,4 @@ fn engine_config(config: &RuntimeConfig) -> Config {
         .async_stack_size(2 * 1024 * 1024)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     c
-}
-
-/// Refuses what is obviously not a component before wasmtime sees it.
-fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
-    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
-        return Err(LoadError::NotWasm);
-    }
-    match bytes[4..8] {
-        [1, 0, 0, 0] => Err(LoadError::NotComponent),
-        [_, _, 1, 0] => Ok(()),
-        _ => Err(LoadError::Invalid(
-            "unknown WebAssembly version or layer".into(),
-        )),
-    }
-}
-
-fn link_error(e: wasmtime::Error) -> LoadError {
-    let text = format!("{e:#}");
-    // wasmtime says: "component imports instance `wasi:sockets/tcp@0.2.x`, but a matching
-    // implementation was not found in the linker".
-    match text.split('`').nth(1) {
-        Some(name) if text.contains("import") => LoadError::UnsupportedImport(name.to_owned()),
-        _ => LoadError::Invalid(first_line(&e)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn headers() {
-        assert_eq!(check_header(b"hello world"), Err(LoadError::NotWasm));
-        assert_eq!(
-            check_header(b"\0asm\x01\0\0\0"),
-            Err(LoadError::NotComponent)
-        );
-        assert_eq!(check_header(b"\0asm\x0d\0\x01\0"), Ok(()));
-    }
 }

@@ -46,10 +46,13 @@ struct Entry<T> {
     answer: Result<T, StepFailure>,
 }
 
+/// Kept answers, and their keys oldest first.
+type Kept<T> = (HashMap<Key, Entry<T>>, VecDeque<Key>);
+
 /// Answers of one kind, oldest pushed out first.
 #[derive(Debug)]
 pub struct Answers<T> {
-    kept: Mutex<(HashMap<Key, Entry<T>>, VecDeque<Key>)>,
+    kept: Mutex<Kept<T>>,
 }
 
 impl<T> Default for Answers<T> {
