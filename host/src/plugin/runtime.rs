@@ -39,9 +39,10 @@ use crate::flow::{ModuleInfo, NodeInfo, StepInput, StepOutput};
 const TICK: Duration = Duration::from_millis(2);
 /// Fuel between cooperative yields to tokio, so a long step never hogs a worker.
 const YIELD_FUEL: u64 = 200_000;
-/// Most bytes one host call may take from a module (a log line, a stdout write):
-/// the rest of a larger one is never copied.
-const HOSTCALL_BYTES: usize = 1024 * 1024;
+/// Most bytes one host call may take from a module (a log line, a stdout write), or
+/// a call's answer hold, beyond what its limits let it answer: the rest of a larger
+/// one is never copied.
+const HOSTCALL_BYTES: u64 = 1024 * 1024;
 /// Failures of one module written to the log per minute; the rest are counted only.
 const FAILURES_LOGGED_PER_MINUTE: u64 = 60;
 
@@ -416,7 +417,10 @@ impl Runtime {
         let stderr = state.stderr.clone();
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        store.set_hostcall_fuel(HOSTCALL_BYTES);
+        // Room for the largest answer the limits allow (a prepared form may be eight
+        // times the output), and no more.
+        let answer = limits.max_output_bytes.max(limits.max_state_bytes) * 8;
+        store.set_hostcall_fuel(usize::try_from(answer + HOSTCALL_BYTES).unwrap_or(usize::MAX));
         let setup = store
             .set_fuel(limits.fuel)
             .and_then(|()| store.fuel_async_yield_interval(Some(YIELD_FUEL)));
