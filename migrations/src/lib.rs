@@ -21,7 +21,7 @@ mod m20261121_000008_create_channels;
 mod m20261121_000009_create_sessions;
 mod m20261121_000010_create_routing;
 mod m20261122_000011_add_session_survey;
-mod m20261204_000012_add_flow_verdict;
+mod m20261204_000030_add_flow_verdict;
 
 /// The ordered list of kefu's migrations.
 #[derive(Debug)]
@@ -42,7 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000009_create_sessions::Migration),
             Box::new(m20261121_000010_create_routing::Migration),
             Box::new(m20261122_000011_add_session_survey::Migration),
-            Box::new(m20261204_000012_add_flow_verdict::Migration),
+            Box::new(m20261204_000030_add_flow_verdict::Migration),
         ]
     }
 }
