@@ -15,7 +15,7 @@ use crate::auth::throttle::ThrottlePolicy;
 use crate::auth::{LoginThrottle, TokenKeys};
 use crate::config::Config;
 use crate::http;
-use crate::plugin::{Limits, Registry, Runtime, RuntimeConfig};
+use crate::plugin::{CompileBounds, Limits, Registry, Runtime, RuntimeConfig};
 use crate::routing::{Kick, QueueFigures, Router, RoutingConfig, Signals};
 use crate::sessions::{Sessions, SessionsConfig};
 use crate::state::AppState;
@@ -67,6 +67,13 @@ impl Application {
                     .then(|| config.data_dir.join("module-cache")),
                 max_instances: config.plugins.max_instances,
                 max_limits: Limits::server_max(),
+                instances_per_tenant: config.plugins.max_instances_per_tenant,
+                instances_per_module: config.plugins.max_instances_per_module,
+                slot_wait: Duration::from_millis(config.plugins.instance_wait_ms),
+                compile: CompileBounds {
+                    concurrent: config.plugins.concurrent_compiles,
+                    timeout: Duration::from_secs(config.plugins.compile_timeout_secs),
+                },
             },
             Arc::new(QueueFigures::new(
                 db.clone(),
@@ -74,7 +81,10 @@ impl Application {
             )),
         )
         .context("starting the plugin runtime")?;
-        let plugins = Arc::new(Registry::new(db.clone(), Arc::new(runtime)));
+        let plugins = Arc::new(
+            Registry::new(db.clone(), Arc::new(runtime))
+                .with_quota(config.plugins.max_modules_per_tenant),
+        );
         plugins
             .start(crate::builtin_plugins::MODULES)
             .await
@@ -92,6 +102,9 @@ impl Application {
             SessionsConfig {
                 max_steps_per_turn: config.sessions.max_steps_per_turn,
                 timer_tick: Duration::from_millis(config.sessions.timer_tick_ms),
+                max_turn: Duration::from_millis(config.sessions.max_turn_ms),
+                max_turn_output_bytes: config.sessions.max_turn_output_bytes,
+                max_flow_state_bytes: config.sessions.max_flow_state_bytes,
             },
             signals.clone(),
         ));

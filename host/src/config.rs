@@ -104,6 +104,13 @@ pub struct SessionsConfig {
     pub max_steps_per_turn: u32,
     /// How often due timers (wait timeouts, idle ends) are looked for, in ms.
     pub timer_tick_ms: u64,
+    /// How long one turn's module calls may take in all, in ms, before the turn is
+    /// stopped (and the session falls back).
+    pub max_turn_ms: u64,
+    /// Most bytes of messages one turn may send.
+    pub max_turn_output_bytes: u64,
+    /// Most bytes a session's variables and modules' private states may hold in all.
+    pub max_flow_state_bytes: u64,
 }
 
 impl Default for SessionsConfig {
@@ -111,6 +118,9 @@ impl Default for SessionsConfig {
         Self {
             max_steps_per_turn: 50,
             timer_tick_ms: 500,
+            max_turn_ms: 3_000,
+            max_turn_output_bytes: 1024 * 1024,
+            max_flow_state_bytes: 1024 * 1024,
         }
     }
 }
@@ -152,6 +162,18 @@ pub struct PluginsConfig {
     pub compile_cache: bool,
     /// Largest component an admin may upload, in bytes.
     pub max_component_bytes: usize,
+    /// Module instances one tenant may run at once (built-ins included).
+    pub max_instances_per_tenant: u32,
+    /// Instances one module may run at once for one tenant.
+    pub max_instances_per_module: u32,
+    /// How long a step waits for a free instance before it fails with `capacity`, in ms.
+    pub instance_wait_ms: u64,
+    /// Modules one tenant may install.
+    pub max_modules_per_tenant: usize,
+    /// Uploaded components compiled at once (each tenant one at a time).
+    pub concurrent_compiles: u32,
+    /// How long an upload waits for its compilation, in seconds.
+    pub compile_timeout_secs: u64,
 }
 
 impl Default for PluginsConfig {
@@ -160,6 +182,12 @@ impl Default for PluginsConfig {
             max_instances: 128,
             compile_cache: true,
             max_component_bytes: 16 * 1024 * 1024,
+            max_instances_per_tenant: 32,
+            max_instances_per_module: 16,
+            instance_wait_ms: 1_000,
+            max_modules_per_tenant: 50,
+            concurrent_compiles: 1,
+            compile_timeout_secs: 30,
         }
     }
 }
@@ -347,6 +375,35 @@ impl Config {
         }
         if self.plugins.max_instances == 0 || self.plugins.max_instances > 10_000 {
             return Err("plugins.max_instances must be between 1 and 10000".into());
+        }
+        let p = &self.plugins;
+        if p.max_instances_per_tenant == 0 || p.max_instances_per_module == 0 {
+            return Err(
+                "plugins.max_instances_per_tenant and plugins.max_instances_per_module must be at least 1"
+                    .into(),
+            );
+        }
+        if p.instance_wait_ms > 60_000 {
+            return Err("plugins.instance_wait_ms must be at most 60000".into());
+        }
+        if p.max_modules_per_tenant == 0 || p.max_modules_per_tenant > 10_000 {
+            return Err("plugins.max_modules_per_tenant must be between 1 and 10000".into());
+        }
+        if p.concurrent_compiles == 0 || p.concurrent_compiles > 64 {
+            return Err("plugins.concurrent_compiles must be between 1 and 64".into());
+        }
+        if p.compile_timeout_secs == 0 || p.compile_timeout_secs > 600 {
+            return Err("plugins.compile_timeout_secs must be between 1 and 600".into());
+        }
+        let s = &self.sessions;
+        if s.max_turn_ms < 100 || s.max_turn_ms > 600_000 {
+            return Err("sessions.max_turn_ms must be between 100 and 600000".into());
+        }
+        if s.max_turn_output_bytes < 1024 || s.max_flow_state_bytes < 1024 {
+            return Err(
+                "sessions.max_turn_output_bytes and sessions.max_flow_state_bytes must be at least 1024"
+                    .into(),
+            );
         }
         if self.database.max_connections == 0 {
             return Err("database.max_connections must be at least 1".into());

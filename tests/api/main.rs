@@ -9,6 +9,8 @@ mod agents;
 mod auth;
 mod flows;
 mod health;
+mod hostile;
+mod hostile_flows;
 mod im;
 mod migrations;
 mod openapi;

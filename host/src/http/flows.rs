@@ -202,14 +202,15 @@ async fn create_flow(
     )
     .await?;
     tracing::info!(flow = %flow.id, by = %auth.agent_id, "flow created");
-    let validation = catalog::check(&state.plugins, auth.tenant, &flow.draft).await?;
+    let validation = catalog::draft_verdict(&state.db, &state.plugins, auth.tenant, &flow).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(FlowWithVerdict { flow, validation }),
     ))
 }
 
-/// One flow, with the verdict on its draft.
+/// One flow, with the verdict on its draft as it was checked when saved: reading a
+/// flow runs no module.
 #[utoipa::path(
     get,
     path = "/api/v1/flows/{id}",
@@ -226,7 +227,7 @@ async fn get_flow(
     let flow = flows::get(&state.db, auth.tenant, id)
         .await
         .or_not_found("flow")?;
-    let validation = catalog::check(&state.plugins, auth.tenant, &flow.draft).await?;
+    let validation = catalog::draft_verdict(&state.db, &state.plugins, auth.tenant, &flow).await?;
     Ok(axum::Json(FlowWithVerdict { flow, validation }))
 }
 
@@ -263,7 +264,7 @@ async fn update_flow(
     )
     .await
     .or_not_found("flow")?;
-    let validation = catalog::check(&state.plugins, auth.tenant, &flow.draft).await?;
+    let validation = catalog::draft_verdict(&state.db, &state.plugins, auth.tenant, &flow).await?;
     Ok(axum::Json(FlowWithVerdict { flow, validation }))
 }
 

@@ -16,7 +16,7 @@ use super::extract::{Admin, Id, Json, Query};
 use crate::directory::FieldErrors;
 use crate::flow::{self, ConfigProblem, ExitInfo, ModuleError, StepOutput};
 use crate::plugin::registry::InstallError;
-use crate::plugin::{FailureKind, Limits, MetricsSnapshot, StepContext, StepFailure};
+use crate::plugin::{FailureKind, Limits, LoadError, MetricsSnapshot, StepContext, StepFailure};
 use crate::state::AppState;
 use crate::store::plugins::PluginRow;
 use crate::store::tenants;
@@ -102,8 +102,9 @@ pub struct InstallQuery {
 }
 
 /// Installs a flow module: the body is the component (`application/wasm`). It is
-/// validated, compiled, linked against what kefu provides and described before it is
-/// accepted, and usable at once.
+/// inspected (its world, imports, and what compiling it would cost), compiled within
+/// bounds, linked against what kefu provides and described before it is accepted,
+/// and usable at once.
 #[utoipa::path(
     post,
     path = "/api/v1/plugins",
@@ -113,10 +114,11 @@ pub struct InstallQuery {
     request_body(content = Vec<u8>, content_type = "application/wasm"),
     responses(
         (status = 201, body = Plugin),
-        (status = 409, description = "`plugin_exists`", body = ErrorBody),
+        (status = 409, description = "`plugin_exists`, `plugin_quota`", body = ErrorBody),
         (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody),
-        (status = 422, description = "`not_wasm`, `not_a_component`, `invalid_component`, `unsupported_import`, `wrong_world` or `describe_failed`", body = ErrorBody),
+        (status = 422, description = "`not_wasm`, `not_a_component`, `invalid_component`, `unsupported_import`, `wrong_world`, `too_complex`, `compile_timeout` or `describe_failed`", body = ErrorBody),
+        (status = 503, description = "`compiler_busy`: another upload of the tenant, or too many of all tenants, are being compiled", body = ErrorBody),
     )
 )]
 async fn install_plugin(
@@ -150,6 +152,11 @@ async fn install_plugin(
         .install(auth.tenant, body.to_vec(), query.enabled.unwrap_or(true))
         .await
         .map_err(|e| match e {
+            InstallError::Load(load @ LoadError::Busy(_)) => Error::Status {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: load.code(),
+                message: load.to_string(),
+            },
             InstallError::Load(load) => Error::Unprocessable {
                 code: load.code(),
                 message: load.to_string(),
@@ -302,7 +309,7 @@ async fn validate_config(
         .or_not_found("plugin")?;
     match state
         .plugins
-        .validate_config(&row, &check.config.to_string())
+        .validate_config(auth.tenant, &row, &check.config.to_string())
         .await
     {
         Ok(node) => Ok(axum::Json(ConfigVerdict {
@@ -391,12 +398,12 @@ async fn dry_run(
     let config = run.config.to_string();
     let node = state
         .plugins
-        .validate_config(&row, &config)
+        .validate_config(auth.tenant, &row, &config)
         .await
         .map_err(step_failed)?;
     let prepared = state
         .plugins
-        .prepare(&row, &config)
+        .prepare(auth.tenant, &row, &config)
         .await
         .map_err(step_failed)?;
     let tenant = tenants::get(&state.db, auth.tenant).await?;
@@ -407,6 +414,7 @@ async fn dry_run(
         session_id: session_id.clone(),
         node_id: "dry-run".into(),
         exits: Some(node.exits.into_iter().map(|e| e.name).collect()),
+        turn_log: None,
     };
     let input = flow::StepInput {
         session: flow::SessionInfo {

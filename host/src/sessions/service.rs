@@ -23,7 +23,7 @@ use crate::feeds::Feeds;
 use crate::flow::catalog::{PinnedNode, Revision};
 use crate::flow::engine::{self, FlowState, NodeRunner, Outcome, TurnContext};
 use crate::flow::{MessageElement, SessionInfo, StepInput, StepOutput, Trigger, UserMessage};
-use crate::plugin::{Registry, StepContext, StepFailure};
+use crate::plugin::{LogBudget, Registry, StepContext, StepFailure};
 use crate::routing::{Groups, Signals};
 use crate::store::sessions::{self as store, CommitError, NewDelivery, NewMessage, TurnWrite};
 use crate::store::{StoreError, TenantId, assign, flows, tenants};
@@ -35,6 +35,12 @@ pub struct SessionsConfig {
     pub max_steps_per_turn: u32,
     /// How often due timers are looked for.
     pub timer_tick: Duration,
+    /// How long one turn's steps may take in all.
+    pub max_turn: Duration,
+    /// Most bytes of messages one turn may send.
+    pub max_turn_output_bytes: u64,
+    /// Most bytes a session's variables and module states may hold.
+    pub max_flow_state_bytes: u64,
 }
 
 impl Default for SessionsConfig {
@@ -42,6 +48,9 @@ impl Default for SessionsConfig {
         Self {
             max_steps_per_turn: 50,
             timer_tick: Duration::from_millis(500),
+            max_turn: Duration::from_secs(3),
+            max_turn_output_bytes: 1024 * 1024,
+            max_flow_state_bytes: 1024 * 1024,
         }
     }
 }
@@ -141,6 +150,8 @@ impl std::fmt::Debug for Sessions {
 
 /// How often a turn is redone when the session changed meanwhile.
 const MAX_ATTEMPTS: u32 = 8;
+/// Due timers handled at once.
+const TIMERS_AT_ONCE: usize = 16;
 
 impl Sessions {
     pub fn new(
@@ -514,6 +525,7 @@ impl Sessions {
             tenant,
             time_zone,
             session_id: session.id.to_string(),
+            turn_log: Arc::new(LogBudget::new(crate::plugin::logs::PER_TURN)),
         };
         let ctx = TurnContext {
             session: SessionInfo {
@@ -526,6 +538,9 @@ impl Sessions {
             revision: &revision,
             fallback_group: channel.default_skill_group_id,
             max_steps: self.config.max_steps_per_turn,
+            max_time: self.config.max_turn,
+            max_sent_bytes: self.config.max_turn_output_bytes,
+            max_state_bytes: self.config.max_flow_state_bytes,
             now,
         };
         session.set_known_variable("ClientAppID", serde_json::json!(channel.sdkappid));
@@ -703,33 +718,49 @@ impl Sessions {
     }
 
     /// Fires every due timer once: waits that timed out step their node with
-    /// `wait-timed-out`; silent users' sessions end with 108.
+    /// `wait-timed-out`; silent users' sessions end with 108. Sessions are handled a
+    /// few at a time, so that one whose turn is slow (or whose user's lock is held)
+    /// does not hold up every other tenant's timers.
     pub async fn fire_due_timers(&self) -> Result<usize, StoreError> {
         let now = Utc::now();
-        let mut fired = 0;
-        for session in store::due_waits(&self.db, now, 200).await? {
-            match self
-                .on_timer(session.channel_id, &session.user_id, Timer::Wait)
-                .await
-            {
-                Ok(true) => fired += 1,
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!(session = %session.id, error = %e, "a wait timeout failed")
-                }
-            }
-        }
-        for session in store::due_idle(&self.db, now, 200).await? {
-            match self
-                .on_timer(session.channel_id, &session.user_id, Timer::Idle)
-                .await
-            {
-                Ok(true) => fired += 1,
-                Ok(false) => {}
-                Err(e) => tracing::warn!(session = %session.id, error = %e, "an idle end failed"),
-            }
-        }
+        let waits = store::due_waits(&self.db, now, 200).await?;
+        let mut fired = self.fire(waits, Timer::Wait).await;
+        let idle = store::due_idle(&self.db, now, 200).await?;
+        fired += self.fire(idle, Timer::Idle).await;
         Ok(fired)
+    }
+
+    async fn fire(&self, due: Vec<Session>, timer: Timer) -> usize {
+        use futures_util::StreamExt;
+        use futures_util::stream::FuturesUnordered;
+
+        let mut due = due.into_iter();
+        let mut running = FuturesUnordered::new();
+        let mut fired = 0;
+        loop {
+            while running.len() < TIMERS_AT_ONCE {
+                let Some(session) = due.next() else { break };
+                running.push(self.fire_one(session, timer));
+            }
+            match running.next().await {
+                Some(true) => fired += 1,
+                Some(false) => {}
+                None => return fired,
+            }
+        }
+    }
+
+    async fn fire_one(&self, session: Session, timer: Timer) -> bool {
+        match self
+            .on_timer(session.channel_id, &session.user_id, timer)
+            .await
+        {
+            Ok(fired) => fired,
+            Err(e) => {
+                tracing::warn!(session = %session.id, ?timer, error = %e, "a due timer failed");
+                false
+            }
+        }
     }
 
     /// Handles one timer under the user's lock, if it is still due.
@@ -878,6 +909,8 @@ struct RegistryRunner<'a> {
     tenant: TenantId,
     time_zone: String,
     session_id: String,
+    /// What the turn's steps may still log, together.
+    turn_log: Arc<LogBudget>,
 }
 
 #[async_trait::async_trait]
@@ -898,7 +931,7 @@ impl NodeRunner for RegistryRunner<'_> {
                     format!("the module of node {:?} is not installed: {e}", node.id),
                 )
             })?;
-        let prepared = self.registry.prepare(&row, config).await?;
+        let prepared = self.registry.prepare(self.tenant, &row, config).await?;
         if !prepared.is_empty() {
             input.prepared = Some(prepared.as_ref().clone());
         }
@@ -908,6 +941,7 @@ impl NodeRunner for RegistryRunner<'_> {
             session_id: self.session_id.clone(),
             node_id: node.id.clone(),
             exits: Some(node.exits.iter().cloned().collect()),
+            turn_log: Some(self.turn_log.clone()),
         };
         self.registry.step(&row, &ctx, input).await
     }
