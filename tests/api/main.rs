@@ -8,6 +8,7 @@ mod access;
 mod agents;
 mod auth;
 mod flows;
+mod fuzzed;
 mod health;
 mod hostile;
 mod hostile_flows;

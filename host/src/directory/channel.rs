@@ -144,27 +144,45 @@ impl Channel {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewChannel {
+    /// Unique in the tenant (409 `channel_name_taken`).
+    #[schema(max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     pub name: String,
+    /// The IM account users write to: printable ASCII, no spaces; unique in the app
+    /// (409 `channel_account_taken`).
+    #[schema(min_length = 1, max_length = 32, pattern = r"^[!-~]+$")]
     pub account: String,
+    /// The IM app; one another tenant's channels claimed is refused (409 `im_app_taken`).
+    #[schema(minimum = 1, maximum = 4294967295.0)]
     pub sdkappid: u64,
     #[serde(default = "default_admin")]
+    #[schema(min_length = 1, max_length = 32, pattern = r"^[!-~]+$")]
     pub admin_identifier: String,
+    /// Generated when left out.
     #[serde(default)]
+    #[schema(min_length = 16, max_length = 128, pattern = r"^[!-~]+$")]
     pub secret_key: Option<String>,
+    /// Generated when left out.
     #[serde(default)]
+    #[schema(min_length = 16, max_length = 128, pattern = r"^[!-~]+$")]
     pub callback_token: Option<String>,
+    /// A flow of the tenant (422 when there is none with this id).
     #[serde(default)]
     pub flow_id: Option<Uuid>,
+    /// A skill group of the tenant (422 when there is none with this id).
     #[serde(default)]
     pub default_skill_group_id: Option<Uuid>,
+    /// An http(s) URL; replies to IM users go to `{im_base_url}/v4/openim/sendmsg`.
     #[serde(default)]
+    #[schema(max_length = 500, pattern = r"^https?://[!-~]*[!-.0-~]$")]
     pub im_base_url: Option<String>,
     #[serde(default = "yes")]
     pub webchat_enabled: bool,
     /// Only users a site vouched for may use the web chat (default false).
     #[serde(default)]
     pub webchat_require_identity: bool,
+    /// Seconds of silence after which a session ends (108); 0 never. At most 7 days.
     #[serde(default = "default_idle")]
+    #[schema(maximum = 604800)]
     pub idle_timeout_secs: u32,
 }
 
@@ -184,21 +202,30 @@ fn default_idle() -> u32 {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelPatch {
+    #[schema(nullable = false, max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     pub name: Option<String>,
+    #[schema(nullable = false, min_length = 1, max_length = 32, pattern = r"^[!-~]+$")]
     pub admin_identifier: Option<String>,
+    #[schema(nullable = false, min_length = 16, max_length = 128, pattern = r"^[!-~]+$")]
     pub secret_key: Option<String>,
+    #[schema(nullable = false, min_length = 16, max_length = 128, pattern = r"^[!-~]+$")]
     pub callback_token: Option<String>,
+    /// A flow of the tenant (422 when there is none with this id).
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<Uuid>)]
     pub flow_id: Option<Option<Uuid>>,
+    /// A skill group of the tenant (422 when there is none with this id).
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<Uuid>)]
     pub default_skill_group_id: Option<Option<Uuid>>,
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = r"^https?://[!-~]*[!-.0-~]$")]
     pub im_base_url: Option<Option<String>>,
+    #[schema(nullable = false)]
     pub webchat_enabled: Option<bool>,
+    #[schema(nullable = false)]
     pub webchat_require_identity: Option<bool>,
+    #[schema(nullable = false, maximum = 604800)]
     pub idle_timeout_secs: Option<u32>,
     /// Set by a rotation only, never by a client.
     #[serde(skip)]

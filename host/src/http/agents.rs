@@ -27,10 +27,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct ListAgents {
     /// Page number, from 1. Default 1.
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<u64>,
     /// Items per page, 1–100. Default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
     /// Case-insensitive text found in the name, nickname, e-mail or staff number.
+    #[param(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub q: Option<String>,
     pub role: Option<crate::directory::Role>,
     /// `true` for active agents only, `false` for deactivated ones only.

@@ -143,7 +143,7 @@ async fn get_channel(
     responses(
         (status = 200, body = ChannelView),
         (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody),
+        (status = 409, description = "`channel_name_taken`", body = ErrorBody),
         (status = 422, body = ErrorBody),
     )
 )]

@@ -44,8 +44,11 @@ async fn tag_flow_body_limit(mut req: Request, next: Next) -> Response {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewFlow {
+    /// Unique in the tenant (409 `flow_name_taken`).
+    #[schema(max_length = 100, pattern = r"^[\s\S]*\S[\s\S]*$")]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub description: String,
     pub draft: Option<Graph>,
 }
@@ -54,7 +57,9 @@ pub struct NewFlow {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlowPatch {
+    #[schema(max_length = 100, pattern = r"^[\s\S]*\S[\s\S]*$")]
     pub name: Option<String>,
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
     pub draft: Option<Graph>,
 }
@@ -74,6 +79,7 @@ pub struct FlowWithVerdict {
 pub struct Publication {
     /// Why, for the history (at most 500 characters).
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub note: String,
 }
 
@@ -81,8 +87,12 @@ pub struct Publication {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rollback {
+    /// A revision of this flow (404 when there is none with this number).
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub revision: i32,
+    /// At most 500 characters.
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub note: String,
 }
 

@@ -8,11 +8,13 @@
 
 pub mod agents;
 pub mod auth;
+pub mod bodies;
 pub mod channels;
 pub mod error;
 pub mod extract;
 pub mod flows;
 pub mod health;
+pub mod openapi;
 pub mod plugins;
 pub mod routing;
 pub mod sessions;
@@ -78,6 +80,13 @@ impl Modify for BearerAuth {
 
 /// Every route of the API, with the OpenAPI document that describes them.
 pub fn api(max_component_bytes: usize) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut doc) = routes(max_component_bytes);
+    // Runs once every route has put its operation in the document.
+    openapi::CommonResponses.modify(&mut doc);
+    (router, doc)
+}
+
+fn routes(max_component_bytes: usize) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(plugins::router(max_component_bytes))
         .merge(health::router())

@@ -111,7 +111,10 @@ pub struct InstallQuery {
     tag = "plugins",
     security(("bearer" = ["admin"])),
     params(InstallQuery),
-    request_body(content = Vec<u8>, content_type = "application/wasm"),
+    request_body(content(
+        (super::bodies::ComponentBytes = "application/wasm"),
+        (super::bodies::ComponentBytes = "application/octet-stream"),
+    )),
     responses(
         (status = 201, body = Plugin),
         (status = 409, description = "`plugin_exists`, `plugin_quota`", body = ErrorBody),
@@ -196,12 +199,16 @@ async fn get_plugin(
     Ok(axum::Json(plugin))
 }
 
+/// At least one of the two.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct PluginPatch {
     /// A disabled module cannot be used in new flow revisions.
+    #[schema(nullable = false)]
     pub enabled: Option<bool>,
     /// New limits (all fields; omitted ones take their defaults), within the server maximum.
+    #[schema(nullable = false)]
     pub limits: Option<Limits>,
 }
 
@@ -356,14 +363,16 @@ pub struct DryRun {
     #[schema(value_type = Object)]
     pub config: serde_json::Value,
     pub trigger: DryTrigger,
-    /// Session variables, name → JSON value.
+    /// Session variables, name → JSON value (at most 200).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(schema_with = super::bodies::variables)]
     pub variables: serde_json::Map<String, serde_json::Value>,
     /// The private state the module returned from its previous step.
     #[serde(default)]
+    #[schema(schema_with = super::bodies::byte_list)]
     pub state: Option<Vec<u8>>,
     #[serde(default)]
+    #[schema(maximum = 4294967295.0)]
     pub turn: u32,
     /// The end user's nickname.
     #[serde(default)]

@@ -120,6 +120,7 @@ async fn group_queue(
 #[into_params(parameter_in = Query)]
 pub struct DayQuery {
     /// `YYYY-MM-DD` in the tenant's time zone; default today.
+    #[param(format = Date)]
     pub date: Option<String>,
 }
 

@@ -28,14 +28,19 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SessionQuery {
+    /// Page number, from 1. Default 1.
     #[serde(default = "first_page")]
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: u64,
+    /// Items per page, 1–100. Default 20.
     #[serde(default = "twenty")]
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: u64,
     /// Only sessions in this status.
     pub status: Option<Status>,
     pub channel_id: Option<Uuid>,
     /// Only this end user's sessions.
+    #[param(max_length = 128)]
     pub user_id: Option<String>,
 }
 
@@ -67,8 +72,8 @@ async fn list_sessions(
     };
     let mut errors = FieldErrors::new();
     page.validate(&mut errors);
-    if q.user_id.as_ref().is_some_and(|u| u.len() > 128) {
-        errors.add("user_id", "must be at most 128 bytes");
+    if q.user_id.as_ref().is_some_and(|u| u.chars().count() > 128) {
+        errors.add("user_id", "must be at most 128 characters");
     }
     errors.into_result()?;
     let filter = SessionFilter {
@@ -111,12 +116,15 @@ async fn get_session(
 pub struct TranscriptQuery {
     /// Messages per page, 1–100 (default 100).
     #[serde(default = "hundred", rename = "Limit", alias = "limit")]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: u64,
-    /// Messages to skip.
+    /// Messages to skip, at most 1000000.
     #[serde(default, rename = "Offset", alias = "offset")]
+    #[param(maximum = 1000000)]
     pub offset: u64,
-    /// `asc` (oldest first, the default) or `desc`.
+    /// `asc` (oldest first, the default) or `desc`, in any case.
     #[serde(default = "ascending", rename = "Order", alias = "order")]
+    #[param(pattern = "^([aA][sS][cC]|[dD][eE][sS][cC])$")]
     pub order: String,
 }
 

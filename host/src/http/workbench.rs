@@ -111,7 +111,7 @@ async fn get_status(State(state): State<AppState>, auth: Auth) -> Result<axum::J
     path = "/api/v1/agent/status",
     tag = "workbench",
     security(("bearer" = [])),
-    request_body = SetStatus,
+    request_body = crate::routing::status::SetStatusBody,
     responses((status = 200, body = StatusView), (status = 422, body = ErrorBody))
 )]
 async fn set_status(
@@ -190,9 +190,11 @@ async fn decline_offer(
 #[serde(deny_unknown_fields)]
 pub struct NewAgentMessage {
     /// 1–10 elements: `{"type":"text","text":…}` or `{"type":"custom","data","desc","ext"}`.
+    #[schema(value_type = Vec<super::bodies::AgentElement>, min_items = 1, max_items = 10)]
     pub elements: Vec<serde_json::Value>,
-    /// Makes a retry safe: the same id in the same session is stored once.
+    /// Makes a retry safe: the same id in the same session is stored once (1 to 64 bytes).
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64, pattern = "^[ -~]+$")]
     pub client_id: Option<String>,
 }
 
@@ -401,7 +403,7 @@ pub struct Transferred {
     tag = "workbench",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Session id")),
-    request_body = TransferRequest,
+    request_body = super::bodies::TransferTarget,
     responses((status = 200, body = Transferred), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody))
 )]
 async fn transfer_session(

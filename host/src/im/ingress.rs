@@ -34,8 +34,13 @@ pub const CALLBACK_PATH: &str = "/im/callback";
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(wire::SENDMSG_PATH, post(sendmsg))
-        .route(CALLBACK_PATH, post(callback))
+        .route(wire::SENDMSG_PATH, post(sendmsg).fallback(wrong_method))
+        .route(CALLBACK_PATH, post(callback).fallback(wrong_method))
+}
+
+/// IM's endpoints answer in IM's shape whatever comes, another method included.
+async fn wrong_method() -> Response {
+    fail(&ImError::invalid_url("the method must be POST"))
 }
 
 fn json_response(body: String) -> Response {

@@ -13,18 +13,25 @@ use crate::directory::validate;
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Fuel (roughly, WebAssembly instructions) per step.
+    #[schema(minimum = 10000, maximum = 2000000000)]
     pub fuel: u64,
     /// Wall-clock deadline per step, in milliseconds.
+    #[schema(minimum = 1, maximum = 5000)]
     pub deadline_ms: u64,
     /// Linear memory the module may grow to, in bytes.
+    #[schema(minimum = 1048576, maximum = 268435456)]
     pub memory_bytes: u64,
     /// Total bytes of strings and byte lists in a step's output.
+    #[schema(minimum = 1024, maximum = 8388608)]
     pub max_output_bytes: u64,
     /// Actions in a step's output.
+    #[schema(minimum = 1, maximum = 1000)]
     pub max_actions: u32,
     /// Bytes of any one string in the output (a message text, a variable value).
+    #[schema(minimum = 256, maximum = 1048576)]
     pub max_string_bytes: u64,
     /// Bytes of private state a module may keep between steps.
+    #[schema(minimum = 0, maximum = 4194304)]
     pub max_state_bytes: u64,
 }
 
