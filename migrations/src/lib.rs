@@ -21,6 +21,8 @@ mod m20261121_000008_create_channels;
 mod m20261121_000009_create_sessions;
 mod m20261121_000010_create_routing;
 mod m20261122_000011_add_session_survey;
+mod m20261204_000020_create_quick_replies;
+mod m20261204_000021_create_session_notes;
 
 /// The ordered list of kefu's migrations.
 #[derive(Debug)]
@@ -41,6 +43,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000009_create_sessions::Migration),
             Box::new(m20261121_000010_create_routing::Migration),
             Box::new(m20261122_000011_add_session_survey::Migration),
+            Box::new(m20261204_000020_create_quick_replies::Migration),
+            Box::new(m20261204_000021_create_session_notes::Migration),
         ]
     }
 }

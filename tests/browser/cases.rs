@@ -1,0 +1,65 @@
+//! What the story does not go through: the sign-in form's refusals (wrong password,
+//! throttled, deactivated) and a sign-in that ends while the page is open.
+
+use kefu::directory::Role;
+use kefu_tests::{PASSWORD, spawn_app_with};
+use serde_json::json;
+
+use crate::driver::Browser;
+use crate::support::{fill_login, sign_in};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sign_in_form_says_why_it_refuses() {
+    let Some(b) = Browser::launch(375, 812).await else {
+        return;
+    };
+    let app = spawn_app_with(|c| {
+        c.auth.login_failures_per_account = 2;
+        c.auth.login_delay_secs = 30;
+    })
+    .await;
+    let tenant = app.tenant("acme").await;
+    app.account(tenant.id, "gone@acme.test", Role::Agent).await;
+    app.account(tenant.id, "kept@acme.test", Role::Agent).await;
+    let admin = app.admin_token(&tenant).await;
+    let gone = app
+        .get("/api/v1/agents?q=gone", &admin)
+        .await
+        .body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(&format!("/api/v1/agents/{gone}/deactivate"), &admin, json!({}))
+        .await;
+
+    b.goto(&app.url("/workbench")).await;
+    b.find("#login-form").await;
+    // Wrong password: the form says so, and keeps what was typed but the password.
+    fill_login(&b, "acme", "kept@acme.test", "not the password").await;
+    b.wait_text("#login-error", "Wrong instance, e-mail or password").await;
+    // A deactivated account with its right password is refused the same way: kefu
+    // does not tell a stranger which accounts exist; the message names the case.
+    fill_login(&b, "acme", "gone@acme.test", PASSWORD).await;
+    b.wait_text("#login-error", "deactivated").await;
+    b.shot("login-refused").await;
+    // Throttled: past two failures the server answers 429 with Retry-After.
+    fill_login(&b, "acme", "kept@acme.test", "still wrong").await;
+    fill_login(&b, "acme", "kept@acme.test", PASSWORD).await;
+    b.wait_text("#login-error", "Too many failed sign-ins. Try again in").await;
+    let text = b.find("#login-error").await.text().await.unwrap();
+    let secs: u64 = text
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .expect("the wait in seconds");
+    assert!((1..=30).contains(&secs), "{text}");
+
+    // Signed in elsewhere, then deactivated: the page goes back to the sign-in form.
+    let other = app.tenant("other").await;
+    let id = app.account(other.id, "soon@other.test", Role::Agent).await;
+    sign_in(&b, &app, "other", "soon@other.test").await;
+    let other_admin = app.admin_token(&other).await;
+    app.post(&format!("/api/v1/agents/{id}/deactivate"), &other_admin, json!({}))
+        .await;
+    b.wait_text("#login-error", "sign-in has ended").await;
+    b.close().await;
+}
