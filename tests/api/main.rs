@@ -15,3 +15,5 @@ mod plugins;
 mod routing;
 mod skill_groups;
 mod tenancy;
+mod web;
+mod workbench_desk;

@@ -16,27 +16,31 @@ async fn the_sign_in_form_says_why_it_refuses() {
     let app = spawn_app_with(|c| {
         c.auth.login_failures_per_account = 2;
         c.auth.login_delay_secs = 30;
+        // The socket of an ended sign-in closes on the next keep-alive beat.
+        c.routing.heartbeat_timeout_secs = 3;
     })
     .await;
     let tenant = app.tenant("acme").await;
     app.account(tenant.id, "gone@acme.test", Role::Agent).await;
     app.account(tenant.id, "kept@acme.test", Role::Agent).await;
     let admin = app.admin_token(&tenant).await;
-    let gone = app
-        .get("/api/v1/agents?q=gone", &admin)
-        .await
-        .body["items"][0]["id"]
+    let gone = app.get("/api/v1/agents?q=gone", &admin).await.body["items"][0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    app.post(&format!("/api/v1/agents/{gone}/deactivate"), &admin, json!({}))
-        .await;
+    app.post(
+        &format!("/api/v1/agents/{gone}/deactivate"),
+        &admin,
+        json!({}),
+    )
+    .await;
 
     b.goto(&app.url("/workbench")).await;
     b.find("#login-form").await;
     // Wrong password: the form says so, and keeps what was typed but the password.
     fill_login(&b, "acme", "kept@acme.test", "not the password").await;
-    b.wait_text("#login-error", "Wrong instance, e-mail or password").await;
+    b.wait_text("#login-error", "Wrong instance, e-mail or password")
+        .await;
     // A deactivated account with its right password is refused the same way: kefu
     // does not tell a stranger which accounts exist; the message names the case.
     fill_login(&b, "acme", "gone@acme.test", PASSWORD).await;
@@ -45,7 +49,8 @@ async fn the_sign_in_form_says_why_it_refuses() {
     // Throttled: past two failures the server answers 429 with Retry-After.
     fill_login(&b, "acme", "kept@acme.test", "still wrong").await;
     fill_login(&b, "acme", "kept@acme.test", PASSWORD).await;
-    b.wait_text("#login-error", "Too many failed sign-ins. Try again in").await;
+    b.wait_text("#login-error", "Too many failed sign-ins. Try again in")
+        .await;
     let text = b.find("#login-error").await.text().await.unwrap();
     let secs: u64 = text
         .split_whitespace()
@@ -58,8 +63,12 @@ async fn the_sign_in_form_says_why_it_refuses() {
     let id = app.account(other.id, "soon@other.test", Role::Agent).await;
     sign_in(&b, &app, "other", "soon@other.test").await;
     let other_admin = app.admin_token(&other).await;
-    app.post(&format!("/api/v1/agents/{id}/deactivate"), &other_admin, json!({}))
-        .await;
+    app.post(
+        &format!("/api/v1/agents/{id}/deactivate"),
+        &other_admin,
+        json!({}),
+    )
+    .await;
     b.wait_text("#login-error", "sign-in has ended").await;
     b.close().await;
 }

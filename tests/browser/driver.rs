@@ -31,7 +31,10 @@ fn find_program(env: &str, names: &[&str]) -> Option<PathBuf> {
 /// Chromium and chromedriver, or `None` (after a loud warning) when either is
 /// missing and the run does not require them.
 pub fn programs() -> Option<(PathBuf, PathBuf)> {
-    let chromium = find_program("KEFU_CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]);
+    let chromium = find_program(
+        "KEFU_CHROMIUM",
+        &["chromium", "chromium-browser", "google-chrome"],
+    );
     let driver = find_program("KEFU_CHROMEDRIVER", &["chromedriver"]);
     match (chromium, driver) {
         (Some(c), Some(d)) => Some((c, d)),
@@ -45,7 +48,9 @@ pub fn programs() -> Option<(PathBuf, PathBuf)> {
             .collect::<Vec<_>>()
             .join(" and ");
             if std::env::var("KEFU_REQUIRE_BROWSER").as_deref() == Ok("1") {
-                panic!("KEFU_REQUIRE_BROWSER=1 but {missing} is not installed (apt-get install chromium chromium-driver fonts-noto-cjk)");
+                panic!(
+                    "KEFU_REQUIRE_BROWSER=1 but {missing} is not installed (apt-get install chromium chromium-driver fonts-noto-cjk)"
+                );
             }
             eprintln!(
                 "\n{bar}\n!! BROWSER TESTS SKIPPED: {missing} not found.\n!! The workbench was NOT tested in a browser. Install them with\n!!   apt-get install chromium chromium-driver fonts-noto-cjk\n!! or set KEFU_REQUIRE_BROWSER=1 to make this a failure.\n{bar}\n",
@@ -177,10 +182,16 @@ impl Browser {
         self.width = width;
         self.client.set_window_size(width, height).await.ok();
         let inner = self.js("return [innerWidth, innerHeight]").await;
-        let (w, h) = (inner[0].as_u64().unwrap_or(0) as u32, inner[1].as_u64().unwrap_or(0) as u32);
+        let (w, h) = (
+            inner[0].as_u64().unwrap_or(0) as u32,
+            inner[1].as_u64().unwrap_or(0) as u32,
+        );
         if w != width || h != height {
             self.client
-                .set_window_size(width + (width - w.min(width)), height + (height - h.min(height)))
+                .set_window_size(
+                    width + (width - w.min(width)),
+                    height + (height - h.min(height)),
+                )
                 .await
                 .ok();
         }
@@ -224,7 +235,11 @@ impl Browser {
     }
 
     pub async fn click(&self, css: &str) {
-        self.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
     pub async fn type_in(&self, css: &str, text: &str) {
@@ -240,13 +255,21 @@ impl Browser {
         self.until(&format!("`{css}` to read `{want}`"), async || {
             let e = self.find(css).await;
             let text = e.text().await.unwrap_or_default();
-            if text.contains(want) { Ok(text) } else { Err(text) }
+            if text.contains(want) {
+                Ok(text)
+            } else {
+                Err(text)
+            }
         })
         .await
     }
 
     /// Polls `probe` until it answers `Ok`; fails with its last `Err` after [`WAIT`].
-    pub async fn until<T>(&self, what: &str, mut probe: impl AsyncFnMut() -> Result<T, String>) -> T {
+    pub async fn until<T>(
+        &self,
+        what: &str,
+        mut probe: impl AsyncFnMut() -> Result<T, String>,
+    ) -> T {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             match probe().await {

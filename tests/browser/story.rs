@@ -20,14 +20,24 @@ async fn two_agents_work_through_a_day_in_the_workbench() {
     let (desk, agents) = workplace(&app, "wb").await;
     let (one, two) = (&agents[0], &agents[1]);
     let told_user = async |user: &str, text: &str| {
-        eventually(WAIT, &format!("IM to deliver `{text}` to {user}"), async || {
-            let got = desk.im.received();
-            if got.iter().any(|d| d.to() == user && d.text().contains(text)) {
-                Ok(())
-            } else {
-                Err(format!("{:?}", got.iter().map(|d| d.text()).collect::<Vec<_>>()))
-            }
-        })
+        eventually(
+            WAIT,
+            &format!("IM to deliver `{text}` to {user}"),
+            async || {
+                let got = desk.im.received();
+                if got
+                    .iter()
+                    .any(|d| d.to() == user && d.text().contains(text))
+                {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{:?}",
+                        got.iter().map(|d| d.text()).collect::<Vec<_>>()
+                    ))
+                }
+            },
+        )
         .await
     };
 
@@ -35,12 +45,18 @@ async fn two_agents_work_through_a_day_in_the_workbench() {
     a.goto(&app.url("/workbench")).await;
     a.find("#login-form").await;
     a.shot("login").await;
-    a.find("#login-lang").await.select_by_value("zh-CN").await.unwrap();
+    a.find("#login-lang")
+        .await
+        .select_by_value("zh-CN")
+        .await
+        .unwrap();
     a.wait_text("#login-submit", "登录").await;
     crate::support::fill_login(&a, "wb", &one.email, kefu_tests::PASSWORD).await;
-    a.until_js("the desk", "document.body.dataset.ready === '1'").await;
+    a.until_js("the desk", "document.body.dataset.ready === '1'")
+        .await;
     a.wait_text("#me-name", "小一").await;
-    a.wait_text("#status-text", "下线").await;
+    // Online now, and not ready until the agent says otherwise.
+    a.wait_text("#status-text", "示忙").await;
 
     // The page asks politely for notifications, once.
     a.wait_text("#banner", "通知").await;
@@ -56,9 +72,12 @@ async fn two_agents_work_through_a_day_in_the_workbench() {
 
     // A user writes through IM; the flow transfers; the offer rings with its countdown.
     say(&app, RATED, "user_1", "我要人工").await;
-    a.wait_text(".session[data-kind=\"offer\"] .countdown", "秒内接入").await;
-    a.until_js("a ring", "Number(document.body.dataset.rings) >= 1").await;
-    a.until_js("the count in the title", "document.title.startsWith('(1)')").await;
+    a.wait_text(".session[data-kind=\"offer\"] .countdown", "秒内接入")
+        .await;
+    a.until_js("a ring", "Number(document.body.dataset.rings) >= 1")
+        .await;
+    a.until_js("the count in the title", "document.title.startsWith('(1)')")
+        .await;
     a.shot("offer").await;
 
     // Accept from the keyboard.
@@ -70,36 +89,65 @@ async fn two_agents_work_through_a_day_in_the_workbench() {
         .await
         .unwrap();
     a.wait_text("#conversation .conv-title h2", "user_1").await;
-    a.until_js("the list to show it ongoing", "document.querySelector('.session[data-kind=\"active\"]')").await;
-    assert!(said_by(&a, "bot").await.iter().any(|t| t.contains("欢迎光临")), "the bot's welcome is in the transcript");
+    a.until_js(
+        "the list to show it ongoing",
+        "document.querySelector('.session[data-kind=\"active\"]')",
+    )
+    .await;
+    assert!(
+        said_by(&a, "bot")
+            .await
+            .iter()
+            .any(|t| t.contains("欢迎光临")),
+        "the bot's welcome is in the transcript"
+    );
 
     // Messages both ways.
     say(&app, RATED, "user_1", "你好，我的订单还没到").await;
     a.until(&"the user's message", async || {
         let said = said_by(&a, "user").await;
-        if said.iter().any(|t| t.contains("我的订单还没到")) { Ok(()) } else { Err(format!("{said:?}")) }
+        if said.iter().any(|t| t.contains("我的订单还没到")) {
+            Ok(())
+        } else {
+            Err(format!("{said:?}"))
+        }
     })
     .await;
     a.type_in("#composer-text", "/hi").await;
     a.find("#quick-picker li[data-shortcut=\"hi\"]").await;
     a.type_in("#composer-text", &Key::Enter.to_string()).await;
-    let filled = a.js("return document.querySelector('#composer-text').value").await;
-    assert_eq!(filled, "您好，我是小一，很高兴为您服务！", "the variable is filled in");
+    let filled = a
+        .js("return document.querySelector('#composer-text').value")
+        .await;
+    assert_eq!(
+        filled, "您好，我是小一，很高兴为您服务！",
+        "the variable is filled in"
+    );
     a.wait_text("#composer-count", "16 / 2000").await;
     a.type_in("#composer-text", &Key::Enter.to_string()).await;
     told_user("user_1", "您好，我是小一，很高兴为您服务！").await;
     a.until(&"the agent's reply in the transcript", async || {
         let said = said_by(&a, "agent").await;
-        if said.iter().any(|t| t.contains("很高兴为您服务")) { Ok(()) } else { Err(format!("{said:?}")) }
+        if said.iter().any(|t| t.contains("很高兴为您服务")) {
+            Ok(())
+        } else {
+            Err(format!("{said:?}"))
+        }
     })
     .await;
-    a.until_js("no reply left pending", "!document.querySelector('.pending-msg')").await;
+    a.until_js(
+        "no reply left pending",
+        "!document.querySelector('.pending-msg')",
+    )
+    .await;
 
     // An internal note: in the transcript, marked, never sent.
     a.click("#note-mode").await;
-    a.type_in("#composer-text", &format!("客户很着急{}", Key::Enter)).await;
+    a.type_in("#composer-text", &format!("客户很着急{}", Key::Enter))
+        .await;
     a.wait_text("#conversation .msg.note", "客户很着急").await;
-    a.wait_text("#conversation .msg.note .note-mark", "内部备注").await;
+    a.wait_text("#conversation .msg.note .note-mark", "内部备注")
+        .await;
     a.shot("conversation").await;
     a.click(".tab[aria-pressed=\"false\"]").await; // back to replies
 
@@ -114,8 +162,13 @@ async fn two_agents_work_through_a_day_in_the_workbench() {
         let said = said_by(&a, "user").await;
         let first = said.iter().filter(|t| t.contains("第一条")).count();
         let second = said.iter().filter(|t| t.contains("第二条")).count();
-        let order = said.iter().position(|t| t.contains("第一条")) < said.iter().position(|t| t.contains("第二条"));
-        if first == 1 && second == 1 && order { Ok(()) } else { Err(format!("{said:?}")) }
+        let order = said.iter().position(|t| t.contains("第一条"))
+            < said.iter().position(|t| t.contains("第二条"));
+        if first == 1 && second == 1 && order {
+            Ok(())
+        } else {
+            Err(format!("{said:?}"))
+        }
     })
     .await;
     one.wait_status(&app, "free").await;
@@ -123,7 +176,7 @@ async fn two_agents_work_through_a_day_in_the_workbench() {
     // A colleague signs in on a desk-sized screen.
     let b = Browser::launch(1440, 900).await.expect("a second browser");
     sign_in(&b, &app, "wb", &two.email).await;
-    b.wait_text("#status-text", "Offline").await;
+    b.wait_text("#status-text", "Not ready").await;
     choose_status(&b, "free", None).await;
     b.wait_text("#status-text", "Free").await;
     b.shot("desk-empty").await;
@@ -131,26 +184,39 @@ async fn two_agents_work_through_a_day_in_the_workbench() {
     // Transfer to the colleague, who is shown free, with a note.
     a.click("#transfer").await;
     let option = format!("input[value=\"agent:{}\"]", two.id);
-    a.wait_text(&format!("label[for=\"target-agent:{}\"]", two.id), "示闲").await;
+    a.wait_text(&format!("label[for=\"target-agent:{}\"]", two.id), "示闲")
+        .await;
     a.click(&option).await;
     a.type_in("#transfer-note", "VIP 客户，请优先处理").await;
     a.shot("transfer").await;
     a.click("#transfer-submit").await;
     a.wait_text("#toast", "已转接").await;
-    a.wait_text(".session[data-kind=\"ended\"] .session-meta", "已转接").await;
+    a.wait_text("#conversation .conv-title", "已结束").await;
+    a.wait_text("#conversation .composer-reason", "只能查看")
+        .await;
+    a.click("#back").await;
+    a.wait_text(".session[data-kind=\"ended\"] .session-meta", "已转接")
+        .await;
 
     // The colleague has it, with the note and everything said before.
-    b.wait_text(".session[data-kind=\"active\"] .session-name", "user_1").await;
-    b.click(".session[data-kind=\"active\"] .session-open").await;
+    b.wait_text(".session[data-kind=\"active\"] .session-name", "user_1")
+        .await;
+    b.click(".session[data-kind=\"active\"] .session-open")
+        .await;
     b.wait_text("#conversation .msg.note", "VIP 客户").await;
     b.until(&"the transcript before the transfer", async || {
         let said = said_by(&b, "user").await;
-        if said.iter().any(|t| t.contains("快递单号")) { Ok(()) } else { Err(format!("{said:?}")) }
+        if said.iter().any(|t| t.contains("快递单号")) {
+            Ok(())
+        } else {
+            Err(format!("{said:?}"))
+        }
     })
     .await;
     b.until_js("the earlier internal note", "[...document.querySelectorAll('#conversation .msg.note')].some(n => n.textContent.includes('客户很着急'))").await;
     b.wait_text("kefu-user-panel .user-id", "user_1").await;
-    b.type_in("#composer-text", "Hello, I am checking your parcel now.").await;
+    b.type_in("#composer-text", "Hello, I am checking your parcel now.")
+        .await;
     b.click("#send").await;
     told_user("user_1", "I am checking your parcel").await;
     b.shot("conversation").await;
@@ -158,12 +224,12 @@ async fn two_agents_work_through_a_day_in_the_workbench() {
     // The colleague invites the survey, which names them.
     b.click("#survey").await;
     told_user("user_1", "请为客服 Bea 的服务评分").await;
-    b.wait_text(".session[data-kind=\"ended\"] .session-meta", "survey").await;
+    b.wait_text(".session[data-kind=\"ended\"] .session-meta", "survey")
+        .await;
 
     // A session on a channel without a survey: a 409 becomes a clear message; then end.
     choose_status(&b, "notReady", None).await;
     b.wait_text("#status-text", "Not ready").await;
-    a.click("#back").await;
     say(&app, ACCOUNT, "user_2", "hello").await;
     a.click(".session[data-kind=\"offer\"] .accept").await;
     a.wait_text("#conversation .conv-title h2", "user_2").await;
@@ -182,8 +248,14 @@ async fn two_agents_work_through_a_day_in_the_workbench() {
 
     // Mute, then sign out: the sign-in is over for the server too.
     a.click("#mute").await;
-    a.until_js("muted", "document.querySelector('#mute').getAttribute('aria-pressed') === 'true'").await;
-    let token = a.js("return JSON.parse(sessionStorage.getItem('kefu.tokens')).access").await;
+    a.until_js(
+        "muted",
+        "document.querySelector('#mute').getAttribute('aria-pressed') === 'true'",
+    )
+    .await;
+    let token = a
+        .js("return JSON.parse(sessionStorage.getItem('kefu.tokens')).access")
+        .await;
     let token = token.as_str().unwrap().to_owned();
     a.click("#avatar").await;
     a.click("#sign-out").await;

@@ -63,7 +63,15 @@ pub async fn workplace(app: &TestApp, slug: &str) -> (Desk, Vec<Agent>) {
             .await;
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     }
-    flow_channel(app, &desk.admin, &desk.im, RATED, survey_graph(&desk.group), None).await;
+    flow_channel(
+        app,
+        &desk.admin,
+        &desk.im,
+        RATED,
+        survey_graph(&desk.group),
+        None,
+    )
+    .await;
     let r = app
         .call(
             reqwest::Method::PUT,
@@ -89,8 +97,11 @@ pub async fn sign_in(b: &Browser, app: &TestApp, tenant: &str, email: &str) {
     b.goto(&app.url("/workbench")).await;
     b.find("#login-form").await;
     fill_login(b, tenant, email, PASSWORD).await;
-    b.until_js("the desk to be ready", "document.body.dataset.ready === '1'")
-        .await;
+    b.until_js(
+        "the desk to be ready",
+        "document.body.dataset.ready === '1'",
+    )
+    .await;
 }
 
 pub async fn fill_login(b: &Browser, tenant: &str, email: &str, password: &str) {
@@ -124,6 +135,10 @@ pub async fn said_by(b: &Browser, sender: &str) -> Vec<String> {
         )
         .await;
     v.as_array()
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }

@@ -123,8 +123,7 @@ async fn create_quick_reply(
         Scope::Tenant => None,
         Scope::Personal => Some(auth.agent_id),
     };
-    let created =
-        quick_replies::create(&state.db, auth.tenant, owner, shortcut, new.text).await?;
+    let created = quick_replies::create(&state.db, auth.tenant, owner, shortcut, new.text).await?;
     Ok((StatusCode::CREATED, axum::Json(created)))
 }
 

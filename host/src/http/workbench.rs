@@ -315,8 +315,14 @@ pub(super) async fn visible(state: &AppState, auth: &Auth, id: Uuid) -> Result<S
     if s.agent_id == Some(auth.agent_id)
         || s.skipped_agents.contains(&auth.agent_id)
         || auth.role == Role::Admin
-        || inbox::has_served(&state.db, auth.tenant, auth.agent_id, s.channel_id, &s.user_id)
-            .await?
+        || inbox::has_served(
+            &state.db,
+            auth.tenant,
+            auth.agent_id,
+            s.channel_id,
+            &s.user_id,
+        )
+        .await?
     {
         Ok(s)
     } else {

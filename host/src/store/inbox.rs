@@ -123,7 +123,13 @@ pub async fn mark_read(
         "INSERT INTO session_reads (session_id, agent_id, tenant_id, seq, updated_at) VALUES (?, ?, ?, ?, ?) \
          ON CONFLICT (session_id, agent_id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at \
          WHERE session_reads.seq < excluded.seq",
-        vec![session.into(), agent.into(), tenant.0.into(), seq.into(), Utc::now().into()],
+        vec![
+            session.into(),
+            agent.into(),
+            tenant.0.into(),
+            seq.into(),
+            Utc::now().into(),
+        ],
     );
     write(db, |c| async move {
         c.execute_raw(sql).await?;

@@ -57,7 +57,11 @@ pub async fn add(
         text: Set(text),
         created_at: Set(Utc::now()),
     };
-    write(db, |c| async move { Ok(to_domain(model.insert(&c).await?)) }).await
+    write(
+        db,
+        |c| async move { Ok(to_domain(model.insert(&c).await?)) },
+    )
+    .await
 }
 
 /// The notes of `sessions`, oldest first.

@@ -55,7 +55,8 @@ pub fn compressed(tag: &str, data: &[u8]) -> Option<Bytes> {
 }
 
 fn kept() -> std::sync::MutexGuard<'static, Option<HashMap<String, Bytes>>> {
-    KEPT.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    KEPT.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Gzip at the best ratio: it is paid once per file.
@@ -94,8 +95,7 @@ mod tests {
         assert_eq!(a, b);
         assert!(a.len() < data.len() / 5);
         let mut out = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&a[..]), &mut out)
-            .unwrap();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&a[..]), &mut out).unwrap();
         assert_eq!(out, data);
         assert!(compressed("\"t2\"", b"tiny").is_none());
     }

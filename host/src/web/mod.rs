@@ -48,7 +48,10 @@ const VERSION_MARK: &str = "{{ASSETS}}";
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/workbench", get(workbench))
-        .route("/workbench/", get(|| async { Redirect::permanent("/workbench") }))
+        .route(
+            "/workbench/",
+            get(|| async { Redirect::permanent("/workbench") }),
+        )
         .route("/assets/{version}/{*path}", get(asset))
 }
 
@@ -97,14 +100,21 @@ fn page(path: &str, headers: &HeaderMap) -> Response {
     );
     let h = out.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     out
 }
 
 async fn asset(Path((version, path)): Path<(String, String)>, headers: HeaderMap) -> Response {
     // Only files under `files/`, by their plain relative names.
-    if path.split('/').any(|p| p.is_empty() || p == "." || p == "..") || path.contains('\\') {
+    if path
+        .split('/')
+        .any(|p| p.is_empty() || p == "." || p == "..")
+        || path.contains('\\')
+    {
         return StatusCode::NOT_FOUND.into_response();
     }
     let Some(file) = Files::get(&path) else {
@@ -174,7 +184,10 @@ fn answer(headers: &HeaderMap, data: Cow<'static, [u8]>, tag: &str, kind: &str) 
 }
 
 fn compresses(kind: &str) -> bool {
-    kind.starts_with("text/") || kind.contains("javascript") || kind.contains("json") || kind.contains("svg")
+    kind.starts_with("text/")
+        || kind.contains("javascript")
+        || kind.contains("json")
+        || kind.contains("svg")
 }
 
 fn content_type(path: &str) -> &'static str {

@@ -61,7 +61,7 @@ export const en = {
   "conversation.label": "Conversation",
   "conversation.none": "Choose a session to see the conversation.",
   "conversation.older": "Load earlier messages",
-  "conversation.earlierLeg": "Before the transfer",
+  "conversation.earlierLeg": "↑ Before the transfer",
   "sender.user": "User",
   "sender.bot": "Bot",
   "sender.agent": "Agent",

@@ -61,7 +61,7 @@ export const zh = {
   "conversation.label": "会话",
   "conversation.none": "选择一个会话查看聊天记录。",
   "conversation.older": "加载更早的消息",
-  "conversation.earlierLeg": "转接之前",
+  "conversation.earlierLeg": "↑ 以上为转接前的消息",
   "sender.user": "用户",
   "sender.bot": "机器人",
   "sender.agent": "坐席",

@@ -2,7 +2,7 @@
 // panel — with the status menu, notifications, keyboard shortcuts and languages.
 
 import { Api, showErrors } from "../shared/api.js";
-import { h } from "../shared/dom.js";
+import { h, icon } from "../shared/dom.js";
 import { apply, has, lang, languages, onLang, setLang, t } from "../shared/i18n.js";
 import { Desk } from "./desk.js";
 import { historyDialog, helpDialog, quickRepliesDialog, transferDialog } from "./dialogs.js";
@@ -51,7 +51,7 @@ const actions = {
     toast(t("action.surveyed"));
   }),
   sent: (id, m) => {
-    if (desk.openId === id) $("conversation").append(m);
+    if (desk.openId === id) $("conversation").addMessage(m);
   },
   noted: (n) => $("conversation").note(n),
   history: (s) => historyDialog(desk, actions, s),
@@ -259,7 +259,7 @@ $("mute").addEventListener("click", () => {
 function renderMute() {
   const b = $("mute");
   b.setAttribute("aria-pressed", String(notifier.muted));
-  b.textContent = notifier.muted ? "🔕" : "🔔";
+  b.replaceChildren(icon(notifier.muted ? "bellOff" : "bell"));
   const label = t(notifier.muted ? "notify.unmute" : "notify.mute");
   b.setAttribute("aria-label", label);
   b.title = label;

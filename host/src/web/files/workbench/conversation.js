@@ -15,7 +15,7 @@ class Conversation extends HTMLElement {
   connect(desk, actions) {
     this.desk = desk;
     this.actions = actions;
-    this.id = null;
+    this.sid = null;
     this.setAttribute("aria-label", t("conversation.label"));
     this.header = h("div", { class: "conv-head" });
     this.log = h("div", { class: "transcript", role: "log", "aria-live": "polite", tabindex: "0" });
@@ -32,14 +32,14 @@ class Conversation extends HTMLElement {
 
   changed(d) {
     if (d.what === "open") this.show(d.id);
-    else if (d.what === "message" && d.id === this.id && !d.repeat) this.append(d.message);
-    else if (["list", "ended", "lang"].includes(d.what) && this.id) this.renderHead();
-    if (d.what === "withdrawn" && d.id === this.id) this.show(null);
+    else if (d.what === "message" && d.id === this.sid && !d.repeat) this.addMessage(d.message);
+    else if (["list", "ended", "lang"].includes(d.what) && this.sid) this.renderHead();
+    if (d.what === "withdrawn" && d.id === this.sid) this.show(null);
   }
 
   /** Opens a session: its newest page of messages and its notes. */
   async show(id) {
-    this.id = id;
+    this.sid = id;
     this.seen = new Set();
     this.legs = [];
     this.cursor = null;
@@ -52,17 +52,17 @@ class Conversation extends HTMLElement {
     if (!id) return;
     const e = this.desk.sessions.get(id);
     this.renderHead();
-    if (e && e.note) this.log.append(this.noteItem({ author_name: t("note.transfer"), text: e.note, created_at: e.session.assigned_at }));
+    if (e && e.note) this.log.append(this.noteItem({ mark: t("note.transfer"), author_name: "", text: e.note, created_at: e.session.assigned_at }));
     this.legs = [{ id, offset: 0, done: false }];
     await this.loadOlder();
-    if (this.id !== id) return;
+    if (this.sid !== id) return;
     this.loadNotes(id);
     this.log.scrollTop = this.log.scrollHeight;
     this.desk.read(id);
   }
 
   renderHead() {
-    const e = this.desk.sessions.get(this.id);
+    const e = this.desk.sessions.get(this.sid);
     if (!e) return;
     const s = e.session;
     const kind = e.kind;
@@ -88,42 +88,46 @@ class Conversation extends HTMLElement {
     this.composer.bind(kind === "active" ? e : null, kind === "ended" ? t("composer.ended") : kind === "offer" ? t("composer.offer") : "");
   }
 
-  /** The next older page: of this leg, then of the leg before it. */
+  /** The next older page: of this leg, then of the legs before it, until a page shows something. */
   async loadOlder() {
-    if (this.loading || !this.id) return;
-    const leg = this.legs.find((l) => !l.done);
-    if (!leg) {
-      this.older.hidden = true;
-      return;
-    }
+    if (this.loading || !this.sid) return;
     this.loading = true;
-    const id = this.id;
     try {
-      const page = await this.desk.api.get(`/agent/sessions/${leg.id}/messages?Limit=${PAGE}&Offset=${leg.offset}&Order=desc`);
-      if (this.id !== id) return;
-      const firstOfLeg = leg.offset === 0;
-      leg.offset += page.length;
-      if (page.length < PAGE) {
-        leg.done = true;
-        await this.nextLeg(leg.id);
+      while (this.legs.some((l) => !l.done) && !(await this.loadPage())) {
+        // A leg with nothing more to show: go on to the one before it.
       }
-      const before = this.log.scrollHeight - this.log.scrollTop;
-      const items = page.filter((m) => !this.seen.has(m.id)).reverse();
-      items.forEach((m) => this.seen.add(m.id));
-      if (leg !== this.legs[0] && firstOfLeg && items.length) this.log.prepend(this.legMark());
-      this.log.prepend(...items.map((m) => this.item(m)));
-      this.log.scrollTop = this.log.scrollHeight - before;
-      this.older.textContent = t("conversation.older");
-      this.older.hidden = this.legs.every((l) => l.done);
     } catch (err) {
       this.actions.problem(err);
     } finally {
       this.loading = false;
     }
+    this.older.textContent = t("conversation.older");
+    this.older.hidden = this.legs.every((l) => l.done);
+  }
+
+  /** One page of the oldest leg not read to its start; answers whether it showed anything. */
+  async loadPage() {
+    const leg = this.legs.find((l) => !l.done);
+    const id = this.sid;
+    const page = await this.desk.api.get(`/agent/sessions/${leg.id}/messages?Limit=${PAGE}&Offset=${leg.offset}&Order=desc`);
+    if (this.sid !== id) return true;
+    const firstOfLeg = leg.offset === 0;
+    leg.offset += page.length;
+    if (page.length < PAGE) {
+      leg.done = true;
+      await this.nextLeg(leg.id);
+    }
+    const before = this.log.scrollHeight - this.log.scrollTop;
+    const items = page.filter((m) => !this.seen.has(m.id)).reverse();
+    items.forEach((m) => this.seen.add(m.id));
+    if (leg !== this.legs[0] && firstOfLeg && items.length) this.log.prepend(this.legMark());
+    this.log.prepend(...items.map((m) => this.item(m)));
+    this.log.scrollTop = this.log.scrollHeight - before;
+    return items.length > 0;
   }
 
   async nextLeg(id) {
-    const s = id === this.id ? this.desk.sessions.get(id)?.session : null;
+    const s = id === this.sid ? this.desk.sessions.get(id)?.session : null;
     let parent = s ? s.parent_id : null;
     if (!s) {
       try {
@@ -138,7 +142,7 @@ class Conversation extends HTMLElement {
   async loadNotes(id) {
     try {
       const notes = await this.desk.api.get(`/agent/sessions/${id}/notes`);
-      if (this.id !== id) return;
+      if (this.sid !== id) return;
       for (const n of notes.items) this.placeNote(n);
     } catch (err) {
       this.actions.problem(err);
@@ -155,14 +159,14 @@ class Conversation extends HTMLElement {
     this.log.insertBefore(item, after || null);
   }
 
-  append(m) {
+  addMessage(m) {
     if (this.seen.has(m.id)) return;
     this.seen.add(m.id);
     const stick = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 80;
     this.log.append(this.item(m));
     this.composer.settle(m);
     if (stick || m.sender === "agent") this.log.scrollTop = this.log.scrollHeight;
-    if (document.visibilityState === "visible") this.desk.read(this.id);
+    if (document.visibilityState === "visible") this.desk.read(this.sid);
   }
 
   item(m) {
@@ -178,7 +182,7 @@ class Conversation extends HTMLElement {
     return h(
       "article",
       { class: "msg note", dataset: { at: Date.parse(n.created_at || 0), id: n.id || "" } },
-      h("header", { class: "msg-head muted" }, h("span", { class: "note-mark" }, t("note.mark")), " ", n.author_name, " ", h("time", { datetime: n.created_at }, clock(n.created_at))),
+      h("header", { class: "msg-head muted" }, h("span", { class: "note-mark" }, n.mark || t("note.mark")), " ", n.author_name, " ", h("time", { datetime: n.created_at }, clock(n.created_at))),
       h("div", { class: "bubble" }, h("p", { class: "el-text" }, n.text)),
     );
   }
@@ -188,7 +192,7 @@ class Conversation extends HTMLElement {
   }
 
   note(n) {
-    if (n.session_id === this.id) this.placeNote(n);
+    if (n.session_id === this.sid) this.placeNote(n);
   }
 }
 

@@ -11,16 +11,16 @@ class UserPanel extends HTMLElement {
     this.desk = desk;
     this.actions = actions;
     this.setAttribute("aria-labelledby", "panel-title");
-    this.id = null;
+    this.sid = null;
     desk.addEventListener("change", (e) => {
       if (e.detail.what === "open") this.show(e.detail.id);
-      else if (e.detail.what === "lang" && this.id) this.show(this.id);
+      else if (e.detail.what === "lang" && this.sid) this.show(this.sid);
     });
     this.show(null);
   }
 
   async show(id) {
-    this.id = id;
+    this.sid = id;
     const e = id ? this.desk.sessions.get(id) : null;
     if (!e) {
       fill(this, h("h2", { id: "panel-title", class: "visually-hidden" }, t("panel.title")));
@@ -57,7 +57,7 @@ class UserPanel extends HTMLElement {
     );
     try {
       const page = await this.desk.api.get(`/agent/sessions/${id}/history?page_size=20`);
-      if (this.id !== id) return;
+      if (this.sid !== id) return;
       fill(
         this.history,
         page.items.length
