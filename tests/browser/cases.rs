@@ -62,6 +62,38 @@ async fn the_sign_in_form_says_why_it_refuses() {
     let other = app.tenant("other").await;
     let id = app.account(other.id, "soon@other.test", Role::Agent).await;
     sign_in(&b, &app, "other", "soon@other.test").await;
+
+    // The agent's own quick replies: a refused shortcut is explained beside its field.
+    b.click("#avatar").await;
+    b.click("#my-quick").await;
+    b.type_in("#quick-shortcut", "has space").await;
+    b.type_in("#quick-text", "再见，${SystemClientNickName}")
+        .await;
+    b.click(".quick-form button[type=submit]").await;
+    b.wait_text("[data-error-for=\"shortcut\"]", "letters, digits")
+        .await;
+    b.find("#quick-shortcut").await.clear().await.unwrap();
+    b.type_in("#quick-shortcut", "bye").await;
+    b.click(".quick-form button[type=submit]").await;
+    b.wait_text(".my-quick", "/bye").await;
+    b.shot("my-quick-replies").await;
+    let mine = app
+        .get(
+            "/api/v1/quick-replies?scope=personal",
+            &app.token("other", "soon@other.test").await,
+        )
+        .await;
+    assert_eq!(
+        mine.body["items"][0]["text"],
+        "再见，${SystemClientNickName}"
+    );
+    b.client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&fantoccini::key::Key::Escape.to_string())
+        .await
+        .unwrap();
     let other_admin = app.admin_token(&other).await;
     app.post(
         &format!("/api/v1/agents/{id}/deactivate"),

@@ -9,7 +9,8 @@ use kefu_tests::spawn_app;
 use reqwest::StatusCode;
 
 use crate::driver::Browser;
-use crate::support::{RATED, choose_status, said_by, sign_in, workplace};
+use crate::support::{RATED, choose_status, said_by, say_elements, sign_in, workplace};
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_agents_work_through_a_day_in_the_workbench() {
@@ -113,6 +114,32 @@ async fn two_agents_work_through_a_day_in_the_workbench() {
         }
     })
     .await;
+    // Elements other than text are drawn as what they are.
+    say_elements(
+        &app,
+        RATED,
+        "user_1",
+        4_000_001,
+        json!([
+            {"MsgType": "TIMImageElem", "MsgContent": {"UUID": "img1", "ImageFormat": 1, "ImageInfoArray": [
+                {"Type": 1, "Size": 2048, "Width": 64, "Height": 64, "URL": "https://im.example/img1.jpg"}
+            ]}},
+            {"MsgType": "TIMCustomElem", "MsgContent": {"Data": "{\"order\":\"A123\"}", "Desc": "订单 A123", "Ext": ""}}
+        ]),
+    )
+    .await;
+    a.wait_text(
+        "#conversation .el-placeholder[data-type=\"TIMImageElem\"]",
+        "[图片]",
+    )
+    .await;
+    a.wait_text("#conversation .el-card .el-card-title", "订单 A123")
+        .await;
+    let link = a
+        .js("return document.querySelector('#conversation .el-placeholder a').getAttribute('href')")
+        .await;
+    assert_eq!(link, "https://im.example/img1.jpg");
+
     a.type_in("#composer-text", "/hi").await;
     a.find("#quick-picker li[data-shortcut=\"hi\"]").await;
     a.type_in("#composer-text", &Key::Enter.to_string()).await;

@@ -142,3 +142,26 @@ pub async fn said_by(b: &Browser, sender: &str) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// A user message of any IM elements, posted to kefu's `sendmsg` ingress as IM would.
+pub async fn say_elements(app: &TestApp, account: &str, user: &str, random: u32, body: Value) {
+    let query = kefu_tests::fake_im::admin_query(
+        kefu_tests::agent_desk::SDKAPPID,
+        kefu_tests::agent_desk::SECRET,
+        "administrator",
+    );
+    let answer: Value = app
+        .client
+        .post(app.url(&format!("/v4/openim/sendmsg?{query}")))
+        .json(&json!({
+            "SyncOtherMachine": 2, "From_Account": user, "To_Account": account,
+            "MsgSeq": random, "MsgRandom": random, "MsgBody": body
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["ActionStatus"], "OK", "{answer}");
+}

@@ -37,7 +37,13 @@ function toast(text, kind = "info") {
 const actions = {
   open: (id) => openSession(id),
   accept: (id) => run(async () => {
-    await desk.accept(id);
+    try {
+      await desk.accept(id);
+    } catch (err) {
+      // The offer is gone for good: it leaves the list with the reason on screen.
+      if (err.code === "offer_gone") desk.forget(id);
+      throw err;
+    }
     openSession(id);
   }),
   decline: (id) => run(() => desk.decline(id)),
@@ -130,6 +136,8 @@ async function enter() {
     return;
   }
   document.body.dataset.ready = "1";
+  // When the list became usable, for anyone measuring the page (User Timing).
+  performance.mark("kefu:interactive");
   if (notifier.shouldAsk()) showBanner(t("notify.ask"), [
     [t("notify.enable"), async () => {
       const result = await notifier.ask();

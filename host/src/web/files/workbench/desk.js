@@ -213,8 +213,13 @@ export class Desk extends EventTarget {
 
   async decline(id) {
     await this.api.post(`/agent/sessions/${id}/decline`);
+    this.forget(id);
+  }
+
+  /** Takes a session off the list (an offer declined, or gone). */
+  forget(id) {
     this.sessions.delete(id);
-    if (this.openId === id) this.openId = null;
+    if (this.openId === id) this.open(null);
     this.emit("list");
   }
 
