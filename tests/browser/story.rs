@@ -105,7 +105,7 @@ async fn two_agents_work_through_a_day_in_the_workbench() {
 
     // Messages both ways.
     say(&app, RATED, "user_1", "你好，我的订单还没到").await;
-    a.until(&"the user's message", async || {
+    a.until("the user's message", async || {
         let said = said_by(&a, "user").await;
         if said.iter().any(|t| t.contains("我的订单还没到")) {
             Ok(())
@@ -153,7 +153,7 @@ async fn two_agents_work_through_a_day_in_the_workbench() {
     a.wait_text("#composer-count", "16 / 2000").await;
     a.type_in("#composer-text", &Key::Enter.to_string()).await;
     told_user("user_1", "您好，我是小一，很高兴为您服务！").await;
-    a.until(&"the agent's reply in the transcript", async || {
+    a.until("the agent's reply in the transcript", async || {
         let said = said_by(&a, "agent").await;
         if said.iter().any(|t| t.contains("很高兴为您服务")) {
             Ok(())
@@ -185,7 +185,7 @@ async fn two_agents_work_through_a_day_in_the_workbench() {
     say(&app, RATED, "user_1", "第一条：在吗？").await;
     say(&app, RATED, "user_1", "第二条：快递单号 SF123").await;
     a.js("window.dispatchEvent(new Event('online'))").await;
-    a.until(&"both missed messages, once each, in order", async || {
+    a.until("both missed messages, once each, in order", async || {
         let said = said_by(&a, "user").await;
         let first = said.iter().filter(|t| t.contains("第一条")).count();
         let second = said.iter().filter(|t| t.contains("第二条")).count();
@@ -231,7 +231,7 @@ async fn two_agents_work_through_a_day_in_the_workbench() {
     b.click(".session[data-kind=\"active\"] .session-open")
         .await;
     b.wait_text("#conversation .msg.note", "VIP 客户").await;
-    b.until(&"the transcript before the transfer", async || {
+    b.until("the transcript before the transfer", async || {
         let said = said_by(&b, "user").await;
         if said.iter().any(|t| t.contains("快递单号")) {
             Ok(())

@@ -13,14 +13,15 @@ use uuid::Uuid;
 use super::error::{Error, ErrorBody, Result};
 use super::extract::{Auth, Id, Json, Query};
 use super::sessions::TranscriptQuery;
-use crate::directory::{FieldErrors, Page, PageRequest, Role};
+use super::workbench_desk::visible;
+use crate::directory::{FieldErrors, Page, PageRequest};
 use crate::routing::router::{QueueView, StatusError};
 use crate::routing::status::{SetStatus, StatusView};
 use crate::sessions::{Acting, AgentActionError, Element, Message, Session, Target};
 use crate::state::AppState;
+use crate::store::agents;
 use crate::store::assign::{self, AgentOpError};
 use crate::store::sessions as store;
-use crate::store::{StoreError, agents, inbox};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -301,33 +302,6 @@ async fn send_message(
         StatusCode::CREATED
     };
     Ok((status, axum::Json(m)))
-}
-
-/// The session if the caller may read it: it is offered to them or served by them,
-/// or they serve or served its user on its channel (so the legs before a transfer and
-/// the user's earlier sessions are theirs to read). Admins read any session.
-pub(super) async fn visible(state: &AppState, auth: &Auth, id: Uuid) -> Result<Session> {
-    let s = match store::get(&state.db, auth.tenant, id).await {
-        Ok(s) => s,
-        Err(StoreError::NotFound) => return Err(Error::NotFound("session")),
-        Err(e) => return Err(e.into()),
-    };
-    if s.agent_id == Some(auth.agent_id)
-        || s.skipped_agents.contains(&auth.agent_id)
-        || auth.role == Role::Admin
-        || inbox::has_served(
-            &state.db,
-            auth.tenant,
-            auth.agent_id,
-            s.channel_id,
-            &s.user_id,
-        )
-        .await?
-    {
-        Ok(s)
-    } else {
-        Err(Error::NotFound("session"))
-    }
 }
 
 /// A page of the transcript of a session of the caller (`Limit` ≤ 100, `Offset`, `Order`).

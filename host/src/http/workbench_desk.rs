@@ -10,17 +10,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use uuid::Uuid;
 
-use super::error::{ErrorBody, Result};
+use super::error::{Error, ErrorBody, Result};
 use super::extract::{Auth, Id, Json};
-use super::workbench::visible;
-use crate::directory::FieldErrors;
+use crate::directory::{FieldErrors, Role};
 use crate::sessions::Session;
 use crate::state::AppState;
 use crate::store::inbox::{self, Colleague, Summary};
 use crate::store::notes::{self, Note};
 use crate::store::sessions as store;
-use crate::store::{agents, assign, presence};
+use crate::store::{StoreError, agents, assign, presence};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -249,4 +249,31 @@ async fn rest_reasons(
     Ok(axum::Json(RestReasons {
         items: settings.rest_reasons,
     }))
+}
+
+/// The session if the caller may read it: it is offered to them or served by them,
+/// or they serve or served its user on its channel (so the legs before a transfer and
+/// the user's earlier sessions are theirs to read). Admins read any session.
+pub(super) async fn visible(state: &AppState, auth: &Auth, id: Uuid) -> Result<Session> {
+    let s = match store::get(&state.db, auth.tenant, id).await {
+        Ok(s) => s,
+        Err(StoreError::NotFound) => return Err(Error::NotFound("session")),
+        Err(e) => return Err(e.into()),
+    };
+    if s.agent_id == Some(auth.agent_id)
+        || s.skipped_agents.contains(&auth.agent_id)
+        || auth.role == Role::Admin
+        || inbox::has_served(
+            &state.db,
+            auth.tenant,
+            auth.agent_id,
+            s.channel_id,
+            &s.user_id,
+        )
+        .await?
+    {
+        Ok(s)
+    } else {
+        Err(Error::NotFound("session"))
+    }
 }
