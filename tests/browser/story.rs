@@ -4,7 +4,7 @@
 //! another device, the survey, a refused survey (409) and an ended session, sign out.
 
 use fantoccini::key::Key;
-use kefu_tests::agent_desk::{ACCOUNT, WAIT, eventually, say};
+use kefu_tests::agent_desk::{ACCOUNT, say};
 use kefu_tests::spawn_app;
 use reqwest::StatusCode;
 
@@ -21,25 +21,8 @@ async fn two_agents_work_through_a_day_in_the_workbench() {
     let (desk, agents) = workplace(&app, "wb").await;
     let (one, two) = (&agents[0], &agents[1]);
     let told_user = async |user: &str, text: &str| {
-        eventually(
-            WAIT,
-            &format!("IM to deliver `{text}` to {user}"),
-            async || {
-                let got = desk.im.received();
-                if got
-                    .iter()
-                    .any(|d| d.to() == user && d.text().contains(text))
-                {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "{:?}",
-                        got.iter().map(|d| d.text()).collect::<Vec<_>>()
-                    ))
-                }
-            },
-        )
-        .await
+        desk.told(text, user, &format!("IM to deliver `{text}` to {user}"))
+            .await
     };
 
     // Sign in, in Chinese.
@@ -95,13 +78,18 @@ async fn two_agents_work_through_a_day_in_the_workbench() {
         "document.querySelector('.session[data-kind=\"active\"]')",
     )
     .await;
-    assert!(
-        said_by(&a, "bot")
-            .await
+    a.until("the bot's welcome in the transcript", async || {
+        let said = said_by(&a, "bot").await;
+        if said
             .iter()
-            .any(|t| t.contains("欢迎光临")),
-        "the bot's welcome is in the transcript"
-    );
+            .any(|t| t.contains("欢迎来到 Channel kefu_rated"))
+        {
+            Ok(())
+        } else {
+            Err(format!("{said:?}"))
+        }
+    })
+    .await;
 
     // Messages both ways.
     say(&app, RATED, "user_1", "你好，我的订单还没到").await;
@@ -250,7 +238,7 @@ async fn two_agents_work_through_a_day_in_the_workbench() {
 
     // The colleague invites the survey, which names them.
     b.click("#survey").await;
-    told_user("user_1", "请为客服 Bea 的服务评分").await;
+    told_user("user_1", "请为客服 Bea（工号 B02）评分").await;
     b.wait_text(".session[data-kind=\"ended\"] .session-meta", "survey")
         .await;
 

@@ -1,6 +1,6 @@
 //! What the browser tests share: the tenant they run in and the workbench's sign-in.
 
-use kefu_tests::agent_desk::{Agent, Desk, flow_channel};
+use kefu_tests::agent_desk::{Agent, Desk, flow_channel, survey_graph};
 use kefu_tests::{PASSWORD, TestApp};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -15,50 +15,20 @@ pub fn manual() -> Value {
     })
 }
 
-/// A flow that greets the user, transfers to `group`, and after the agent runs the
-/// satisfaction survey, which names the agent.
-pub fn survey_graph(group: &str) -> Value {
-    json!({
-        "start": "welcome",
-        "nodes": [
-            {"id": "welcome", "module": "send-message", "config": {"messages": [
-                {"text": "欢迎光临，正在为您转接人工客服。"}
-            ]}},
-            {"id": "human", "module": "transfer", "config": {
-                "skill_group_id": group, "require_online_agent": false, "queued_message": ""
-            }},
-            {"id": "rate", "module": "survey", "config": {
-                "invitation": "请为客服 ${StaffNickName} 的服务评分",
-                "thanks_message": "感谢您的评价！"
-            }},
-            {"id": "bye", "module": "end", "config": {"end_status": 1}}
-        ],
-        "edges": [
-            {"from": "welcome", "exit": "next", "to": "human"},
-            {"from": "human", "exit": "done", "to": "rate"},
-            {"from": "human", "exit": "failed", "to": "bye"},
-            {"from": "human", "exit": "no-agent", "to": "bye"},
-            {"from": "rate", "exit": "rated", "to": "bye"},
-            {"from": "rate", "exit": "skipped", "to": "bye"},
-            {"from": "rate", "exit": "expired", "to": "bye"}
-        ]
-    })
-}
-
 /// The IM account of the channel whose flow has a survey.
 pub const RATED: &str = "kefu_rated";
 
-/// A desk with two agents (nicknames 小一 and Bea), the channel with a survey, two
+/// A desk with two agents (小一, staff number A01, and Bea, B02), the channel with a survey, two
 /// rest reasons and a shared quick reply.
 pub async fn workplace(app: &TestApp, slug: &str) -> (Desk, Vec<Agent>) {
     let desk = Desk::new(app, slug, manual()).await;
     let agents = desk.agents(app, "agent", 2, 3).await;
-    for (agent, nickname) in agents.iter().zip(["小一", "Bea"]) {
+    for (agent, (nickname, staff_no)) in agents.iter().zip([("小一", "A01"), ("Bea", "B02")]) {
         let r = app
             .patch(
                 &format!("/api/v1/agents/{}", agent.id),
                 &desk.admin,
-                json!({"nickname": nickname}),
+                json!({"nickname": nickname, "staff_no": staff_no}),
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
