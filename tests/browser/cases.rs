@@ -1,5 +1,6 @@
 //! What the story does not go through: the sign-in form's refusals (wrong password,
-//! throttled, deactivated) and a sign-in that ends while the page is open.
+//! throttled, deactivated), the token renewed before it expires, the agent's own quick
+//! replies, and a sign-in that ends while the page is open.
 
 use kefu::directory::Role;
 use kefu_tests::{PASSWORD, spawn_app_with};
@@ -18,6 +19,8 @@ async fn the_sign_in_form_says_why_it_refuses() {
         c.auth.login_delay_secs = 30;
         // The socket of an ended sign-in closes on the next keep-alive beat.
         c.routing.heartbeat_timeout_secs = 3;
+        // The page renews a token a minute before it expires: here, soon after sign-in.
+        c.auth.access_token_ttl_secs = 63;
     })
     .await;
     let tenant = app.tenant("acme").await;
@@ -62,6 +65,16 @@ async fn the_sign_in_form_says_why_it_refuses() {
     let other = app.tenant("other").await;
     let id = app.account(other.id, "soon@other.test", Role::Agent).await;
     sign_in(&b, &app, "other", "soon@other.test").await;
+    let token = "JSON.parse(sessionStorage.getItem('kefu.tokens')).access";
+    let first = b.js(&format!("return {token}")).await;
+    b.until_js(
+        "the access token renewed before it expires",
+        &format!("{token} !== {first}"),
+    )
+    .await;
+    let renewed = b.js(&format!("return {token}")).await;
+    let me = app.get("/api/v1/me", renewed.as_str().unwrap()).await;
+    assert_eq!(me.status, reqwest::StatusCode::OK, "{:?}", me.body);
 
     // The agent's own quick replies: a refused shortcut is explained beside its field.
     b.click("#avatar").await;
