@@ -234,20 +234,28 @@ impl Browser {
         }
     }
 
+    /// Clicks the first visible `css`; a list redrawn between finding and clicking
+    /// (a stale element) is looked up again.
     pub async fn click(&self, css: &str) {
-        self.find(css)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        self.until(&format!("a click on `{css}`"), async || {
+            self.find(css)
+                .await
+                .click()
+                .await
+                .map_err(|e| e.to_string())
+        })
+        .await
     }
 
     pub async fn type_in(&self, css: &str, text: &str) {
-        self.find(css)
-            .await
-            .send_keys(text)
-            .await
-            .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+        self.until(&format!("typing into `{css}`"), async || {
+            self.find(css)
+                .await
+                .send_keys(text)
+                .await
+                .map_err(|e| e.to_string())
+        })
+        .await
     }
 
     /// Waits until the text of the first visible `css` contains `want`; answers it.

@@ -196,7 +196,13 @@ export class Desk extends EventTarget {
     e.read_seq = Math.max(e.read_seq, seq);
     e.unread = 0;
     this.emit("list");
-    this.api.put(`/agent/sessions/${id}/read`, { seq }).catch(() => {});
+    // One mark a second at most per session: the last one carries everything read.
+    e.markDue = seq;
+    if (e.markTimer) return;
+    e.markTimer = setTimeout(() => {
+      e.markTimer = 0;
+      this.api.put(`/agent/sessions/${id}/read`, { seq: e.markDue }).catch(() => {});
+    }, 1000);
   }
 
   async setStatus(status, reason) {

@@ -4,12 +4,22 @@
 import { h, linkify, safeUrl } from "../shared/dom.js";
 import { has, lang, t } from "../shared/i18n.js";
 
+// Building a date formatter costs far more than using one: keep one per language.
+const formats = new Map();
+function format(kind) {
+  const key = lang() + kind;
+  if (!formats.has(key)) {
+    const opts = kind === "today" ? { hour: "2-digit", minute: "2-digit" } : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
+    formats.set(key, new Intl.DateTimeFormat(lang(), opts));
+  }
+  return formats.get(key);
+}
+
 export function clock(iso) {
   if (!iso) return "";
   const d = new Date(iso);
   const today = new Date().toDateString() === d.toDateString();
-  const opts = today ? { hour: "2-digit", minute: "2-digit" } : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
-  return d.toLocaleString(lang(), opts);
+  return format(today ? "today" : "other").format(d);
 }
 
 /** "42 s", "3 min", "2 h 5 min". */

@@ -16,8 +16,16 @@ class SessionList extends HTMLElement {
     this.body = h("ul", { class: "sessions", role: "list" });
     this.empty = h("p", { class: "muted empty" });
     fill(this, this.head, this.body, this.empty);
+    // Many changes may come in one burst (a reconnection's missed events): the list
+    // is drawn once per frame at most.
+    this.pending = false;
     desk.addEventListener("change", (e) => {
-      if (["list", "open", "queues", "lang"].includes(e.detail.what)) this.render();
+      if (!["list", "open", "queues", "lang"].includes(e.detail.what) || this.pending) return;
+      this.pending = true;
+      requestAnimationFrame(() => {
+        this.pending = false;
+        this.render();
+      });
     });
     // Countdowns and waiting times move on their own.
     setInterval(() => this.tick(), 1000);
