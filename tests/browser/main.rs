@@ -1,4 +1,4 @@
-//! The agent workbench in a real browser: headless Chromium driven through
+//! The agent workbench and the web chat in a real browser: headless Chromium driven through
 //! chromedriver against the real server, as agents use it — at 375 px (a phone) and
 //! 1440 px (a desk). Screenshots of the main screens go to `target/screenshots/`
 //! (`KEFU_SCREENSHOT_DIR`). Without Chromium the tests warn loudly and skip, unless
@@ -8,6 +8,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod cases;
+mod chat;
 mod driver;
 mod story;
 mod support;

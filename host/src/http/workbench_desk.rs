@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::error::{Error, ErrorBody, Result};
 use super::extract::{Auth, Id, Json};
-use crate::directory::{FieldErrors, Role};
+use crate::directory::FieldErrors;
 use crate::sessions::Session;
 use crate::state::AppState;
 use crate::store::inbox::{self, Colleague, Summary};

@@ -1,7 +1,11 @@
 //! Everything kefu serves to a browser: the files under `files/` (`shared/`, the core
-//! every page uses; `workbench/`, the agent workbench), embedded in the binary by
-//! release builds and read from disk by debug builds, so that a refresh shows an edit.
+//! every page uses; `workbench/`, the agent workbench; `chat/`, the end users' web
+//! chat), embedded in the binary by release builds and read from disk by debug builds,
+//! so that a refresh shows an edit.
 //!
+//! - `GET /chat/{channel_id}`: the web chat page (it asks `/chat/{channel_id}/info`
+//!   whether the channel exists; see `im::webchat`). Sites embed it in a frame, so it
+//!   alone may be framed by any origin.
 //! - `GET /workbench`: the workbench page. Its HTML names its assets under
 //!   `/assets/<version>/…`, where the version is a digest of every file: a changed file
 //!   is a new address, so assets of the current version are cached for a year and
@@ -40,6 +44,12 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
      media-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; \
      base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+/// The web chat's policy: the same, except that any site may frame it (sites embed the
+/// chat in their pages).
+pub const CHAT_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     media-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; \
+     base-uri 'none'; form-action 'none'; frame-ancestors *";
+
 /// Where the assets live; the version follows.
 pub const ASSETS: &str = "/assets";
 /// What a page's HTML writes where its asset version goes.
@@ -52,6 +62,8 @@ pub fn router() -> Router<AppState> {
             "/workbench/",
             get(|| async { Redirect::permanent("/workbench") }),
         )
+        .route("/chat/{channel_id}", get(chat))
+        .route("/chat/{channel_id}/", get(chat))
         .route("/assets/{version}/{*path}", get(asset))
 }
 
@@ -81,11 +93,18 @@ fn current_version() -> Cow<'static, str> {
 }
 
 async fn workbench(headers: HeaderMap) -> Response {
-    page("workbench/index.html", &headers)
+    page("workbench/index.html", &headers, CSP)
+}
+
+async fn chat(Path(channel_id): Path<String>, headers: HeaderMap) -> Response {
+    if uuid::Uuid::parse_str(&channel_id).is_err() {
+        return crate::http::Error::NotFound("channel").into_response();
+    }
+    page("chat/index.html", &headers, CHAT_CSP)
 }
 
 /// An HTML page with its asset addresses filled in; revalidated on every load.
-fn page(path: &str, headers: &HeaderMap) -> Response {
+fn page(path: &str, headers: &HeaderMap, csp: &'static str) -> Response {
     let Some(file) = Files::get(path) else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -102,9 +121,11 @@ fn page(path: &str, headers: &HeaderMap) -> Response {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
+        HeaderValue::from_static(csp),
     );
-    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    if csp == CSP {
+        h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    }
     out
 }
 
