@@ -38,7 +38,14 @@ pub struct Timing {
     /// Time spent waiting on kefu (a queue lookup). Given back up to one deadline,
     /// so that a busy database does not fail a well-behaved module, but never more.
     pub host_wait: Duration,
+    /// Time the module spent yielded, waiting for a thread while other work ran: on a
+    /// busy server a step must not fail for time it was not running.
+    parked: Duration,
+    yielded_at: Option<Instant>,
 }
+
+/// The resolution of deadlines (the engine's epoch tick).
+pub const TICK: Duration = Duration::from_millis(2);
 
 impl Timing {
     pub fn new(deadline: Duration) -> Self {
@@ -46,6 +53,21 @@ impl Timing {
             started: Instant::now(),
             deadline,
             host_wait: Duration::ZERO,
+            parked: Duration::ZERO,
+            yielded_at: None,
+        }
+    }
+
+    /// The module yields its thread now.
+    pub fn yielded(&mut self) {
+        self.yielded_at = Some(Instant::now());
+    }
+
+    /// The module runs again (seen at its next tick or host call): the time since it
+    /// yielded, less the tick it may have run since, was spent waiting.
+    pub fn running(&mut self) {
+        if let Some(at) = self.yielded_at.take() {
+            self.parked += at.elapsed().saturating_sub(TICK);
         }
     }
 
@@ -54,16 +76,18 @@ impl Timing {
         self.started
             .elapsed()
             .saturating_sub(self.host_wait.min(self.deadline))
+            .saturating_sub(self.parked)
     }
 
     pub fn left(&self) -> Duration {
         self.deadline.saturating_sub(self.own())
     }
 
-    /// How long the call may take in all, whatever the module does: its deadline
-    /// plus the most host waiting given back, and a little for the host's own work.
+    /// How long the call may take in all, whatever the module does and however busy
+    /// the server is: three deadlines (its own time, host waiting given back, waiting
+    /// for a thread) and a little for the host's own work.
     pub fn hard_limit(deadline: Duration) -> Duration {
-        deadline * 2 + Duration::from_millis(50)
+        deadline * 3 + Duration::from_millis(200)
     }
 }
 
@@ -76,6 +100,7 @@ fn charge(store: &mut StoreContextMut<'_, StepState>, fuel: u64) -> wasmtime::Re
         return Err(Trap::OutOfFuel.into());
     }
     store.set_fuel(left - fuel)?;
+    store.data_mut().timing.running();
     if store.data().timing.left().is_zero() {
         return Err(Trap::Interrupt.into());
     }

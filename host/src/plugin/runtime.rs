@@ -27,6 +27,7 @@ use super::compile::{
 };
 use super::convert::{self, Rejected};
 use super::failures::{classify, module_failure};
+use super::imports::TICK;
 use super::imports::Timing;
 use super::limits::Limits;
 use super::logs::{Allowance, LogRate};
@@ -35,8 +36,6 @@ use super::slots::{Claim, SlotPolicy, Slots};
 use super::{FailureKind, HostServices, StepFailure};
 use crate::flow::{ModuleInfo, NodeInfo, StepInput, StepOutput};
 
-/// How often the epoch ticks: the resolution of step deadlines.
-const TICK: Duration = Duration::from_millis(2);
 /// Fuel between cooperative yields to tokio, so a long step never hogs a worker.
 const YIELD_FUEL: u64 = 200_000;
 /// Most bytes one host call may take from a module (a log line, a stdout write), or
@@ -429,10 +428,13 @@ impl Runtime {
         }
         // Every tick: stop the module when its own time is up, and otherwise yield,
         // so that its code never holds a worker thread for longer than a tick.
-        store.epoch_deadline_callback(|ctx| {
-            if ctx.data().timing.left().is_zero() {
+        store.epoch_deadline_callback(|mut ctx| {
+            let timing = &mut ctx.data_mut().timing;
+            timing.running();
+            if timing.left().is_zero() {
                 Err(Trap::Interrupt.into())
             } else {
+                timing.yielded();
                 Ok(wasmtime::UpdateDeadline::Yield(1))
             }
         });
