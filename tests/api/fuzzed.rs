@@ -69,7 +69,10 @@ async fn a_node_configuration_may_be_any_json_value() {
         )
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    assert_eq!(created.body["draft"]["nodes"][0]["config"], json!([null, 1.5]));
+    assert_eq!(
+        created.body["draft"]["nodes"][0]["config"],
+        json!([null, 1.5])
+    );
     assert_eq!(created.body["validation"]["valid"], false);
 
     let doc = app
@@ -97,7 +100,11 @@ async fn im_endpoints_answer_other_methods_in_ims_shape() {
             let body: Value = answer.json().await.expect("JSON");
             assert_eq!(body["ActionStatus"], "FAIL", "{method} {path}: {body}");
             assert_eq!(body["ErrorCode"], 60002, "{method} {path}: {body}");
-            assert!(body["ErrorInfo"].as_str().is_some_and(|i| i.contains("POST")));
+            assert!(
+                body["ErrorInfo"]
+                    .as_str()
+                    .is_some_and(|i| i.contains("POST"))
+            );
         }
     }
 }

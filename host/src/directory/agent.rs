@@ -109,9 +109,15 @@ pub struct Agent {
 #[serde(deny_unknown_fields)]
 pub struct NewAgent {
     /// The sign-in name, unique in the tenant (409 `email_taken`); kept in lower case.
-    #[schema(max_length = 254, pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s.\x00-\x1f\x7f-\x9f][^@\s\x00-\x1f\x7f-\x9f]*\.[^@\s\x00-\x1f\x7f-\x9f]*[^@\s.\x00-\x1f\x7f-\x9f]$")]
+    #[schema(
+        max_length = 254,
+        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s.\x00-\x1f\x7f-\x9f][^@\s\x00-\x1f\x7f-\x9f]*\.[^@\s\x00-\x1f\x7f-\x9f]*[^@\s.\x00-\x1f\x7f-\x9f]$"
+    )]
     pub email: String,
-    #[schema(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
+    #[schema(
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// Defaults to `name`.
     #[serde(default)]
@@ -119,7 +125,10 @@ pub struct NewAgent {
     pub nickname: Option<String>,
     /// Digits with spaces, dashes, brackets and an optional leading `+`.
     #[serde(default)]
-    #[schema(max_length = 32, pattern = r"^\+?[ ()-]*[0-9][ ()-]*[0-9][ ()-]*[0-9][0-9 ()-]*$")]
+    #[schema(
+        max_length = 32,
+        pattern = r"^\+?[ ()-]*[0-9][ ()-]*[0-9][ ()-]*[0-9][0-9 ()-]*$"
+    )]
     pub phone: Option<String>,
     /// Unique in the tenant when set (409 `staff_no_taken`).
     #[serde(default)]
@@ -174,11 +183,23 @@ impl NewAgent {
 #[serde(deny_unknown_fields)]
 #[schema(min_properties = 1)]
 pub struct AgentPatch {
-    #[schema(nullable = false, max_length = 254, pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s.\x00-\x1f\x7f-\x9f][^@\s\x00-\x1f\x7f-\x9f]*\.[^@\s\x00-\x1f\x7f-\x9f]*[^@\s.\x00-\x1f\x7f-\x9f]$")]
+    #[schema(
+        nullable = false,
+        max_length = 254,
+        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s.\x00-\x1f\x7f-\x9f][^@\s\x00-\x1f\x7f-\x9f]*\.[^@\s\x00-\x1f\x7f-\x9f]*[^@\s.\x00-\x1f\x7f-\x9f]$"
+    )]
     pub email: Option<String>,
-    #[schema(nullable = false, max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
+    #[schema(
+        nullable = false,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
-    #[schema(nullable = false, max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
+    #[schema(
+        nullable = false,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub nickname: Option<String>,
     #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<String>, max_length = 32, pattern = r"^\+?[ ()-]*[0-9][ ()-]*[0-9][ ()-]*[0-9][0-9 ()-]*$")]

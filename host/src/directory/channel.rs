@@ -145,7 +145,10 @@ impl Channel {
 #[serde(deny_unknown_fields)]
 pub struct NewChannel {
     /// Unique in the tenant (409 `channel_name_taken`).
-    #[schema(max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// The IM account users write to: printable ASCII, no spaces; unique in the app
     /// (409 `channel_account_taken`).
@@ -202,13 +205,32 @@ fn default_idle() -> u32 {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelPatch {
-    #[schema(nullable = false, max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
+    #[schema(
+        nullable = false,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
-    #[schema(nullable = false, min_length = 1, max_length = 32, pattern = r"^[!-~]+$")]
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 32,
+        pattern = r"^[!-~]+$"
+    )]
     pub admin_identifier: Option<String>,
-    #[schema(nullable = false, min_length = 16, max_length = 128, pattern = r"^[!-~]+$")]
+    #[schema(
+        nullable = false,
+        min_length = 16,
+        max_length = 128,
+        pattern = r"^[!-~]+$"
+    )]
     pub secret_key: Option<String>,
-    #[schema(nullable = false, min_length = 16, max_length = 128, pattern = r"^[!-~]+$")]
+    #[schema(
+        nullable = false,
+        min_length = 16,
+        max_length = 128,
+        pattern = r"^[!-~]+$"
+    )]
     pub callback_token: Option<String>,
     /// A flow of the tenant (422 when there is none with this id).
     #[serde(default, with = "double_option")]

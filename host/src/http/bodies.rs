@@ -2,7 +2,10 @@
 //! them by hand, so that they can name every problem at once (`fields`). The handlers
 //! accept what these describe; the types exist for the OpenAPI document alone.
 
-#![allow(dead_code, reason = "only the schemas are used; the handlers read the JSON")]
+#![allow(
+    dead_code,
+    reason = "only the schemas are used; the handlers read the JSON"
+)]
 
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -82,7 +85,10 @@ pub fn byte_list() -> utoipa::openapi::schema::Array {
         .minimum(Some(0))
         .maximum(Some(255));
     ArrayBuilder::new()
-        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::Array, Type::Null]))
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::Array,
+            Type::Null,
+        ]))
         .items(byte)
         .build()
 }

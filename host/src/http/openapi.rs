@@ -9,8 +9,8 @@ use utoipa::Modify;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::AdditionalProperties;
 use utoipa::openapi::{
-    Content, HeaderBuilder, ObjectBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder,
-    Schema, Type,
+    Content, HeaderBuilder, ObjectBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder, Schema,
+    Type,
 };
 
 /// A shared error answer: its status, the name it has under `components/responses`,
@@ -166,12 +166,14 @@ fn complete(operation: &mut Operation) {
     // Throttled and busy answers say when to come back, whoever listed them.
     for status in ["429", "503"] {
         if let Some(RefOr::T(r)) = responses.get_mut(status) {
-            r.headers.entry("Retry-After".to_owned()).or_insert(RefOr::T(
-                HeaderBuilder::new()
-                    .schema(Some(integer()))
-                    .description(Some("Seconds to wait before trying again"))
-                    .build(),
-            ));
+            r.headers
+                .entry("Retry-After".to_owned())
+                .or_insert(RefOr::T(
+                    HeaderBuilder::new()
+                        .schema(Some(integer()))
+                        .description(Some("Seconds to wait before trying again"))
+                        .build(),
+                ));
         }
     }
 }

@@ -89,8 +89,12 @@ async fn list_quick_replies(
 pub struct NewQuickReply {
     /// `tenant` (admins only) or `personal`.
     pub scope: Scope,
+    /// 1 to 32 letters, digits, `-` or `_` (letters of any script; the pattern shows
+    /// the ASCII ones).
+    #[schema(min_length = 1, max_length = 32, pattern = r"^[0-9A-Za-z_-]+$")]
     pub shortcut: String,
     /// May hold `${Name}` variables, filled from the session when inserted.
+    #[schema(max_length = 2000, pattern = r"^[\s\S]*\S[\s\S]*$")]
     pub text: String,
 }
 
@@ -145,7 +149,11 @@ async fn changeable(state: &AppState, auth: &Auth, id: uuid::Uuid) -> Result<Qui
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuickReplyPatch {
+    /// 1 to 32 letters, digits, `-` or `_` (letters of any script; the pattern shows
+    /// the ASCII ones).
+    #[schema(min_length = 1, max_length = 32, pattern = r"^[0-9A-Za-z_-]+$")]
     pub shortcut: Option<String>,
+    #[schema(max_length = 2000, pattern = r"^[\s\S]*\S[\s\S]*$")]
     pub text: Option<String>,
 }
 

@@ -164,7 +164,8 @@ async fn session_notes(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewNote {
-    /// 1–2000 characters.
+    /// 1–2000 characters, not only white space.
+    #[schema(max_length = 2000, pattern = r"^[\s\S]*\S[\s\S]*$")]
     pub text: String,
 }
 

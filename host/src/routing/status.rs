@@ -194,7 +194,10 @@ impl SetStatus {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "status", deny_unknown_fields)]
 #[schema(as = SetStatus)]
-#[allow(dead_code, reason = "only its schema is used; SetStatus reads the body")]
+#[allow(
+    dead_code,
+    reason = "only its schema is used; SetStatus reads the body"
+)]
 pub enum SetStatusBody {
     #[serde(rename = "free")]
     Free,
