@@ -24,6 +24,9 @@ mod m20261122_000011_add_session_survey;
 mod m20261204_000012_create_im_apps;
 mod m20261204_000013_add_webchat_identity;
 mod m20261204_000030_add_flow_verdict;
+mod m20261204_000050_create_session_records;
+mod m20261204_000051_create_stats_rollups;
+mod m20261204_000052_create_webhooks;
 
 /// The ordered list of kefu's migrations.
 #[derive(Debug)]
@@ -47,6 +50,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000012_create_im_apps::Migration),
             Box::new(m20261204_000013_add_webchat_identity::Migration),
             Box::new(m20261204_000030_add_flow_verdict::Migration),
+            Box::new(m20261204_000050_create_session_records::Migration),
+            Box::new(m20261204_000051_create_stats_rollups::Migration),
+            Box::new(m20261204_000052_create_webhooks::Migration),
         ]
     }
 }

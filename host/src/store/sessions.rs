@@ -180,7 +180,7 @@ pub async fn get(
 
 /// The sessions `who` may read, as a condition on `sessions` (the rule is explained in
 /// `sessions::visibility`); `None` for everything.
-fn visible_to(who: &Visibility) -> Option<Condition> {
+pub(crate) fn visible_to(who: &Visibility) -> Option<Condition> {
     let (agent, groups, history) = match who {
         Visibility::All => return None,
         Visibility::Groups { agent, groups } => (*agent, groups, false),
