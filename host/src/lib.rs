@@ -7,7 +7,8 @@
 //! - `store`: the database, sea-orm entities and tenant-scoped repositories;
 //! - `cache`: short-lived copies of rows every message reads;
 //! - `config`, `app`, `cli`, `state`, `telemetry`: configuration, wiring, start-up;
-//! - `demo`: the demo tenant.
+//! - `demo`: the demo tenant;
+//! - `web`: the pages kefu serves (the agent workbench), embedded in the binary.
 
 pub mod app;
 pub mod auth;
@@ -27,6 +28,7 @@ pub mod sessions;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod web;
 
 /// Paths of the built-in flow modules compiled from `plugins/` by the build script.
 pub mod builtin_plugins {

@@ -88,6 +88,12 @@ async fn serve_demo_seeds_idempotently_and_stops_on_sigterm() {
         "{}",
         server.banner
     );
+    // The banner names the workbench, which the binary serves.
+    let workbench = format!("{}/workbench", server.base);
+    assert!(server.banner.contains(&workbench), "{}", server.banner);
+    let page = reqwest::get(&workbench).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("login-form"));
     let reply = server
         .login("demo", "admin@demo.kefu", "demo password 1")
         .await;

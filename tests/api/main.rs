@@ -19,3 +19,5 @@ mod routing;
 mod security;
 mod skill_groups;
 mod tenancy;
+mod web;
+mod workbench_desk;

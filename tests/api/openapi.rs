@@ -71,6 +71,17 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/v1/agent/sessions/{id}/end", "post"),
         ("/api/v1/agent/sessions/{id}/survey", "post"),
         ("/api/v1/agent/queues", "get"),
+        ("/api/v1/agent/inbox", "get"),
+        ("/api/v1/agent/sessions/{id}", "get"),
+        ("/api/v1/agent/sessions/{id}/read", "put"),
+        ("/api/v1/agent/sessions/{id}/notes", "get"),
+        ("/api/v1/agent/sessions/{id}/notes", "post"),
+        ("/api/v1/agent/colleagues", "get"),
+        ("/api/v1/agent/rest-reasons", "get"),
+        ("/api/v1/quick-replies", "get"),
+        ("/api/v1/quick-replies", "post"),
+        ("/api/v1/quick-replies/{id}", "patch"),
+        ("/api/v1/quick-replies/{id}", "delete"),
     ];
     for (path, method) in expected {
         let op = &paths.get(path).unwrap_or_else(|| panic!("{path} missing"))[method];

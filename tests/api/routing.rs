@@ -11,7 +11,7 @@ use kefu::config::Config;
 use kefu::directory::Role;
 use kefu_tests::agent_desk::{
     Agent, AgentSocket, Desk, WAIT, by_agent, create_agents, event_session, eventually,
-    flow_channel, id_of, is_event, names_field, online_and_free, say, skill_group,
+    flow_channel, id_of, is_event, names_field, online_and_free, say, skill_group, survey_graph,
     transfer_channel, ts,
 };
 use kefu_tests::{TestApp, spawn_app, spawn_app_with};
@@ -1650,36 +1650,6 @@ async fn time_in_each_status_is_counted_and_agents_are_monitored() {
     );
 }
 
-/// The flow of the survey test: a welcome naming the channel, the transfer, and the
-/// survey after the agent.
-fn survey_graph(group: &str) -> Value {
-    json!({
-        "start": "welcome",
-        "nodes": [
-            {"id": "welcome", "module": "send-message", "config": {"messages": [
-                {"text": "欢迎来到 ${ClientAppName}（${ClientAppID}）"}
-            ]}},
-            {"id": "human", "module": "transfer", "config": {
-                "skill_group_id": group, "require_online_agent": false, "queued_message": ""
-            }},
-            {"id": "rate", "module": "survey", "config": {
-                "invitation": "请为客服 ${StaffNickName}（工号 ${StaffNo}）评分",
-                "thanks_message": "感谢您的评价（${Label}）！"
-            }},
-            {"id": "bye", "module": "end", "config": {"end_status": 1}}
-        ],
-        "edges": [
-            {"from": "welcome", "exit": "next", "to": "human"},
-            {"from": "human", "exit": "done", "to": "rate"},
-            {"from": "human", "exit": "failed", "to": "bye"},
-            {"from": "human", "exit": "no-agent", "to": "bye"},
-            {"from": "rate", "exit": "rated", "to": "bye"},
-            {"from": "rate", "exit": "skipped", "to": "bye"},
-            {"from": "rate", "exit": "expired", "to": "bye"}
-        ]
-    })
-}
-
 #[tokio::test]
 async fn the_agent_sends_the_survey_and_the_rating_lands_on_the_service_record() {
     let app = spawn_app().await;
@@ -1706,24 +1676,7 @@ async fn the_agent_sends_the_survey_and_the_rating_lands_on_the_service_record()
         None,
     )
     .await;
-    let said_to_user = async |what: &str, text: String| {
-        eventually(WAIT, what, async || {
-            let got = desk.im.received();
-            if got
-                .iter()
-                .any(|d| d.to() == "user_1" && d.text().contains(&text))
-            {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{:?}",
-                    got.iter().map(|d| d.text()).collect::<Vec<_>>()
-                ))
-            }
-        })
-        .await
-    };
-
+    let said_to_user = async |what: &str, text: String| desk.told(&text, "user_1", what).await;
     say(&app, account, "user_1", "你好").await;
     said_to_user(
         "the welcome names the channel",

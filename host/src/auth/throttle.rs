@@ -254,9 +254,9 @@ mod tests {
         assert!(first > Duration::from_secs(25) && first <= Duration::from_secs(30));
         // Other accounts are unaffected; a success clears the account.
         assert!(wait(&t, "demo", "b@x.io", None).is_none());
-        t.lock()
-            .get_mut("a:demo:a@x.io")
-            .map(|e| e.blocked_until = None);
+        if let Some(e) = t.lock().get_mut("a:demo:a@x.io") {
+            e.blocked_until = None;
+        }
         let ok = t.begin("demo", "a@x.io", None);
         assert!(ok.is_ok());
         if let Ok(a) = ok {
@@ -313,9 +313,9 @@ mod tests {
             if let Ok(a) = t.begin("demo", "a@x.io", None) {
                 a.failed();
             }
-            t.lock()
-                .get_mut("a:demo:a@x.io")
-                .map(|e| e.blocked_until = None);
+            if let Some(e) = t.lock().get_mut("a:demo:a@x.io") {
+                e.blocked_until = None;
+            }
         }
         fail(&t, "demo", "a@x.io", None);
         assert!(

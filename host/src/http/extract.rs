@@ -215,13 +215,6 @@ impl Auth {
         };
         Ok(Visibility::of(self.role, self.agent_id, groups))
     }
-
-    /// What the caller sees as an agent, whatever their role: their own work, their
-    /// groups' queues, and the history of the users they serve (the agent API).
-    pub async fn own_visibility(&self, state: &AppState) -> Result<Visibility, Error> {
-        let groups = agents::groups_of(&state.db, self.tenant, self.agent_id).await?;
-        Ok(Visibility::of(Role::Agent, self.agent_id, groups))
-    }
 }
 
 /// A signed-in admin; anyone else gets 403.

@@ -14,10 +14,12 @@ pub mod extract;
 pub mod flows;
 pub mod health;
 pub mod plugins;
+pub mod quick_replies;
 pub mod routing;
 pub mod sessions;
 pub mod skill_groups;
 pub mod workbench;
+pub mod workbench_desk;
 pub mod workbench_ws;
 
 use axum::Router;
@@ -49,6 +51,8 @@ use crate::state::AppState;
         (name = "channels", description = "Admins manage channels: virtual accounts bound to a flow and an IM app"),
         (name = "sessions", description = "Sessions and their transcripts"),
         (name = "plugins", description = "Admins install and manage flow modules (WebAssembly components)"),
+        (name = "workbench", description = "The agent's own status, sessions and actions"),
+        (name = "quick-replies", description = "Canned responses: the tenant's shared list and each agent's own"),
         (name = "health", description = "Probes"),
     )
 )]
@@ -89,6 +93,8 @@ pub fn api(max_component_bytes: usize) -> (Router<AppState>, utoipa::openapi::Op
         .merge(sessions::router())
         .merge(routing::router())
         .merge(workbench::router())
+        .merge(workbench_desk::router())
+        .merge(quick_replies::router())
         .split_for_parts()
 }
 
@@ -113,6 +119,7 @@ pub fn router(state: AppState) -> Router {
     // IM's endpoints bound their bodies themselves, answering in IM's format.
     .merge(crate::im::router())
     .merge(workbench_ws::router())
+    .merge(crate::web::router())
     .layer(TraceLayer::new_for_http())
     .with_state(state)
 }

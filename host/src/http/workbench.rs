@@ -13,14 +13,15 @@ use uuid::Uuid;
 use super::error::{Error, ErrorBody, Result};
 use super::extract::{Auth, Id, Json, Query};
 use super::sessions::TranscriptQuery;
+use super::workbench_desk::visible;
 use crate::directory::{FieldErrors, Page, PageRequest};
 use crate::routing::router::{QueueView, StatusError};
 use crate::routing::status::{SetStatus, StatusView};
 use crate::sessions::{Acting, AgentActionError, Element, Message, Session, Target};
 use crate::state::AppState;
+use crate::store::agents;
 use crate::store::assign::{self, AgentOpError};
 use crate::store::sessions as store;
-use crate::store::{StoreError, agents};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -303,18 +304,6 @@ async fn send_message(
     Ok((status, axum::Json(m)))
 }
 
-/// The session if the caller may read it as an agent: they serve it, served it or
-/// were offered it, it is queued for one of their groups, or it is an earlier session
-/// of a user they serve.
-async fn visible(state: &AppState, auth: &Auth, id: Uuid) -> Result<Session> {
-    let who = auth.own_visibility(state).await?;
-    match store::get_visible(&state.db, auth.tenant, id, &who).await {
-        Ok(s) => Ok(s),
-        Err(StoreError::NotFound) => Err(Error::NotFound("session")),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// A page of the transcript of a session of the caller (`Limit` ≤ 100, `Offset`, `Order`).
 #[utoipa::path(
     get,
@@ -357,7 +346,7 @@ async fn user_history(
     errors.into_result()?;
     let s = visible(&state, &auth, id).await?;
     let filter = store::SessionFilter {
-        visibility: auth.own_visibility(&state).await?,
+        visibility: auth.visibility(&state).await?,
         status: None,
         channel_id: Some(s.channel_id),
         user_id: Some(s.user_id.clone()),

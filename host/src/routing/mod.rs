@@ -148,8 +148,9 @@ pub struct QueueFigures {
     db: DatabaseConnection,
     heartbeat_timeout: Duration,
     recent: Fresh<(TenantId, Uuid), Option<QueueStatus>>,
-    /// Held while a set of queries runs: those who wait for it find its answer.
-    computing: tokio::sync::Mutex<()>,
+    /// Per tenant, held while a set of queries runs: those of the tenant who wait for
+    /// it find its answer, and a tenant asking about many groups waits only on itself.
+    computing: std::sync::Mutex<std::collections::HashMap<TenantId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl QueueFigures {
@@ -158,8 +159,20 @@ impl QueueFigures {
             db,
             heartbeat_timeout,
             recent: Fresh::default(),
-            computing: tokio::sync::Mutex::new(()),
+            computing: std::sync::Mutex::default(),
         }
+    }
+
+    /// The tenant's turn to compute figures.
+    fn turn_of(&self, tenant: TenantId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut turns = self
+            .computing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if turns.len() > 10_000 {
+            turns.retain(|_, t| Arc::strong_count(t) > 1);
+        }
+        turns.entry(tenant).or_default().clone()
     }
 
     async fn compute(&self, tenant: TenantId, group: Uuid) -> Option<QueueStatus> {
@@ -188,7 +201,8 @@ impl HostServices for QueueFigures {
         if let Some(status) = self.recent.get(&key) {
             return status;
         }
-        let _turn = self.computing.lock().await;
+        let turn = self.turn_of(tenant);
+        let _turn = turn.lock().await;
         if let Some(status) = self.recent.get(&key) {
             return status;
         }

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
+use futures_util::StreamExt;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -45,6 +46,10 @@ pub enum StatusError {
     Store(#[from] StoreError),
 }
 
+/// Queues swept side by side.
+const SWEEP_GROUPS_AT_ONCE: usize = 8;
+/// Sessions taken out of one queue side by side (each resumes its flow).
+const RESUMES_AT_ONCE: usize = 8;
 /// Agents told their queue figures at once, and the pause before the next ones.
 const TELL_AT_ONCE: usize = 50;
 const TELL_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
@@ -215,14 +220,18 @@ impl Router {
         for (tenant, agent) in presence::due_refresh(&self.db, now, cutoff).await? {
             self.went_quiet(TenantId(tenant), agent).await;
         }
-        for (tenant, group) in assign::queued_groups(&self.db).await? {
-            let tenant = TenantId(tenant);
-            let Ok(g) = skill_groups::get(&self.db, tenant, group).await else {
-                continue;
-            };
-            self.expire_queue(tenant, &g).await;
-            self.drain(tenant, group).await;
-        }
+        // Groups side by side: one tenant's slow session never holds up another's queue.
+        let groups = assign::queued_groups(&self.db).await?;
+        futures_util::stream::iter(groups)
+            .for_each_concurrent(SWEEP_GROUPS_AT_ONCE, |(tenant, group)| async move {
+                let tenant = TenantId(tenant);
+                let Ok(g) = skill_groups::get(&self.db, tenant, group).await else {
+                    return;
+                };
+                self.expire_queue(tenant, &g).await;
+                self.drain(tenant, group).await;
+            })
+            .await;
         Ok(())
     }
 
@@ -235,21 +244,25 @@ impl Router {
                 return;
             }
         };
-        for s in overdue {
-            if let Err(e) = self
-                .sessions
-                .resume(
-                    s.channel_id,
-                    &s.user_id,
-                    s.id,
-                    Status::Queued,
-                    ResumeReason::TransferFailed,
-                )
-                .await
-            {
-                tracing::warn!(session = %s.id, error = %e, "taking a session out of its queue failed");
-            }
-        }
+        // Each resumes its flow (a module's turn, bounded in time); a few at once, so one
+        // slow session does not hold up the others.
+        futures_util::stream::iter(overdue)
+            .for_each_concurrent(RESUMES_AT_ONCE, |s| async move {
+                if let Err(e) = self
+                    .sessions
+                    .resume(
+                        s.channel_id,
+                        &s.user_id,
+                        s.id,
+                        Status::Queued,
+                        ResumeReason::TransferFailed,
+                    )
+                    .await
+                {
+                    tracing::warn!(session = %s.id, error = %e, "taking a session out of its queue failed");
+                }
+            })
+            .await;
     }
 
     /// Re-derives the status of an agent whose sockets or wrap-up may have ended; an

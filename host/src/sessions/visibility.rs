@@ -2,11 +2,11 @@
 //!
 //! - An **admin** sees every session of the tenant.
 //! - A **supervisor** sees the sessions of their skill groups (queued, offered, served
-//!   or ended there) and their own.
+//!   or ended there) and what an agent sees.
 //! - An **agent** sees what they serve, served or were offered; what is queued for one
-//!   of their groups (so that they can see the queue they will take from); and the
-//!   earlier sessions of a user they are serving now on the same channel (the user's
-//!   history, read-only).
+//!   of their groups (so that they can see the queue they will take from); and every
+//!   session of a user they serve or served on the same channel (the legs before a
+//!   transfer, the user's history, read-only).
 //!
 //! The rule is applied by the store in the `WHERE` clause of every session read
 //! (`store::sessions::visible_to`), so that lists, single reads and transcripts cannot
@@ -24,7 +24,7 @@ pub enum Visibility {
     /// The sessions of these skill groups, and the caller's own.
     Groups { agent: Uuid, groups: Vec<Uuid> },
     /// The caller's own work, the queues of their groups, and the history of the users
-    /// they serve.
+    /// they serve or served.
     Own { agent: Uuid, groups: Vec<Uuid> },
 }
 

@@ -181,7 +181,7 @@ pub async fn get(
 /// The sessions `who` may read, as a condition on `sessions` (the rule is explained in
 /// `sessions::visibility`); `None` for everything.
 pub(crate) fn visible_to(who: &Visibility) -> Option<Condition> {
-    let (agent, groups, history) = match who {
+    let (agent, groups, queued_only) = match who {
         Visibility::All => return None,
         Visibility::Groups { agent, groups } => (*agent, groups, false),
         Visibility::Own { agent, groups } => (*agent, groups, true),
@@ -193,7 +193,7 @@ pub(crate) fn visible_to(who: &Visibility) -> Option<Condition> {
         .add(session::Column::SkippedAgents.like(offered));
     if !groups.is_empty() {
         let in_groups = session::Column::SkillGroupId.is_in(groups.iter().copied());
-        any = if history {
+        any = if queued_only {
             any.add(
                 Condition::all()
                     .add(session::Column::Status.eq(Status::Queued.as_str()))
@@ -203,15 +203,12 @@ pub(crate) fn visible_to(who: &Visibility) -> Option<Condition> {
             any.add(in_groups)
         };
     }
-    if history {
-        any = any.add(Expr::exists(serving_the_same_user(agent)));
-    }
-    Some(any)
+    Some(any.add(Expr::exists(served_the_same_user(agent))))
 }
 
-/// `SELECT` of a session that `agent` is being offered or serving now, of the same user
-/// on the same channel as the `sessions` row in hand.
-fn serving_the_same_user(agent: Uuid) -> sea_orm::sea_query::SelectStatement {
+/// `SELECT` of a session that `agent` serves or served (or is offered), of the same
+/// user on the same channel as the `sessions` row in hand.
+fn served_the_same_user(agent: Uuid) -> sea_orm::sea_query::SelectStatement {
     use sea_orm::sea_query::{Alias, ExprTrait, Query};
     let s2 = Alias::new("s2");
     let outer = |c: session::Column| Expr::col((session::Entity, c));
@@ -223,10 +220,6 @@ fn serving_the_same_user(agent: Uuid) -> sea_orm::sea_query::SelectStatement {
         .and_where(inner(session::Column::ChannelId).eq(outer(session::Column::ChannelId)))
         .and_where(inner(session::Column::UserId).eq(outer(session::Column::UserId)))
         .and_where(inner(session::Column::AgentId).eq(agent))
-        .and_where(
-            inner(session::Column::Status)
-                .is_in([Status::Offered.as_str(), Status::WithAgent.as_str()]),
-        )
         .to_owned()
 }
 

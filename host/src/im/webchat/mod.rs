@@ -1,7 +1,7 @@
 //! The built-in web chat: an end-user page and its WebSocket, so that a channel can
 //! be reached with nothing but a browser.
 //!
-//! - `GET /chat/{channel_id}`: the page (`page.html`, self-contained).
+//! - `GET /chat/{channel_id}`: the page (served by `web`, from `web/files/chat/`).
 //! - `GET /chat/{channel_id}/info`: the channel's public name and account.
 //! - `GET /chat/{channel_id}/ws`: the conversation.
 //!
@@ -26,8 +26,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -45,8 +44,6 @@ use crate::state::AppState;
 use crate::store::sessions as store;
 use crate::store::{StoreError, channels};
 
-/// The page, embedded in the binary.
-const PAGE: &str = include_str!("page.html");
 /// Longest message a visitor may send, in characters.
 pub const MAX_TEXT_CHARS: usize = 2000;
 /// Largest frame accepted from a page.
@@ -61,30 +58,8 @@ const HELLO_WITHIN: Duration = Duration::from_secs(10);
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/chat/{channel_id}", get(page))
-        .route("/chat/{channel_id}/", get(page))
         .route("/chat/{channel_id}/info", get(info))
         .route("/chat/{channel_id}/ws", get(connect))
-}
-
-async fn page(Path(channel_id): Path<String>) -> Response {
-    if Uuid::parse_str(&channel_id).is_err() {
-        return Error::NotFound("channel").into_response();
-    }
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(
-                    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self' ws: wss:; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors *",
-                ),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        ],
-        PAGE,
-    )
-        .into_response()
 }
 
 /// The channel of a web chat address, when it exists and has web chat on.

@@ -1,114 +1,3 @@
-<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
-<meta name="color-scheme" content="light dark">
-<link rel="icon" href="data:,">
-<title>Chat</title>
-<style>
-:root{--accent:#2f6fed;--on-accent:#fff;--page:#e9edf3;--bg:#f7f8fa;--panel:#fff;--fg:#1c2330;--muted:#6b7480;--line:#e1e5eb;--warn:#fff4d6;--on-warn:#6b4e00;--err:#c62828}
-@media (prefers-color-scheme:dark){:root{--accent:#4c86ff;--page:#0b0e13;--bg:#12161d;--panel:#1c212b;--fg:#e6e9ee;--muted:#9aa3ae;--line:#2c333e;--warn:#3a3113;--on-warn:#f3dc91;--err:#ff7b72}}
-*{box-sizing:border-box}
-html,body{height:100%;margin:0}
-body{display:flex;justify-content:center;background:var(--page);color:var(--fg);font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif}
-button{font:inherit;cursor:pointer}
-button:disabled{cursor:default}
-:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
-[hidden]{display:none!important}
-.app{display:flex;flex-direction:column;width:100%;max-width:760px;height:100vh;height:100dvh;background:var(--bg);overflow:hidden}
-@media (min-width:800px) and (min-height:560px){body{align-items:center;padding:24px}.app{height:calc(100dvh - 48px);max-height:900px;border:1px solid var(--line);border-radius:16px;box-shadow:0 8px 32px rgba(20,30,50,.14)}}
-header{display:flex;align-items:center;gap:12px;padding:12px 16px;padding-top:max(12px,env(safe-area-inset-top));background:var(--panel);border-bottom:1px solid var(--line)}
-.avatar{flex:none;display:grid;place-items:center;width:40px;height:40px;border-radius:50%;background:var(--accent);color:var(--on-accent);font-weight:600;font-size:17px}
-h1{margin:0;font-size:16px;font-weight:600;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
-.status{display:flex;align-items:center;gap:6px;font-size:12.5px;color:var(--muted)}
-.status::before{content:"";width:8px;height:8px;border-radius:50%;background:currentColor}
-.status[data-conn=online]::before{background:#22a55b}
-.status[data-conn=reconnecting]::before{background:#e0a100}
-.banner{padding:6px 16px;font-size:13px;text-align:center;background:var(--warn);color:var(--on-warn)}
-.namebar{display:flex;flex-wrap:wrap;align-items:center;gap:6px 8px;padding:8px 16px;font-size:13px;color:var(--muted);background:var(--panel);border-bottom:1px solid var(--line)}
-.namebar input{flex:1 1 120px;min-width:0;max-width:220px;padding:5px 10px;border:1px solid var(--line);border-radius:8px;background:var(--bg);color:var(--fg);font:inherit}
-.namebar .ok{padding:5px 12px;border:0;border-radius:8px;background:var(--accent);color:var(--on-accent)}
-.namebar .x{padding:2px 8px;border:0;background:none;color:var(--muted);font-size:18px;line-height:1}
-.wrap{position:relative;flex:1;min-height:0}
-.log{height:100%;overflow-y:auto;padding:12px 14px 16px;overscroll-behavior:contain}
-.log:focus-visible{outline-offset:-3px}
-.empty,.gone{padding:0 24px;text-align:center;color:var(--muted)}
-.empty{position:absolute;top:22%;left:0;right:0;pointer-events:none}
-.gone{margin:auto}
-.empty b,.gone b{display:block;margin-bottom:4px;font-size:18px;color:var(--fg)}
-.day,.note{display:flex;justify-content:center;margin:12px 0 6px;font-size:12.5px;color:var(--muted);text-align:center}
-.day span,.note span{padding:2px 10px;border-radius:10px;background:var(--line)}
-.row{display:flex;flex-direction:column;align-items:flex-start;margin-top:3px}
-.row.in{align-items:flex-end}
-.row.first{margin-top:12px}
-.who{margin:0 0 3px 4px;font-size:12px;color:var(--muted)}
-.bubble{max-width:min(80%,540px);padding:8px 12px;border-radius:16px 16px 16px 4px;background:var(--panel);box-shadow:0 1px 1px rgba(0,0,0,.06);white-space:pre-wrap;overflow-wrap:anywhere}
-.in .bubble{border-radius:16px 16px 4px 16px;background:var(--accent);color:var(--on-accent);box-shadow:none}
-.failed .bubble{opacity:.7}
-.bubble a{color:inherit}
-.bubble p{margin:0}
-.bubble>*+*{margin-top:8px}
-.ph{font-style:italic;opacity:.85}
-.choices{display:flex;flex-direction:column;gap:6px;margin-top:8px;white-space:normal}
-.choice{display:flex;gap:8px;align-items:baseline;padding:7px 12px;border:1px solid var(--accent);border-radius:10px;background:none;color:var(--accent);text-align:left}
-.choice:hover:not(:disabled){background:color-mix(in srgb,var(--accent) 10%,transparent)}
-.choice:disabled{border-color:var(--line);color:var(--muted)}
-.choice.chosen{border-color:var(--accent);background:var(--accent);color:var(--on-accent)}
-.num{font-size:12px;font-weight:600;opacity:.8}
-.pick{margin-right:6px;padding:0 6px;border-radius:6px;background:rgba(255,255,255,.25);font-size:12px}
-.meta{display:flex;gap:6px;margin:2px 4px 0;font-size:11px;color:var(--muted)}
-.meta .fail{color:var(--err)}
-.meta button{padding:0;border:0;background:none;color:var(--accent);font-weight:600;text-decoration:underline}
-.pill{position:absolute;left:50%;bottom:12px;transform:translateX(-50%);padding:6px 14px;border:0;border-radius:16px;background:var(--accent);color:var(--on-accent);font-size:13px;box-shadow:0 2px 10px rgba(0,0,0,.2)}
-.composer{display:flex;align-items:flex-end;gap:8px;padding:10px 12px;padding-bottom:max(10px,env(safe-area-inset-bottom));background:var(--panel);border-top:1px solid var(--line)}
-.field{position:relative;flex:1;min-width:0}
-textarea{display:block;width:100%;min-height:42px;max-height:140px;padding:10px 14px;border:1px solid var(--line);border-radius:21px;background:var(--bg);color:var(--fg);font:inherit;resize:none}
-textarea:focus{border-color:var(--accent);outline:none;box-shadow:0 0 0 3px color-mix(in srgb,var(--accent) 25%,transparent)}
-.counter{position:absolute;right:12px;top:-24px;padding:1px 8px;border:1px solid var(--line);border-radius:9px;background:var(--panel);font-size:11px;color:var(--muted)}
-.counter.over{color:var(--err);font-weight:600}
-.send{flex:none;display:grid;place-items:center;width:42px;height:42px;border:0;border-radius:50%;background:var(--accent);color:var(--on-accent)}
-.send:disabled{opacity:.4}
-.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
-</style>
-</head>
-<body>
-<div class="app">
-  <header>
-    <div class="avatar" id="avatar" aria-hidden="true"></div>
-    <div style="min-width:0">
-      <h1 id="title"></h1>
-      <div class="status" id="status"></div>
-    </div>
-  </header>
-  <div class="banner" id="banner" role="status" hidden></div>
-  <form class="namebar" id="namebar" hidden>
-    <label for="name" data-t="nameAsk"></label>
-    <input id="name" maxlength="32" autocomplete="nickname" data-ph="namePh">
-    <button class="ok" data-t="save"></button>
-    <button class="x" type="button" id="name-close" data-aria="dismiss">×</button>
-  </form>
-  <div class="wrap" id="wrap">
-    <div class="log" id="log" role="region" tabindex="0" data-aria="messages"></div>
-    <div class="empty" id="empty" hidden><b data-t="welcome"></b><span data-t="welcomeText"></span></div>
-    <button class="pill" id="pill" type="button" data-t="newMsgs" hidden></button>
-  </div>
-  <div class="gone" id="gone" hidden><b data-t="gone"></b><span data-t="goneText"></span></div>
-  <form class="composer" id="composer">
-    <div class="field">
-      <label class="sr" for="input" data-t="input"></label>
-      <span class="counter" id="counter" hidden></span>
-      <textarea id="input" rows="1" aria-describedby="hint counter" enterkeyhint="send"></textarea>
-      <span class="sr" id="hint" data-t="hint"></span>
-    </div>
-    <button class="send" id="send" data-aria="send" disabled>
-      <svg width="20" height="20" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="currentColor" d="M3.4 20.4 21 12 3.4 3.6v6.4l12.6 2-12.6 2z"/></svg>
-    </button>
-  </form>
-  <div class="sr" id="announce" aria-live="polite"></div>
-</div>
-<noscript>JavaScript is required for this chat.</noscript>
-<script>
 'use strict';
 (() => {
 const zh = /^zh\b/i.test(navigator.language || '');
@@ -172,6 +61,10 @@ let token = store.get(tokenKey);
 if (!/^[A-Za-z0-9_-]{43,128}$/.test(token || '')) { token = randomToken(); store.set(tokenKey, token); }
 const identity = new URLSearchParams(location.hash.slice(1)).get('identity') || null;
 if (identity) history.replaceState(null, '', location.pathname + location.search);
+// A site whose user signs in while the chat is open hands the new token the same way.
+addEventListener('hashchange', () => {
+  if (new URLSearchParams(location.hash.slice(1)).get('identity')) location.reload();
+});
 const queryName = (new URLSearchParams(location.search).get('nickname') || '').trim().slice(0, 32);
 let nickname = queryName || store.get('kefu.nickname') || '';
 
@@ -640,6 +533,3 @@ layout({});
 loadInfo();
 connect();
 })();
-</script>
-</body>
-</html>
