@@ -91,7 +91,7 @@ impl MigrationTrait for Migration {
             &mut sessions,
             SESSION_SUMS
                 .iter()
-                .map(|s| s.to_string())
+                .map(|s| (*s).to_owned())
                 .chain(WAIT_BOUNDS.iter().map(|b| format!("wait_le_{b}"))),
         );
         sessions
@@ -117,7 +117,7 @@ impl MigrationTrait for Migration {
             .col(uuid(AgentStats::TenantId))
             .col(big_integer(AgentStats::Slot))
             .col(uuid(AgentStats::AgentId));
-        sums(&mut agents, AGENT_SUMS.iter().map(|s| s.to_string()));
+        sums(&mut agents, AGENT_SUMS.iter().map(|s| (*s).to_owned()));
         agents
             .primary_key(
                 Index::create()

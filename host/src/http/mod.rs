@@ -15,6 +15,7 @@ pub mod flows;
 pub mod health;
 pub mod plugins;
 pub mod quick_replies;
+pub mod records;
 pub mod routing;
 pub mod sessions;
 pub mod skill_groups;
@@ -95,6 +96,7 @@ pub fn api(max_component_bytes: usize) -> (Router<AppState>, utoipa::openapi::Op
         .merge(workbench::router())
         .merge(workbench_desk::router())
         .merge(quick_replies::router())
+        .merge(records::router())
         .split_for_parts()
 }
 

@@ -249,7 +249,8 @@ impl SessionSums {
         if self.waits <= 0 {
             return None;
         }
-        let rank = (self.waits * 9).div_ceil(10);
+        // Nearest rank: ceil(0.9 × n), in integers.
+        let rank = (self.waits * 9 + 9) / 10;
         let mut seen = 0;
         for (i, n) in self.wait_counts.iter().enumerate() {
             seen += n;

@@ -110,7 +110,7 @@ impl Snapshot {
         for s in &self.sessions {
             let counted_overall = all || s.skill_group_id.is_some_and(|g| per_group.contains_key(&g));
             let n = s.count.clamp(0, i64::from(u32::MAX)) as u32;
-            let mut add = |c: &mut LiveCounts| match s.status.as_str() {
+            let add = |c: &mut LiveCounts| match s.status.as_str() {
                 "queued" => c.queued += n,
                 "offered" => c.offered += n,
                 "with_agent" => c.with_agents += n,

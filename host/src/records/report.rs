@@ -180,6 +180,8 @@ pub async fn agents(
         .into_iter()
         .filter(|a| who.sees_agent(a.id, groups.get(&a.id).map(Vec::as_slice).unwrap_or_default()))
         .filter(|a| a.active || sums.contains_key(&a.id) || seconds.contains_key(&a.id))
+        .collect::<Vec<_>>()
+        .into_iter()
         .map(|a| {
             let spent = seconds.remove(&a.id).unwrap_or_default();
             AgentLine {

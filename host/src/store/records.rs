@@ -22,7 +22,10 @@ pub async fn track(c: &impl ConnectionTrait, change: &Change<'_>) -> Result<(), 
     let s = change.session;
     let tenant = TenantId(s.tenant_id);
     let record = if change.ended_now() {
-        get(c, tenant, s.id, &Visibility::All).await.ok()
+        get(c, tenant, s.id, &Visibility::All)
+            .await
+            .ok()
+            .map(|r| crate::records::Record::from(&r))
     } else {
         None
     };
@@ -212,7 +215,7 @@ fn select(tenant: TenantId, who: &Visibility, names: bool) -> SelectStatement {
 }
 
 fn filtered(q: &mut SelectStatement, f: &RecordFilter) {
-    let mut cond = |sql: &str, v: Value| {
+    let mut cond = |sql: &'static str, v: Value| {
         q.and_where(Expr::cust_with_values(sql, [v]));
     };
     if let Some(v) = f.from_ms {
