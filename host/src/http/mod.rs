@@ -14,11 +14,14 @@ pub mod extract;
 pub mod flows;
 pub mod health;
 pub mod plugins;
+pub mod metrics;
 pub mod quick_replies;
 pub mod records;
 pub mod routing;
 pub mod sessions;
 pub mod skill_groups;
+pub mod stats;
+pub mod webhooks;
 pub mod workbench;
 pub mod workbench_desk;
 pub mod workbench_ws;
@@ -97,6 +100,8 @@ pub fn api(max_component_bytes: usize) -> (Router<AppState>, utoipa::openapi::Op
         .merge(workbench_desk::router())
         .merge(quick_replies::router())
         .merge(records::router())
+        .merge(stats::router())
+        .merge(webhooks::router())
         .split_for_parts()
 }
 
@@ -105,7 +110,9 @@ pub fn router(state: AppState) -> Router {
     let (api, doc) = api(state.config.plugins.max_component_bytes);
     let doc = std::sync::Arc::new(doc);
     let limit = state.config.http.max_body_bytes;
-    api.route(
+    let metrics = &state.config.metrics;
+    let scrape = (metrics.enabled && metrics.listen.is_none()).then(|| metrics::router(state.clone()));
+    let app = api.route(
         "/api/v1/openapi.json",
         axum::routing::get(move || {
             let doc = doc.clone();
@@ -122,8 +129,13 @@ pub fn router(state: AppState) -> Router {
     .merge(crate::im::router())
     .merge(workbench_ws::router())
     .merge(crate::web::router())
+    .route_layer(middleware::from_fn(metrics::track))
     .layer(TraceLayer::new_for_http())
-    .with_state(state)
+    .with_state(state);
+    match scrape {
+        Some(scrape) => app.merge(scrape),
+        None => app,
+    }
 }
 
 /// Lets the JSON extractor name the limit in its 413 message.

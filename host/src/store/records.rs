@@ -33,6 +33,23 @@ pub async fn track(c: &impl ConnectionTrait, change: &Change<'_>) -> Result<(), 
     webhooks::enqueue(c, tenant, &events).await
 }
 
+/// A leg that routing changed (offered, accepted, taken back): its record and events.
+pub async fn track_routing(
+    c: &impl ConnectionTrait,
+    session: &crate::sessions::Session,
+    before: Status,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    let change = Change {
+        session,
+        before: Some(before),
+        messages: Vec::new(),
+        at,
+        transfer: None,
+    };
+    track(c, &change).await
+}
+
 /// The record's new state: times that happen once keep their first value, counts add
 /// up, the rest follows the leg. A record already rolled up into the statistics is
 /// final and left alone.
