@@ -90,6 +90,7 @@ struct Resources {
     plugin: String,
     session: String,
     webhook: String,
+    quick_reply: String,
 }
 
 impl Resources {
@@ -106,6 +107,7 @@ impl Resources {
                     "plugins" => &self.plugin,
                     "sessions" | "records" => &self.session,
                     "webhooks" => &self.webhook,
+                    "quick-replies" => &self.quick_reply,
                     other => panic!("{path}: add a resource of {other:?} to the matrix"),
                 },
                 "{number}" => "1",
@@ -201,6 +203,15 @@ async fn every_route_answers_each_caller_as_its_documented_security_says() {
         )
         .await;
     assert_eq!(hook.status, StatusCode::CREATED, "{:?}", hook.body);
+    // The admin's own: anyone else is told it is not found.
+    let reply = app
+        .post(
+            "/api/v1/quick-replies",
+            &desk.admin,
+            json!({"scope": "personal", "shortcut": "hi", "text": "您好"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
     let resources = Resources {
         agent: staff[1].id.clone(),
         group: desk.group.clone(),
@@ -209,6 +220,7 @@ async fn every_route_answers_each_caller_as_its_documented_security_says() {
         plugin: id_of(&plugin),
         session: id_of(&session),
         webhook: id_of(&hook.body),
+        quick_reply: id_of(&reply.body),
     };
     let other = app.tenant("other").await;
     let mut tokens: BTreeMap<Caller, String> = BTreeMap::new();
@@ -255,8 +267,9 @@ async fn every_route_answers_each_caller_as_its_documented_security_says() {
         for caller in Caller::ALL {
             let token = tokens.get(&caller).map(String::as_str);
             let body = (*method != Method::GET && *method != Method::DELETE).then(|| json!({}));
-            // A stream of server-sent events does not end: its status is the answer.
-            let reply = if path.ends_with("/stream") {
+            // A stream of server-sent events does not end and an export is a file:
+            // their status is the answer.
+            let reply = if path.ends_with("/stream") || path.ends_with("/export") {
                 let mut request = app.client.get(app.url(&url));
                 if let Some(token) = token {
                     request = request.bearer_auth(token);
