@@ -167,7 +167,7 @@ fn backfill(backend: DatabaseBackend) -> String {
          CASE WHEN s.assigned_at IS NOT NULL THEN {offered} END, {assigned}, \
          (SELECT {first_reply} FROM session_messages m WHERE m.session_id = s.id AND m.sender = 'agent'), \
          {ended}, s.end_status, NULL, s.parent_id, NULL, \
-         (SELECT MIN(c.id) FROM sessions c WHERE c.parent_id = s.id), NULL, NULL, \
+         (SELECT c.id FROM sessions c WHERE c.parent_id = s.id ORDER BY c.created_at, c.id LIMIT 1), NULL, NULL, \
          {users}, {bots}, {agents}, {systems}, NULL, 0, 0, {invited}, s.survey_score, s.survey_label, \
          s.survey_comment, {rated}, FALSE FROM sessions s",
         started = ms("s.created_at"),

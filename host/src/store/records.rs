@@ -6,7 +6,7 @@
 //! in one statement and puts the webhook events the change makes in the outbox, so
 //! that neither can disagree with the change or outlive a rolled-back one.
 
-use sea_orm::sea_query::{Alias, Expr, JoinType, Order, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 use uuid::Uuid;
 
@@ -22,10 +22,11 @@ pub async fn track(c: &impl ConnectionTrait, change: &Change<'_>) -> Result<(), 
     let s = change.session;
     let tenant = TenantId(s.tenant_id);
     let record = if change.ended_now() {
-        get(c, tenant, s.id, &Visibility::All)
-            .await
-            .ok()
-            .map(|r| crate::records::Record::from(&r))
+        // A failed read inside the transaction must fail it: PostgreSQL would refuse
+        // every later statement of it anyway.
+        Some(crate::records::Record::from(
+            &get(c, tenant, s.id, &Visibility::All).await?,
+        ))
     } else {
         None
     };
@@ -56,7 +57,7 @@ pub async fn track_routing(
 async fn upsert(c: &impl ConnectionTrait, change: &Change<'_>) -> Result<(), StoreError> {
     let s = change.session;
     let accepted = change.accepted_now().then(|| s.assigned_at.unwrap_or(change.at));
-    let offered = accepted.map(|a| s.offered_at.unwrap_or(a).min(a));
+    let offered = accepted.map(|a| Ord::min(s.offered_at.unwrap_or(a), a));
     let ended = s.status == Status::Ended;
     let (to_leg, to_agent, to_group, from_leg, from_agent) = match &change.transfer {
         Some(t) if t.from == s.id => (Some(t.to), t.to_agent, t.to_group, None, None),
@@ -194,7 +195,7 @@ fn select(tenant: TenantId, who: &Visibility, names: bool) -> SelectStatement {
     let mut q = Query::select();
     q.expr(Expr::cust(COLUMNS))
         .from_as(Alias::new("session_records"), Alias::new("r"))
-        .and_where(Expr::cust_with_values("r.tenant_id = ?", [tenant.0]));
+        .and_where(Expr::cust("r.tenant_id").eq(tenant.0));
     if names {
         q.expr(Expr::cust(
             "c.name AS channel_name, g.name AS skill_group_name, a.nickname AS agent_nickname, \
@@ -232,35 +233,37 @@ fn select(tenant: TenantId, who: &Visibility, names: bool) -> SelectStatement {
 }
 
 fn filtered(q: &mut SelectStatement, f: &RecordFilter) {
-    let mut cond = |sql: &'static str, v: Value| {
-        q.and_where(Expr::cust_with_values(sql, [v]));
-    };
+    // Values are bound by the query builder (`$n` on PostgreSQL, `?` on SQLite).
+    let col = Expr::cust;
     if let Some(v) = f.from_ms {
-        cond("r.started_ms >= ?", v.into());
+        q.and_where(col("r.started_ms").gte(v));
     }
     if let Some(v) = f.to_ms {
-        cond("r.started_ms < ?", v.into());
+        q.and_where(col("r.started_ms").lt(v));
     }
+    let mut equal = |name: &'static str, v: Value| {
+        q.and_where(col(name).eq(v));
+    };
     if let Some(v) = f.channel_id {
-        cond("r.channel_id = ?", v.into());
+        equal("r.channel_id", v.into());
     }
     if let Some(v) = f.skill_group_id {
-        cond("r.skill_group_id = ?", v.into());
+        equal("r.skill_group_id", v.into());
     }
     if let Some(v) = f.agent_id {
-        cond("r.agent_id = ?", v.into());
+        equal("r.agent_id", v.into());
     }
     if let Some(v) = f.end_status {
-        cond("r.end_status = ?", v.into());
+        equal("r.end_status", v.into());
     }
     if let Some(v) = &f.user_id {
-        cond("r.user_id = ?", v.clone().into());
+        equal("r.user_id", v.clone().into());
     }
     if let Some(v) = f.session_id {
-        cond("r.conversation_id = ?", v.into());
+        equal("r.conversation_id", v.into());
     }
     if let Some(v) = f.score {
-        cond("r.survey_score = ?", v.into());
+        equal("r.survey_score", v.into());
     }
     match f.rated {
         Some(true) => {
@@ -285,14 +288,11 @@ pub async fn list(
     let mut q = select(tenant, who, true);
     filtered(&mut q, filter);
     if let Some(a) = after {
-        q.and_where(Expr::cust_with_values(
-            "(r.started_ms < ? OR (r.started_ms = ? AND r.id < ?))",
-            [
-                Value::from(a.started_ms),
-                Value::from(a.started_ms),
-                Value::from(a.id),
-            ],
-        ));
+        q.and_where(
+            Expr::cust("r.started_ms").lt(a.started_ms).or(Expr::cust("r.started_ms")
+                .eq(a.started_ms)
+                .and(Expr::cust("r.id").lt(a.id))),
+        );
     }
     q.order_by_expr(Expr::cust("r.started_ms"), Order::Desc)
         .order_by_expr(Expr::cust("r.id"), Order::Desc)
@@ -311,7 +311,7 @@ pub async fn get(
     who: &Visibility,
 ) -> Result<Stored, StoreError> {
     let mut q = select(tenant, who, true);
-    q.and_where(Expr::cust_with_values("r.id = ?", [id]));
+    q.and_where(Expr::cust("r.id").eq(id));
     let row_ = c
         .query_one_raw(c.get_database_backend().build(&q))
         .await?
