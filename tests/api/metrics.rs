@@ -64,7 +64,9 @@ async fn metrics_count_requests_by_route_and_what_sessions_did() {
     })
     .await;
     for needle in [
-        "kefu_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1",
+        // Counters are the process's: other tests' servers in this process add to
+        // them, so only their presence is certain here.
+        "kefu_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}",
         // The route template, never the session's id.
         "route=\"/api/v1/sessions/{id}\",status=\"200\"",
         "kefu_http_request_duration_seconds_bucket{",
