@@ -92,15 +92,21 @@ pub struct FailureLabels {
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn http_buckets() -> Histogram {
-    Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
+    Histogram::new([
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ])
 }
 
 fn step_buckets() -> Histogram {
-    Histogram::new([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0])
+    Histogram::new([
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    ])
 }
 
 fn wait_buckets() -> Histogram {
-    Histogram::new([1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0])
+    Histogram::new([
+        1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
+    ])
 }
 
 /// The process's counters and histograms.
@@ -237,7 +243,10 @@ pub fn im_ingress(endpoint: &'static str, ok: bool) {
 
 /// An attempt to deliver a reply to IM: `sent`, `retry` or `failed`.
 pub fn im_egress(result: &'static str) {
-    METRICS.im_egress.get_or_create(&ResultLabels { result }).inc();
+    METRICS
+        .im_egress
+        .get_or_create(&ResultLabels { result })
+        .inc();
 }
 
 /// A turn committed: the session (leg) may have opened, ended, or reached agents.

@@ -86,13 +86,22 @@ impl MigrationTrait for Migration {
             .await?;
         for (name, cols) in [
             // Newest first, by time range: the records list and exports.
-            ("ix_session_records_started", vec![R::TenantId, R::StartedMs, R::Id]),
-            ("ix_session_records_agent", vec![R::TenantId, R::AgentId, R::StartedMs]),
+            (
+                "ix_session_records_started",
+                vec![R::TenantId, R::StartedMs, R::Id],
+            ),
+            (
+                "ix_session_records_agent",
+                vec![R::TenantId, R::AgentId, R::StartedMs],
+            ),
             (
                 "ix_session_records_group",
                 vec![R::TenantId, R::SkillGroupId, R::StartedMs],
             ),
-            ("ix_session_records_user", vec![R::TenantId, R::UserId, R::StartedMs]),
+            (
+                "ix_session_records_user",
+                vec![R::TenantId, R::UserId, R::StartedMs],
+            ),
             // The legs not yet in the rollups: the rollup's work and the statistics'
             // live part, a small set whatever the history.
             (

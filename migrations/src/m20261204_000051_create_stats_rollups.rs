@@ -136,7 +136,10 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [AgentStats::Table.into_iden(), SessionStats::Table.into_iden()] {
+        for table in [
+            AgentStats::Table.into_iden(),
+            SessionStats::Table.into_iden(),
+        ] {
             manager
                 .drop_table(Table::drop().table(table).to_owned())
                 .await?;

@@ -12,7 +12,12 @@ const TOKEN: &str = "scrape-token-0123456789";
 #[tokio::test]
 async fn metrics_are_off_by_default() {
     let app = spawn_app().await;
-    let r = app.client.get(app.url("/metrics")).send().await.expect("sent");
+    let r = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
 
@@ -25,7 +30,12 @@ async fn metrics_count_requests_by_route_and_what_sessions_did() {
     .await;
     let desk = Desk::new(&app, "acme", json!({"accept_mode": "auto"})).await;
     desk.say(&app, "user_1", "人工").await;
-    let health = app.client.get(app.url("/healthz")).send().await.expect("sent");
+    let health = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(health.status(), StatusCode::OK);
     let session = desk
         .wait_user_session(&app, "user_1", "queued", |s| s["status"] == "queued")
@@ -36,7 +46,12 @@ async fn metrics_count_requests_by_route_and_what_sessions_did() {
         .await;
     assert_eq!(one.status, StatusCode::OK);
 
-    let bare = app.client.get(app.url("/metrics")).send().await.expect("sent");
+    let bare = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(bare.status(), StatusCode::UNAUTHORIZED);
     let wrong = app
         .client

@@ -97,7 +97,10 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/v1/webhooks/{id}/rotate-secret", "post"),
         ("/api/v1/webhooks/{id}/test", "post"),
         ("/api/v1/webhooks/{id}/deliveries", "get"),
-        ("/api/v1/webhooks/{id}/deliveries/{event_id}/redeliver", "post"),
+        (
+            "/api/v1/webhooks/{id}/deliveries/{event_id}/redeliver",
+            "post",
+        ),
     ];
     for (path, method) in expected {
         let op = &paths.get(path).unwrap_or_else(|| panic!("{path} missing"))[method];

@@ -36,7 +36,7 @@ async fn a_served_and_transferred_conversation_leaves_one_record_per_leg() {
         )
         .await;
     assert_eq!(named.status, StatusCode::OK, "{:?}", named.body);
-    let _sockets = online_and_free(&app, &[a.clone()]).await;
+    let _sockets = online_and_free(&app, std::slice::from_ref(a)).await;
 
     desk.say(&app, "user_1", "人工").await;
     let first = desk
@@ -55,7 +55,7 @@ async fn a_served_and_transferred_conversation_leaves_one_record_per_leg() {
         .await;
     assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
     // b comes online and takes the user over.
-    let _b_socket = online_and_free(&app, &[b.clone()]).await;
+    let _b_socket = online_and_free(&app, std::slice::from_ref(b)).await;
     let moved = a
         .post(
             &app,
@@ -84,7 +84,9 @@ async fn a_served_and_transferred_conversation_leaves_one_record_per_leg() {
         let done = list
             .iter()
             .any(|r| r["id"] == second_id.as_str() && r["status"] == "ended")
-            && list.iter().any(|r| r["user"]["id"] == "user_2" && r["status"] == "with_agent");
+            && list
+                .iter()
+                .any(|r| r["user"]["id"] == "user_2" && r["status"] == "with_agent");
         if list.len() == 3 && done {
             Ok(page)
         } else {
@@ -98,7 +100,11 @@ async fn a_served_and_transferred_conversation_leaves_one_record_per_leg() {
     let (to_b, to_a) = (&list[1], &list[2]);
     assert_eq!(to_a["id"], sid.as_str());
     assert_eq!(to_a["session_id"], sid.as_str());
-    assert_eq!(to_b["session_id"], sid.as_str(), "one conversation, two legs");
+    assert_eq!(
+        to_b["session_id"],
+        sid.as_str(),
+        "one conversation, two legs"
+    );
     assert_eq!(to_a["end_status"], 101);
     assert_eq!(to_a["end_status_name"], "transferred manually");
     assert_eq!(to_a["ended_by"], "agent");
@@ -138,9 +144,15 @@ async fn a_served_and_transferred_conversation_leaves_one_record_per_leg() {
     for (query, expect) in [
         (format!("agent_id={}", b.id), vec![second_id.as_str()]),
         ("end_status=101".to_owned(), vec![sid.as_str()]),
-        ("user_id=user_2".to_owned(), vec![list[0]["id"].as_str().unwrap_or("")]),
+        (
+            "user_id=user_2".to_owned(),
+            vec![list[0]["id"].as_str().unwrap_or("")],
+        ),
         ("rated=true".to_owned(), vec![]),
-        ("rated=false&end_status=1".to_owned(), vec![second_id.as_str()]),
+        (
+            "rated=false&end_status=1".to_owned(),
+            vec![second_id.as_str()],
+        ),
         (format!("skill_group_id={}", uuid::Uuid::now_v7()), vec![]),
         ("from=2000-01-01&to=2000-01-02".to_owned(), vec![]),
     ] {
@@ -161,11 +173,23 @@ async fn a_served_and_transferred_conversation_leaves_one_record_per_leg() {
     assert_eq!(items(&rest)[0]["id"], sid.as_str());
 
     // Bad input gets field errors.
-    for query in ["limit=0", "limit=101", "score=9", "cursor=zzz", "from=yesterday", "format=csv"] {
+    for query in [
+        "limit=0",
+        "limit=101",
+        "score=9",
+        "cursor=zzz",
+        "from=yesterday",
+        "format=csv",
+    ] {
         let r = app
             .get(&format!("/api/v1/records?{query}"), &desk.admin)
             .await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {:?}", r.body);
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}: {:?}",
+            r.body
+        );
     }
     let r = app.get("/api/v1/records?colour=red", &desk.admin).await;
     assert!(r.status.is_client_error(), "{:?}", r.body);
@@ -186,7 +210,9 @@ async fn a_served_and_transferred_conversation_leaves_one_record_per_leg() {
     let lead_token = app.token(&desk.tenant.slug, "lead@acme.test").await;
     let theirs = records(&app, &lead_token, "").await;
     assert!(items(&theirs).is_empty(), "{theirs}");
-    let missing = app.get(&format!("/api/v1/records/{sid}"), &lead_token).await;
+    let missing = app
+        .get(&format!("/api/v1/records/{sid}"), &lead_token)
+        .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 
     // CSV: a byte-order mark, a header, one line per record, formulas defused.
@@ -229,8 +255,6 @@ async fn a_served_and_transferred_conversation_leaves_one_record_per_leg() {
         .collect();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["id"], sid.as_str());
-    let paged = app
-        .get("/api/v1/records/export?limit=5", &desk.admin)
-        .await;
+    let paged = app.get("/api/v1/records/export?limit=5", &desk.admin).await;
     assert_eq!(paged.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

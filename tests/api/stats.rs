@@ -146,8 +146,16 @@ async fn history(app: &TestApp, desk: &Desk, a: Uuid, b: Uuid) {
     }
     // Agent a: free for two hours, then resting for half an hour, on 25 Oct.
     for (status, from, to) in [
-        ("free", "2026-10-25T09:00:00+01:00", "2026-10-25T11:00:00+01:00"),
-        ("rest", "2026-10-25T11:00:00+01:00", "2026-10-25T11:30:00+01:00"),
+        (
+            "free",
+            "2026-10-25T09:00:00+01:00",
+            "2026-10-25T11:00:00+01:00",
+        ),
+        (
+            "rest",
+            "2026-10-25T11:00:00+01:00",
+            "2026-10-25T11:30:00+01:00",
+        ),
     ] {
         let b = app.db.get_database_backend();
         app.db
@@ -241,10 +249,17 @@ async fn check_reports(app: &TestApp, desk: &Desk, a: Uuid, b: Uuid, when: &str)
     assert_eq!(days.status, StatusCode::OK, "{:?}", days.body);
     assert_eq!(days.body["time_zone"], "Europe/Berlin");
     let buckets = days.body["buckets"].as_array().expect("buckets");
-    let starts: Vec<&str> = buckets.iter().map(|b| b["start"].as_str().unwrap_or("")).collect();
+    let starts: Vec<&str> = buckets
+        .iter()
+        .map(|b| b["start"].as_str().unwrap_or(""))
+        .collect();
     assert_eq!(
         starts,
-        ["2026-10-24T00:00:00+02:00", "2026-10-25T00:00:00+02:00", "2026-10-26T00:00:00+01:00"],
+        [
+            "2026-10-24T00:00:00+02:00",
+            "2026-10-25T00:00:00+02:00",
+            "2026-10-26T00:00:00+01:00"
+        ],
         "{when}"
     );
     for (i, want) in expected_days().iter().enumerate() {
@@ -267,7 +282,12 @@ async fn check_reports(app: &TestApp, desk: &Desk, a: Uuid, b: Uuid, when: &str)
     let busy: Vec<(String, i64)> = hours
         .iter()
         .filter(|h| h["incoming"].as_i64() != Some(0))
-        .map(|h| (h["start"].as_str().unwrap_or("").to_owned(), h["incoming"].as_i64().unwrap_or(0)))
+        .map(|h| {
+            (
+                h["start"].as_str().unwrap_or("").to_owned(),
+                h["incoming"].as_i64().unwrap_or(0),
+            )
+        })
         .collect();
     assert_eq!(
         busy,
@@ -289,7 +309,11 @@ async fn check_reports(app: &TestApp, desk: &Desk, a: Uuid, b: Uuid, when: &str)
             &desk.admin,
         )
         .await;
-    assert_eq!(scoped.body["total"]["incoming"], 4, "{when}: {:?}", scoped.body);
+    assert_eq!(
+        scoped.body["total"]["incoming"], 4,
+        "{when}: {:?}",
+        scoped.body
+    );
     let none = app
         .get(
             &format!(
@@ -302,7 +326,10 @@ async fn check_reports(app: &TestApp, desk: &Desk, a: Uuid, b: Uuid, when: &str)
     assert_eq!(none.body["total"]["incoming"], 0, "{when}");
 
     let agents = app
-        .get("/api/v1/stats/agents?from=2026-10-24&to=2026-10-26", &desk.admin)
+        .get(
+            "/api/v1/stats/agents?from=2026-10-24&to=2026-10-26",
+            &desk.admin,
+        )
         .await;
     assert_eq!(agents.status, StatusCode::OK, "{:?}", agents.body);
     let line = |id: Uuid| {
@@ -382,12 +409,22 @@ async fn every_figure_of_a_known_history_across_a_dst_change() {
         let r = app
             .get(&format!("/api/v1/stats/sessions?{query}"), &desk.admin)
             .await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {:?}", r.body);
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}: {:?}",
+            r.body
+        );
     }
-    let r = app.get("/api/v1/stats/sessions?from=x&to=y", &desk.admin).await;
+    let r = app
+        .get("/api/v1/stats/sessions?from=x&to=y", &desk.admin)
+        .await;
     assert!(r.status.is_client_error());
     let r = app
-        .get("/api/v1/stats/sessions?from=2026-10-24&to=2026-10-26", &pair[0].token)
+        .get(
+            "/api/v1/stats/sessions?from=2026-10-24&to=2026-10-26",
+            &pair[0].token,
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }

@@ -37,10 +37,7 @@ async fn endpoint(app: &TestApp, admin: &str, url: &str, types: Value) -> (Strin
     assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
     let secret = created.body["secret"].as_str().expect("secret").to_owned();
     assert!(secret.starts_with("whsec_"), "{secret}");
-    (
-        created.body["id"].as_str().expect("id").to_owned(),
-        secret,
-    )
+    (created.body["id"].as_str().expect("id").to_owned(), secret)
 }
 
 async fn wait_for(
@@ -53,7 +50,10 @@ async fn wait_for(
         if done(&got) {
             Ok(got)
         } else {
-            Err(format!("{:?}", got.iter().map(Received::kind).collect::<Vec<_>>()))
+            Err(format!(
+                "{:?}",
+                got.iter().map(Received::kind).collect::<Vec<_>>()
+            ))
         }
     })
     .await
@@ -69,7 +69,9 @@ async fn a_served_session_is_pushed_signed_and_in_order() {
     let _sockets = online_and_free(&app, &agents).await;
     desk.say(&app, "user_1", "人工").await;
     let s = desk
-        .wait_user_session(&app, "user_1", "with the agent", |s| s["status"] == "with_agent")
+        .wait_user_session(&app, "user_1", "with the agent", |s| {
+            s["status"] == "with_agent"
+        })
         .await;
     let sid = s["id"].as_str().expect("id").to_owned();
     let sent = agents[0]
@@ -89,7 +91,12 @@ async fn a_served_session_is_pushed_signed_and_in_order() {
     })
     .await;
     for r in &got {
-        assert!(r.signed_by(&secret), "signature of {}: {}", r.kind(), r.signature);
+        assert!(
+            r.signed_by(&secret),
+            "signature of {}: {}",
+            r.kind(),
+            r.signature
+        );
         assert!(!r.signed_by("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
         let ts: i64 = r.timestamp.parse().expect("a Unix timestamp");
         assert!((chrono::Utc::now().timestamp() - ts).abs() < 120);
@@ -135,7 +142,11 @@ async fn deliveries_are_retried_after_downtime_redelivered_and_stopped_by_410() 
     let mut pings = Vec::new();
     for _ in 0..3 {
         let ping = app
-            .post(&format!("/api/v1/webhooks/{id}/test"), &desk.admin, json!({}))
+            .post(
+                &format!("/api/v1/webhooks/{id}/test"),
+                &desk.admin,
+                json!({}),
+            )
             .await;
         assert_eq!(ping.status, StatusCode::ACCEPTED, "{:?}", ping.body);
         pings.push(ping.body["event_id"].as_str().expect("event id").to_owned());
@@ -143,10 +154,15 @@ async fn deliveries_are_retried_after_downtime_redelivered_and_stopped_by_410() 
     // Down: the first event is tried again and the others wait behind it.
     wait_for(&receiver, "two attempts of the first", |got| got.len() >= 2).await;
     let early = receiver.received();
-    assert!(early.iter().all(|r| r.id == pings[0]), "order kept while failing");
+    assert!(
+        early.iter().all(|r| r.id == pings[0]),
+        "order kept while failing"
+    );
     receiver.answer(200);
     let got = wait_for(&receiver, "every ping delivered", |got| {
-        pings.iter().all(|p| got.iter().any(|r| &r.id == p && r.signed_by(&secret)))
+        pings
+            .iter()
+            .all(|p| got.iter().any(|r| &r.id == p && r.signed_by(&secret)))
     })
     .await;
     let order: Vec<&str> = got.iter().map(|r| r.id.as_str()).collect();
@@ -198,7 +214,10 @@ async fn deliveries_are_retried_after_downtime_redelivered_and_stopped_by_410() 
     assert_eq!(got[before].id, pings[1]);
     let unknown = app
         .post(
-            &format!("/api/v1/webhooks/{id}/deliveries/{}/redeliver", uuid::Uuid::now_v7()),
+            &format!(
+                "/api/v1/webhooks/{id}/deliveries/{}/redeliver",
+                uuid::Uuid::now_v7()
+            ),
             &desk.admin,
             json!({}),
         )
@@ -217,22 +236,37 @@ async fn deliveries_are_retried_after_downtime_redelivered_and_stopped_by_410() 
     let new_secret = rotated.body["secret"].as_str().expect("secret").to_owned();
     assert_ne!(new_secret, secret);
     let before = receiver.received().len();
-    app.post(&format!("/api/v1/webhooks/{id}/test"), &desk.admin, json!({}))
-        .await;
+    app.post(
+        &format!("/api/v1/webhooks/{id}/test"),
+        &desk.admin,
+        json!({}),
+    )
+    .await;
     let got = wait_for(&receiver, "a ping after rotation", |got| got.len() > before).await;
     assert!(got[before].signed_by(&new_secret) && got[before].signed_by(&secret));
     let shown = app
         .get(&format!("/api/v1/webhooks/{id}"), &desk.admin)
         .await;
-    assert!(!shown.body["secret"].as_str().unwrap_or("").contains(&new_secret[6..]));
+    assert!(
+        !shown.body["secret"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&new_secret[6..])
+    );
     assert!(shown.body["previous_secret_expires_at"].is_string());
 
     // 410 Gone disables the endpoint.
     receiver.answer(410);
-    app.post(&format!("/api/v1/webhooks/{id}/test"), &desk.admin, json!({}))
-        .await;
+    app.post(
+        &format!("/api/v1/webhooks/{id}/test"),
+        &desk.admin,
+        json!({}),
+    )
+    .await;
     let disabled = eventually(WAIT, "the endpoint disabled", async || {
-        let r = app.get(&format!("/api/v1/webhooks/{id}"), &desk.admin).await;
+        let r = app
+            .get(&format!("/api/v1/webhooks/{id}"), &desk.admin)
+            .await;
         if r.body["enabled"] == false {
             Ok(r.body)
         } else {
@@ -255,14 +289,26 @@ async fn a_dead_endpoint_of_one_tenant_does_not_hold_up_another() {
     let (dead_id, _) = endpoint(&app, &slow.admin, &dead.url, json!(["webhook.test"])).await;
     let (alive_id, _) = endpoint(&app, &fast_admin, &alive.url, json!(["webhook.test"])).await;
     for _ in 0..5 {
-        app.post(&format!("/api/v1/webhooks/{dead_id}/test"), &slow.admin, json!({}))
-            .await;
+        app.post(
+            &format!("/api/v1/webhooks/{dead_id}/test"),
+            &slow.admin,
+            json!({}),
+        )
+        .await;
     }
     let started = std::time::Instant::now();
-    app.post(&format!("/api/v1/webhooks/{alive_id}/test"), &fast_admin, json!({}))
-        .await;
+    app.post(
+        &format!("/api/v1/webhooks/{alive_id}/test"),
+        &fast_admin,
+        json!({}),
+    )
+    .await;
     wait_for(&alive, "the other tenant's ping", |got| !got.is_empty()).await;
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     // Another tenant's endpoint is not there for this one.
     let foreign = app
         .get(&format!("/api/v1/webhooks/{dead_id}"), &fast_admin)
@@ -275,14 +321,36 @@ async fn endpoints_are_validated_and_admins_only() {
     let app = spawn_app_with(|c| c.outbound.allow_private_addresses = false).await;
     let desk = Desk::new(&app, "acme", auto()).await;
     for (body, field) in [
-        (json!({"url": "ftp://example.com/x", "event_types": ["*"]}), "url"),
-        (json!({"url": "http://127.0.0.1:9/x", "event_types": ["*"]}), "url"),
-        (json!({"url": "http://169.254.169.254/latest", "event_types": ["*"]}), "url"),
-        (json!({"url": "https://example.com/x", "event_types": ["session.nope"]}), "event_types"),
-        (json!({"url": "https://example.com/x", "event_types": []}), "event_types"),
+        (
+            json!({"url": "ftp://example.com/x", "event_types": ["*"]}),
+            "url",
+        ),
+        (
+            json!({"url": "http://127.0.0.1:9/x", "event_types": ["*"]}),
+            "url",
+        ),
+        (
+            json!({"url": "http://169.254.169.254/latest", "event_types": ["*"]}),
+            "url",
+        ),
+        (
+            json!({"url": "https://example.com/x", "event_types": ["session.nope"]}),
+            "event_types",
+        ),
+        (
+            json!({"url": "https://example.com/x", "event_types": []}),
+            "event_types",
+        ),
     ] {
-        let r = app.post("/api/v1/webhooks", &desk.admin, body.clone()).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {:?}", r.body);
+        let r = app
+            .post("/api/v1/webhooks", &desk.admin, body.clone())
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {:?}",
+            r.body
+        );
         assert!(r.field(field).is_some(), "{body}: {:?}", r.body);
     }
     let made = app
@@ -296,17 +364,30 @@ async fn endpoints_are_validated_and_admins_only() {
     let id = made.body["id"].as_str().expect("id").to_owned();
     let listed = app.get("/api/v1/webhooks", &desk.admin).await;
     assert_eq!(listed.body.as_array().map(Vec::len), Some(1));
-    assert!(listed.body[0]["secret"].as_str().unwrap_or("").starts_with("whsec_…"));
+    assert!(
+        listed.body[0]["secret"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("whsec_…")
+    );
     let off = app
-        .patch(&format!("/api/v1/webhooks/{id}"), &desk.admin, json!({"enabled": false}))
+        .patch(
+            &format!("/api/v1/webhooks/{id}"),
+            &desk.admin,
+            json!({"enabled": false}),
+        )
         .await;
     assert_eq!(off.status, StatusCode::OK);
     assert_eq!(off.body["enabled"], false);
     let agents = desk.agents(&app, "agent", 1, 1).await;
     let r = app.get("/api/v1/webhooks", &agents[0].token).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let gone = app.delete(&format!("/api/v1/webhooks/{id}"), &desk.admin).await;
+    let gone = app
+        .delete(&format!("/api/v1/webhooks/{id}"), &desk.admin)
+        .await;
     assert_eq!(gone.status, StatusCode::NO_CONTENT);
-    let again = app.get(&format!("/api/v1/webhooks/{id}"), &desk.admin).await;
+    let again = app
+        .get(&format!("/api/v1/webhooks/{id}"), &desk.admin)
+        .await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
 }

@@ -112,14 +112,22 @@ async fn main() {
                     let q = started + 5_000;
                     let o = q + rng.below(120_000) as i64;
                     let r = o + rng.below(60_000) as i64;
-                    (Some(q), Some(o), Some(o), Some(r), r + 300_000, 1, Some(agent))
+                    (
+                        Some(q),
+                        Some(o),
+                        Some(o),
+                        Some(r),
+                        r + 300_000,
+                        1,
+                        Some(agent),
+                    )
                 }
                 _ => {
                     let q = started + 5_000;
                     (Some(q), None, None, None, q + 180_000, 108, None)
                 }
             };
-            let score = (kind % 3 == 0).then(|| 1 + rng.below(5) as i16);
+            let score = kind.is_multiple_of(3).then(|| 1 + rng.below(5) as i16);
             values.extend([
                 id.into(),
                 tenant.into(),
@@ -193,11 +201,26 @@ async fn main() {
     );
 
     let reports = [
-        ("30-day daily sessions", "/api/v1/stats/sessions?from=2026-09-01&to=2026-09-30&interval=day"),
-        ("30-day daily sessions, one group", &format!("/api/v1/stats/sessions?from=2026-09-01&to=2026-09-30&skill_group_id={group}")),
-        ("one day hourly sessions", "/api/v1/stats/sessions?from=2026-09-15&to=2026-09-15&interval=hour"),
-        ("30-day agents", "/api/v1/stats/agents?from=2026-09-01&to=2026-09-30"),
-        ("records page", "/api/v1/records?limit=50&from=2026-09-01&to=2026-09-30"),
+        (
+            "30-day daily sessions",
+            "/api/v1/stats/sessions?from=2026-09-01&to=2026-09-30&interval=day",
+        ),
+        (
+            "30-day daily sessions, one group",
+            &format!("/api/v1/stats/sessions?from=2026-09-01&to=2026-09-30&skill_group_id={group}"),
+        ),
+        (
+            "one day hourly sessions",
+            "/api/v1/stats/sessions?from=2026-09-15&to=2026-09-15&interval=hour",
+        ),
+        (
+            "30-day agents",
+            "/api/v1/stats/agents?from=2026-09-01&to=2026-09-30",
+        ),
+        (
+            "records page",
+            "/api/v1/records?limit=50&from=2026-09-01&to=2026-09-30",
+        ),
     ];
     let mut daily_median = f64::NAN;
     for (name, path) in reports {
@@ -219,12 +242,20 @@ async fn main() {
             "{name:36} median {median:7.1} ms  min {:7.1} ms  max {:7.1} ms{}",
             times[0],
             times[times.len() - 1],
-            if incoming > 0 { format!("  ({incoming} legs)") } else { String::new() }
+            if incoming > 0 {
+                format!("  ({incoming} legs)")
+            } else {
+                String::new()
+            }
         );
     }
     println!(
         "30-day daily report: {daily_median:.1} ms against a target of {TARGET_MS} ms: {}",
-        if daily_median <= TARGET_MS { "ok" } else { "OVER TARGET" }
+        if daily_median <= TARGET_MS {
+            "ok"
+        } else {
+            "OVER TARGET"
+        }
     );
     app.stop().await;
 }

@@ -73,8 +73,7 @@ async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let mut registry = Registry::default();
     METRICS.register(&mut registry);
     let scraped = Scraped::default();
-    if let Err(e) = read_gauges(&state.db, &scraped, state.config.database.max_connections).await
-    {
+    if let Err(e) = read_gauges(&state.db, &scraped, state.config.database.max_connections).await {
         // The process's own figures are still worth having.
         tracing::warn!(error = %e, "reading metrics from the database failed");
     }
@@ -106,9 +105,7 @@ async fn read_gauges(
             skill_group: group.to_string(),
         };
         out.queue_sessions.get_or_create(&labels).set(n);
-        let wait = oldest.map_or(0.0, |t| {
-            (now - t).num_milliseconds().max(0) as f64 / 1000.0
-        });
+        let wait = oldest.map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
         out.queue_oldest.get_or_create(&labels).set(wait);
     }
     for (status, n) in stats::agents_by_status(db).await? {

@@ -13,8 +13,8 @@ pub mod error;
 pub mod extract;
 pub mod flows;
 pub mod health;
-pub mod plugins;
 pub mod metrics;
+pub mod plugins;
 pub mod quick_replies;
 pub mod records;
 pub mod routing;
@@ -111,27 +111,29 @@ pub fn router(state: AppState) -> Router {
     let doc = std::sync::Arc::new(doc);
     let limit = state.config.http.max_body_bytes;
     let metrics = &state.config.metrics;
-    let scrape = (metrics.enabled && metrics.listen.is_none()).then(|| metrics::router(state.clone()));
-    let app = api.route(
-        "/api/v1/openapi.json",
-        axum::routing::get(move || {
-            let doc = doc.clone();
-            async move { axum::Json(doc.as_ref().clone()) }
-        }),
-    )
-    .fallback(|| async { Error::NotFound("route") })
-    .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
-    .layer(middleware::from_fn(move |req, next| {
-        tag_body_limit(limit, req, next)
-    }))
-    .layer(DefaultBodyLimit::max(limit))
-    // IM's endpoints bound their bodies themselves, answering in IM's format.
-    .merge(crate::im::router())
-    .merge(workbench_ws::router())
-    .merge(crate::web::router())
-    .route_layer(middleware::from_fn(metrics::track))
-    .layer(TraceLayer::new_for_http())
-    .with_state(state);
+    let scrape =
+        (metrics.enabled && metrics.listen.is_none()).then(|| metrics::router(state.clone()));
+    let app = api
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .fallback(|| async { Error::NotFound("route") })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+        .layer(middleware::from_fn(move |req, next| {
+            tag_body_limit(limit, req, next)
+        }))
+        .layer(DefaultBodyLimit::max(limit))
+        // IM's endpoints bound their bodies themselves, answering in IM's format.
+        .merge(crate::im::router())
+        .merge(workbench_ws::router())
+        .merge(crate::web::router())
+        .route_layer(middleware::from_fn(metrics::track))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state);
     match scrape {
         Some(scrape) => app.merge(scrape),
         None => app,

@@ -133,7 +133,10 @@ async fn filter(
             Err(e) => errors.add("to", e),
         }
     }
-    if q.user_id.as_ref().is_some_and(|u| u.is_empty() || u.len() > 128) {
+    if q.user_id
+        .as_ref()
+        .is_some_and(|u| u.is_empty() || u.len() > 128)
+    {
         errors.add("user_id", "must be 1 to 128 bytes");
     }
     if q.score.is_some_and(|s| !(1..=5).contains(&s)) {
@@ -149,11 +152,17 @@ async fn filter(
         if q.limit.is_some_and(|l| l == 0 || l > 100) {
             errors.add("limit", "must be between 1 and 100");
         }
-        if q.cursor.as_deref().is_some_and(|c| decode_cursor(c).is_none()) {
+        if q.cursor
+            .as_deref()
+            .is_some_and(|c| decode_cursor(c).is_none())
+        {
             errors.add("cursor", "is not a cursor this API gave");
         }
     } else if q.cursor.is_some() || q.limit.is_some() {
-        errors.add("cursor", "exports are not paged: leave out cursor and limit");
+        errors.add(
+            "cursor",
+            "exports are not paged: leave out cursor and limit",
+        );
     }
     errors.into_result()?;
     Ok(RecordFilter {

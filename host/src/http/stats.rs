@@ -80,7 +80,7 @@ async fn range(
         .unwrap_or(chrono_tz::Asia::Shanghai);
     Range::new(from, to, tz, interval).map_err(|e| {
         let mut errors = FieldErrors::new();
-        errors.add("to", &e.to_string());
+        errors.add("to", e.to_string());
         Error::Validation(errors)
     })
 }
@@ -143,8 +143,7 @@ async fn agent_stats(
         .into_iter()
         .map(|(id, _, groups)| (id, groups))
         .collect();
-    let report =
-        report::agents(&state.db, auth.tenant, &range, &who, &groups, Utc::now()).await?;
+    let report = report::agents(&state.db, auth.tenant, &range, &who, &groups, Utc::now()).await?;
     Ok(axum::Json(report))
 }
 
@@ -196,35 +195,36 @@ async fn live_stream(
         })?;
     let tenant = auth.tenant;
     let start = (state, who, None::<serde_json::Value>, slot, true);
-    let stream = futures_util::stream::unfold(start, move |(state, who, last, slot, first)| async move {
-        let last = last;
-        let mut first = first;
-        loop {
-            if !first {
-                tokio::time::sleep(STREAM_EVERY).await;
-            }
-            first = false;
-            let figures = match state.records.figures(&state.db, tenant, &who).await {
-                Ok(f) => f,
-                Err(e) => {
-                    tracing::warn!(error = %e, "reading live figures failed");
+    let stream =
+        futures_util::stream::unfold(start, move |(state, who, last, slot, first)| async move {
+            let last = last;
+            let mut first = first;
+            loop {
+                if !first {
+                    tokio::time::sleep(STREAM_EVERY).await;
+                }
+                first = false;
+                let figures = match state.records.figures(&state.db, tenant, &who).await {
+                    Ok(f) => f,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading live figures failed");
+                        continue;
+                    }
+                };
+                // `at` changes every time: compare what is counted.
+                let mut counted = serde_json::to_value(&figures).unwrap_or_default();
+                if let Some(o) = counted.as_object_mut() {
+                    o.remove("at");
+                }
+                if last.as_ref() == Some(&counted) {
                     continue;
                 }
-            };
-            // `at` changes every time: compare what is counted.
-            let mut counted = serde_json::to_value(&figures).unwrap_or_default();
-            if let Some(o) = counted.as_object_mut() {
-                o.remove("at");
+                let event = Event::default()
+                    .event("live")
+                    .json_data(&figures)
+                    .unwrap_or_default();
+                return Some((Ok(event), (state, who, Some(counted), slot, false)));
             }
-            if last.as_ref() == Some(&counted) {
-                continue;
-            }
-            let event = Event::default()
-                .event("live")
-                .json_data(&figures)
-                .unwrap_or_default();
-            return Some((Ok(event), (state, who, Some(counted), slot, false)));
-        }
-    });
+        });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

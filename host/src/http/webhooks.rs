@@ -329,8 +329,7 @@ async fn list_deliveries(
     Query(q): Query<DeliveryQuery>,
 ) -> Result<axum::Json<Vec<Delivery>>> {
     let mut errors = FieldErrors::new();
-    if q
-        .status
+    if q.status
         .as_deref()
         .is_some_and(|s| !matches!(s, "pending" | "delivered" | "failed"))
     {

@@ -22,7 +22,9 @@ pub fn slot_of(ms: i64) -> i64 {
 pub const MAX_DAYS: i64 = 366;
 pub const MAX_HOURLY_DAYS: i64 = 31;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Interval {
     Hour,
@@ -69,7 +71,12 @@ pub fn start_of_day(tz: Tz, date: NaiveDate) -> Option<DateTime<Utc>> {
 }
 
 impl Range {
-    pub fn new(from: NaiveDate, to: NaiveDate, tz: Tz, interval: Interval) -> Result<Self, RangeError> {
+    pub fn new(
+        from: NaiveDate,
+        to: NaiveDate,
+        tz: Tz,
+        interval: Interval,
+    ) -> Result<Self, RangeError> {
         if to < from {
             return Err(RangeError::Reversed);
         }
@@ -173,8 +180,8 @@ mod tests {
     #[test]
     fn quarter_hour_zones_and_slot_lookup() {
         let nepal: Tz = chrono_tz::Asia::Kathmandu;
-        let r = Range::new(day("2026-01-01"), day("2026-01-01"), nepal, Interval::Hour)
-            .expect("range");
+        let r =
+            Range::new(day("2026-01-01"), day("2026-01-01"), nepal, Interval::Hour).expect("range");
         let hours = r.buckets(Interval::Hour);
         assert_eq!(hours.len(), 24);
         assert_eq!(hours[0].start.to_rfc3339(), "2025-12-31T18:15:00+00:00");

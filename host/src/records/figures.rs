@@ -117,9 +117,7 @@ fn flag(b: bool) -> i64 {
 
 /// The index of the bound a wait counts under, or `None` when it exceeds them all.
 fn wait_bin(ms: i64) -> Option<usize> {
-    WAIT_BOUNDS
-        .iter()
-        .position(|b| ms <= i64::from(*b) * 1000)
+    WAIT_BOUNDS.iter().position(|b| ms <= i64::from(*b) * 1000)
 }
 
 impl SessionSums {
@@ -538,7 +536,10 @@ mod tests {
         });
         assert_eq!(s.values().len(), session_columns().len());
         assert_eq!(SessionSums::from_values(&s.values()), s);
-        assert_eq!((s.wait_ms, s.accept_ms, s.first_reply_ms), (7_000, 2_000, 10_000));
+        assert_eq!(
+            (s.wait_ms, s.accept_ms, s.first_reply_ms),
+            (7_000, 2_000, 10_000)
+        );
         assert_eq!((s.handled, s.handle_ms), (1, 51_000));
         assert_eq!(s.wait_counts[3], 0);
         assert_eq!(s.wait_counts[4], 1, "7 s counts under 10 s");

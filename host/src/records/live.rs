@@ -103,12 +103,15 @@ impl Snapshot {
             .filter(|(id, _)| who.sees_group(*id))
             .collect();
         let all = *who == Visibility::All;
-        let mut per_group: BTreeMap<Uuid, LiveCounts> =
-            seen.iter().map(|(id, _)| (*id, LiveCounts::default())).collect();
+        let mut per_group: BTreeMap<Uuid, LiveCounts> = seen
+            .iter()
+            .map(|(id, _)| (*id, LiveCounts::default()))
+            .collect();
         let mut overall = LiveCounts::default();
         let mut oldest: HashMap<Option<Uuid>, DateTime<Utc>> = HashMap::new();
         for s in &self.sessions {
-            let counted_overall = all || s.skill_group_id.is_some_and(|g| per_group.contains_key(&g));
+            let counted_overall =
+                all || s.skill_group_id.is_some_and(|g| per_group.contains_key(&g));
             let n = s.count.clamp(0, i64::from(u32::MAX)) as u32;
             let add = |c: &mut LiveCounts| match s.status.as_str() {
                 "queued" => c.queued += n,
@@ -130,7 +133,8 @@ impl Snapshot {
                 *entry = (*entry).min(t);
             }
         }
-        let wait = |t: DateTime<Utc>| (self.at - t).num_seconds().clamp(0, i64::from(u32::MAX)) as u32;
+        let wait =
+            |t: DateTime<Utc>| (self.at - t).num_seconds().clamp(0, i64::from(u32::MAX)) as u32;
         for (group, t) in &oldest {
             let w = wait(*t);
             overall.longest_wait_secs = overall.longest_wait_secs.max(w);
@@ -140,7 +144,10 @@ impl Snapshot {
         }
         let mut counted: HashSet<Uuid> = HashSet::new();
         for (agent, shown, groups) in &self.agents {
-            let mine: Vec<&Uuid> = groups.iter().filter(|g| per_group.contains_key(g)).collect();
+            let mine: Vec<&Uuid> = groups
+                .iter()
+                .filter(|g| per_group.contains_key(g))
+                .collect();
             if (all || !mine.is_empty()) && counted.insert(*agent) {
                 overall.agents.count(shown);
             }
@@ -216,7 +223,11 @@ impl Live {
     }
 
     fn take(self: &Arc<Self>, tenant: TenantId, max: usize, exports: bool) -> Option<Slot> {
-        let counts = if exports { &self.exports } else { &self.streams };
+        let counts = if exports {
+            &self.exports
+        } else {
+            &self.streams
+        };
         let mut counts = counts.lock().unwrap_or_else(|p| p.into_inner());
         let n = counts.entry(tenant.0).or_default();
         if *n >= max {
@@ -245,7 +256,12 @@ impl Live {
 mod tests {
     use super::*;
 
-    fn sessions(group: Option<Uuid>, status: &str, n: i64, oldest: Option<DateTime<Utc>>) -> LiveSessions {
+    fn sessions(
+        group: Option<Uuid>,
+        status: &str,
+        n: i64,
+        oldest: Option<DateTime<Utc>>,
+    ) -> LiveSessions {
         LiveSessions {
             skill_group_id: group,
             status: status.into(),
@@ -261,8 +277,18 @@ mod tests {
         let snap = Snapshot {
             at,
             sessions: vec![
-                sessions(Some(g1), "queued", 2, Some(at - chrono::Duration::seconds(40))),
-                sessions(Some(g2), "queued", 5, Some(at - chrono::Duration::seconds(90))),
+                sessions(
+                    Some(g1),
+                    "queued",
+                    2,
+                    Some(at - chrono::Duration::seconds(40)),
+                ),
+                sessions(
+                    Some(g2),
+                    "queued",
+                    5,
+                    Some(at - chrono::Duration::seconds(90)),
+                ),
                 sessions(Some(g1), "with_agent", 1, None),
                 sessions(None, "in_flow", 7, None),
             ],
@@ -278,7 +304,11 @@ mod tests {
         assert_eq!(admin.overall.in_flows, 7);
         assert_eq!(admin.overall.longest_wait_secs, 90);
         assert_eq!(
-            (admin.overall.agents.free, admin.overall.agents.busy, admin.overall.agents.rest),
+            (
+                admin.overall.agents.free,
+                admin.overall.agents.busy,
+                admin.overall.agents.rest
+            ),
             (1, 1, 1)
         );
         let lead = snap.figures(&Visibility::Groups {

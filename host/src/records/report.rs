@@ -152,8 +152,7 @@ pub async fn agents(
         return Err(StoreError::NotFound);
     };
     let txn = snapshot(db).await?;
-    let mut sums =
-        stats::agent_totals(&txn, tenant, start.timestamp(), end.timestamp()).await?;
+    let mut sums = stats::agent_totals(&txn, tenant, start.timestamp(), end.timestamp()).await?;
     let pending = records::pending(&txn, tenant, ms(start), ms(end)).await?;
     let periods = stats::status_periods(&txn, tenant, start, end).await?;
     let names = stats::agent_names(&txn, tenant).await?;
@@ -178,7 +177,12 @@ pub async fn agents(
     }
     let items = names
         .into_iter()
-        .filter(|a| who.sees_agent(a.id, groups.get(&a.id).map(Vec::as_slice).unwrap_or_default()))
+        .filter(|a| {
+            who.sees_agent(
+                a.id,
+                groups.get(&a.id).map(Vec::as_slice).unwrap_or_default(),
+            )
+        })
         .filter(|a| a.active || sums.contains_key(&a.id) || seconds.contains_key(&a.id))
         .collect::<Vec<_>>()
         .into_iter()
@@ -188,7 +192,12 @@ pub async fn agents(
                 agent_id: a.id,
                 status_seconds: Shown::ALL
                     .iter()
-                    .map(|s| (s.as_str().to_owned(), spent.get(s.as_str()).copied().unwrap_or(0)))
+                    .map(|s| {
+                        (
+                            s.as_str().to_owned(),
+                            spent.get(s.as_str()).copied().unwrap_or(0),
+                        )
+                    })
                     .collect(),
                 figures: AgentFigures::from(&sums.get(&a.id).copied().unwrap_or_default()),
                 name: a.name,

@@ -56,7 +56,9 @@ pub async fn track_routing(
 /// final and left alone.
 async fn upsert(c: &impl ConnectionTrait, change: &Change<'_>) -> Result<(), StoreError> {
     let s = change.session;
-    let accepted = change.accepted_now().then(|| s.assigned_at.unwrap_or(change.at));
+    let accepted = change
+        .accepted_now()
+        .then(|| s.assigned_at.unwrap_or(change.at));
     let offered = accepted.map(|a| Ord::min(s.offered_at.unwrap_or(a), a));
     let ended = s.status == Status::Ended;
     let (to_leg, to_agent, to_group, from_leg, from_agent) = match &change.transfer {
@@ -87,12 +89,19 @@ async fn upsert(c: &impl ConnectionTrait, change: &Change<'_>) -> Result<(), Sto
             .flatten()
             .map(ms)
             .into(),
-        change.left_queue_without_agent().then(|| ms(change.at)).into(),
+        change
+            .left_queue_without_agent()
+            .then(|| ms(change.at))
+            .into(),
         offered.map(ms).into(),
         accepted.map(ms).into(),
         reply.into(),
         ended.then_some(s.ended_at).flatten().map(ms).into(),
-        ended.then_some(s.end_status).flatten().map(i32::from).into(),
+        ended
+            .then_some(s.end_status)
+            .flatten()
+            .map(i32::from)
+            .into(),
         change.ended_by().map(|e| e.as_str()).into(),
         from_leg.into(),
         from_agent.into(),
@@ -289,17 +298,17 @@ pub async fn list(
     filtered(&mut q, filter);
     if let Some(a) = after {
         q.and_where(
-            Expr::cust("r.started_ms").lt(a.started_ms).or(Expr::cust("r.started_ms")
-                .eq(a.started_ms)
-                .and(Expr::cust("r.id").lt(a.id))),
+            Expr::cust("r.started_ms")
+                .lt(a.started_ms)
+                .or(Expr::cust("r.started_ms")
+                    .eq(a.started_ms)
+                    .and(Expr::cust("r.id").lt(a.id))),
         );
     }
     q.order_by_expr(Expr::cust("r.started_ms"), Order::Desc)
         .order_by_expr(Expr::cust("r.id"), Order::Desc)
         .limit(limit);
-    let rows = c
-        .query_all_raw(c.get_database_backend().build(&q))
-        .await?;
+    let rows = c.query_all_raw(c.get_database_backend().build(&q)).await?;
     rows.iter().map(|r| row(r, true)).collect()
 }
 

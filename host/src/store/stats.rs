@@ -358,9 +358,7 @@ pub async fn queues(
 }
 
 /// Active agents by status shown, over all tenants.
-pub async fn agents_by_status(
-    c: &impl ConnectionTrait,
-) -> Result<Vec<(String, i64)>, StoreError> {
+pub async fn agents_by_status(c: &impl ConnectionTrait) -> Result<Vec<(String, i64)>, StoreError> {
     let rows = c
         .query_all_raw(stmt(
             c.get_database_backend(),

@@ -560,9 +560,14 @@ pub async fn claim(
 pub enum Outcome {
     Delivered,
     /// Failed; tried again at `at`, nothing after it going out before.
-    Retry { at: DateTime<Utc>, error: String },
+    Retry {
+        at: DateTime<Utc>,
+        error: String,
+    },
     /// Failed for good (attempts used up); the endpoint moves on.
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
     /// The endpoint answered 410 Gone: it is disabled.
     Gone,
 }
@@ -629,11 +634,7 @@ pub async fn finish(
 
 /// Gives a claimed delivery back without an attempt (one before it failed).
 pub async fn release(db: &DatabaseConnection, d: &Due) -> Result<(), StoreError> {
-    let values: Vec<Value> = vec![
-        Utc::now().into(),
-        d.endpoint_id.into(),
-        d.event_id.into(),
-    ];
+    let values: Vec<Value> = vec![Utc::now().into(), d.endpoint_id.into(), d.event_id.into()];
     write(db, |db| async move {
         db.execute_raw(stmt(
             db.get_database_backend(),

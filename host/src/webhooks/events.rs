@@ -172,12 +172,7 @@ pub fn of_change(change: &Change<'_>, record: Option<&Record>) -> Vec<Event> {
 }
 
 /// An agent's shown status changed.
-pub fn agent_status(
-    agent: Uuid,
-    status: &str,
-    reason: Option<&str>,
-    at: DateTime<Utc>,
-) -> Event {
+pub fn agent_status(agent: Uuid, status: &str, reason: Option<&str>, at: DateTime<Utc>) -> Event {
     event(
         EventType::AgentStatusChanged,
         at,

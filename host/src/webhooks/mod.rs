@@ -192,7 +192,9 @@ impl WebhooksConfig {
             return Err("webhooks.timeout_ms must be between 100 and 60000".into());
         }
         if self.lease_secs < 2 || self.lease_secs * 1000 < self.timeout_ms * 2 {
-            return Err("webhooks.lease_secs must be at least 2 and twice webhooks.timeout_ms".into());
+            return Err(
+                "webhooks.lease_secs must be at least 2 and twice webhooks.timeout_ms".into(),
+            );
         }
         if self.max_endpoints_per_tenant == 0 || self.max_endpoints_per_tenant > 1000 {
             return Err("webhooks.max_endpoints_per_tenant must be between 1 and 1000".into());

@@ -93,7 +93,11 @@ async fn dispatch(
         .await?
         .into_iter()
         .map(|e| e.id)
-        .filter(|id| !tasks.get(id).is_some_and(|t| t.busy.load(Ordering::Acquire)))
+        .filter(|id| {
+            !tasks
+                .get(id)
+                .is_some_and(|t| t.busy.load(Ordering::Acquire))
+        })
         .collect();
     if ready.is_empty() {
         return Ok(());
@@ -246,7 +250,10 @@ async fn attempt(
     let sent = client
         .post(&ep.url)
         .header("content-type", "application/json")
-        .header("user-agent", concat!("kefu-webhooks/", env!("CARGO_PKG_VERSION")))
+        .header(
+            "user-agent",
+            concat!("kefu-webhooks/", env!("CARGO_PKG_VERSION")),
+        )
         .header("webhook-id", &id)
         .header("webhook-timestamp", now.timestamp().to_string())
         .header("webhook-signature", signed)
@@ -257,7 +264,11 @@ async fn attempt(
         Ok(r) => r,
         Err(e) => {
             let latency = elapsed_ms(started);
-            return (None, latency, Err(fail(format!("unreachable: {}", chain(&e)))));
+            return (
+                None,
+                latency,
+                Err(fail(format!("unreachable: {}", chain(&e)))),
+            );
         }
     };
     let status = response.status();
@@ -306,7 +317,10 @@ pub fn decide(
         Err(_) if status == Some(410) => return Outcome::Gone,
         Err(f) => f,
     };
-    let Some(pause) = config.retry_delays_secs.get(attempt.saturating_sub(1) as usize) else {
+    let Some(pause) = config
+        .retry_delays_secs
+        .get(attempt.saturating_sub(1) as usize)
+    else {
         return Outcome::Failed {
             error: failure.message,
         };
