@@ -43,8 +43,9 @@ impl Lcg {
         self.0 >> 33
     }
 
+    /// Uniform enough below `n`: two draws make 62 bits, more than any `n` here.
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        ((self.next() << 31) | self.next()) % n
     }
 }
 
