@@ -140,6 +140,25 @@ impl Application {
         let url = self.state.config.database_url();
         let listen =
             (!store::is_sqlite(&url)).then(|| tokio::spawn(self.state.router.clone().listen(url)));
+        let rollup = tokio::spawn(crate::records::rollup::run(self.state.db.clone()));
+        let webhooks = tokio::spawn(crate::webhooks::worker::run(self.state.clone()));
+        let metrics = match (
+            self.state.config.metrics.enabled,
+            self.state.config.metrics.listen,
+        ) {
+            (true, Some(addr)) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("listening for metrics on {addr}"))?;
+                let app = http::metrics::router(self.state.clone());
+                Some(tokio::spawn(async move {
+                    if let Err(e) = axum::serve(listener, app).await {
+                        tracing::error!(error = %e, "serving metrics failed");
+                    }
+                }))
+            }
+            _ => None,
+        };
         let app = http::router(self.state.clone());
         // Small writes leave at once: with Nagle's algorithm a second event written
         // before the agent's machine acknowledged the first waits for that
@@ -168,6 +187,11 @@ impl Application {
         outbox.abort();
         routing.abort();
         sweeper.abort();
+        rollup.abort();
+        webhooks.abort();
+        if let Some(m) = metrics {
+            m.abort();
+        }
         if let Some(l) = listen {
             l.abort();
         }

@@ -34,6 +34,8 @@ pub struct Config {
     pub webchat: WebchatConfig,
     pub outbound: OutboundConfig,
     pub log: LogConfig,
+    pub webhooks: crate::webhooks::WebhooksConfig,
+    pub metrics: crate::metrics::MetricsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -257,6 +259,8 @@ impl Default for Config {
             webchat: WebchatConfig::default(),
             outbound: OutboundConfig::default(),
             log: LogConfig::default(),
+            webhooks: crate::webhooks::WebhooksConfig::default(),
+            metrics: crate::metrics::MetricsConfig::default(),
         }
     }
 }
@@ -359,6 +363,8 @@ impl Config {
 
     /// Checks what serde cannot.
     pub fn validate(&self) -> Result<(), String> {
+        self.webhooks.validate()?;
+        self.metrics.validate()?;
         if let Some(secret) = &self.auth.jwt_secret
             && secret.len() < 32
         {

@@ -8,7 +8,10 @@
 //! - `cache`: short-lived copies of rows every message reads;
 //! - `config`, `app`, `cli`, `state`, `telemetry`: configuration, wiring, start-up;
 //! - `demo`: the demo tenant;
-//! - `web`: the pages kefu serves (the agent workbench), embedded in the binary.
+//! - `web`: the pages kefu serves (the agent workbench), embedded in the binary;
+//! - `records`: service records, statistics and live figures (read models);
+//! - `webhooks`: endpoints, the delivery outbox's events, signing, the delivery worker;
+//! - `metrics`: Prometheus metrics.
 
 pub mod app;
 pub mod auth;
@@ -21,14 +24,17 @@ pub mod feeds;
 pub mod flow;
 pub mod http;
 pub mod im;
+pub mod metrics;
 pub mod outbound;
 pub mod plugin;
+pub mod records;
 pub mod routing;
 pub mod sessions;
 pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod web;
+pub mod webhooks;
 
 /// Paths of the built-in flow modules compiled from `plugins/` by the build script.
 pub mod builtin_plugins {

@@ -30,6 +30,8 @@ pub struct Inner {
     pub im_apps: Fresh<u64, Arc<Vec<Channel>>>,
     /// How many web chat sockets each client address holds and opens.
     pub webchat: Arc<AddressGuard>,
+    /// Live figures, and the live streams and record exports in progress.
+    pub records: Arc<crate::records::Live>,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
             webchat,
             router,
             im_apps: Fresh::default(),
+            records: Arc::default(),
         }))
     }
 }

@@ -26,6 +26,9 @@ mod m20261204_000013_add_webchat_identity;
 mod m20261204_000020_create_quick_replies;
 mod m20261204_000021_create_session_notes;
 mod m20261204_000030_add_flow_verdict;
+mod m20261204_000050_create_session_records;
+mod m20261204_000051_create_stats_rollups;
+mod m20261204_000052_create_webhooks;
 
 /// The ordered list of kefu's migrations.
 #[derive(Debug)]
@@ -51,6 +54,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000020_create_quick_replies::Migration),
             Box::new(m20261204_000021_create_session_notes::Migration),
             Box::new(m20261204_000030_add_flow_verdict::Migration),
+            Box::new(m20261204_000050_create_session_records::Migration),
+            Box::new(m20261204_000051_create_stats_rollups::Migration),
+            Box::new(m20261204_000052_create_webhooks::Migration),
         ]
     }
 }

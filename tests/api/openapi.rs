@@ -82,6 +82,25 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/v1/quick-replies", "post"),
         ("/api/v1/quick-replies/{id}", "patch"),
         ("/api/v1/quick-replies/{id}", "delete"),
+        ("/api/v1/records", "get"),
+        ("/api/v1/records/{id}", "get"),
+        ("/api/v1/records/export", "get"),
+        ("/api/v1/stats/sessions", "get"),
+        ("/api/v1/stats/agents", "get"),
+        ("/api/v1/stats/live", "get"),
+        ("/api/v1/stats/live/stream", "get"),
+        ("/api/v1/webhooks", "get"),
+        ("/api/v1/webhooks", "post"),
+        ("/api/v1/webhooks/{id}", "get"),
+        ("/api/v1/webhooks/{id}", "patch"),
+        ("/api/v1/webhooks/{id}", "delete"),
+        ("/api/v1/webhooks/{id}/rotate-secret", "post"),
+        ("/api/v1/webhooks/{id}/test", "post"),
+        ("/api/v1/webhooks/{id}/deliveries", "get"),
+        (
+            "/api/v1/webhooks/{id}/deliveries/{event_id}/redeliver",
+            "post",
+        ),
     ];
     for (path, method) in expected {
         let op = &paths.get(path).unwrap_or_else(|| panic!("{path} missing"))[method];

@@ -16,6 +16,7 @@ pub mod db;
 pub mod fake_im;
 #[path = "modules.rs"]
 pub mod modules;
+pub mod receiver;
 pub mod webchat;
 
 use std::net::SocketAddr;

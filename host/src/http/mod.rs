@@ -14,12 +14,16 @@ pub mod error;
 pub mod extract;
 pub mod flows;
 pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod plugins;
 pub mod quick_replies;
+pub mod records;
 pub mod routing;
 pub mod sessions;
 pub mod skill_groups;
+pub mod stats;
+pub mod webhooks;
 pub mod workbench;
 pub mod workbench_desk;
 pub mod workbench_ws;
@@ -104,6 +108,9 @@ fn routes(max_component_bytes: usize) -> (Router<AppState>, utoipa::openapi::Ope
         .merge(workbench::router())
         .merge(workbench_desk::router())
         .merge(quick_replies::router())
+        .merge(records::router())
+        .merge(stats::router())
+        .merge(webhooks::router())
         .split_for_parts()
 }
 
@@ -112,25 +119,34 @@ pub fn router(state: AppState) -> Router {
     let (api, doc) = api(state.config.plugins.max_component_bytes);
     let doc = std::sync::Arc::new(doc);
     let limit = state.config.http.max_body_bytes;
-    api.route(
-        "/api/v1/openapi.json",
-        axum::routing::get(move || {
-            let doc = doc.clone();
-            async move { axum::Json(doc.as_ref().clone()) }
-        }),
-    )
-    .fallback(|| async { Error::NotFound("route") })
-    .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
-    .layer(middleware::from_fn(move |req, next| {
-        tag_body_limit(limit, req, next)
-    }))
-    .layer(DefaultBodyLimit::max(limit))
-    // IM's endpoints bound their bodies themselves, answering in IM's format.
-    .merge(crate::im::router())
-    .merge(workbench_ws::router())
-    .merge(crate::web::router())
-    .layer(TraceLayer::new_for_http())
-    .with_state(state)
+    let metrics = &state.config.metrics;
+    let scrape =
+        (metrics.enabled && metrics.listen.is_none()).then(|| metrics::router(state.clone()));
+    let app = api
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .fallback(|| async { Error::NotFound("route") })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+        .layer(middleware::from_fn(move |req, next| {
+            tag_body_limit(limit, req, next)
+        }))
+        .layer(DefaultBodyLimit::max(limit))
+        // IM's endpoints bound their bodies themselves, answering in IM's format.
+        .merge(crate::im::router())
+        .merge(workbench_ws::router())
+        .merge(crate::web::router())
+        .route_layer(middleware::from_fn(metrics::track))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state);
+    match scrape {
+        Some(scrape) => app.merge(scrape),
+        None => app,
+    }
 }
 
 /// Lets the JSON extractor name the limit in its 413 message.

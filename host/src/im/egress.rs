@@ -190,6 +190,11 @@ async fn deliver(state: &AppState, client: &reqwest::Client, delivery: Delivery)
 }
 
 async fn finish(state: &AppState, delivery: &Delivery, outcome: DeliveryOutcome<'_>) {
+    crate::metrics::im_egress(match outcome {
+        DeliveryOutcome::Sent => "sent",
+        DeliveryOutcome::Retry { .. } => "retry",
+        DeliveryOutcome::GiveUp { .. } => "failed",
+    });
     if let Err(e) = store::finish_delivery(&state.db, delivery.id, outcome).await {
         // The lease runs out and the row is tried again: at least once.
         tracing::warn!(delivery = %delivery.id, error = %e, "recording a delivery failed");

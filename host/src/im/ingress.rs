@@ -172,7 +172,9 @@ fn message_key(from: &str, to: &str, msg_random: u32, msg_seq: u32) -> String {
 }
 
 async fn sendmsg(State(state): State<AppState>, RawQuery(query): RawQuery, body: Body) -> Response {
-    match handle_sendmsg(&state, query.as_deref().unwrap_or(""), body).await {
+    let answer = handle_sendmsg(&state, query.as_deref().unwrap_or(""), body).await;
+    crate::metrics::im_ingress("sendmsg", answer.is_ok());
+    match answer {
         Ok(answer) => json_response(answer),
         Err(e) => fail(&e),
     }
@@ -280,7 +282,9 @@ async fn callback(
     RawQuery(query): RawQuery,
     body: Body,
 ) -> Response {
-    callback_answer(handle_callback(&state, query.as_deref().unwrap_or(""), body).await)
+    let answer = handle_callback(&state, query.as_deref().unwrap_or(""), body).await;
+    crate::metrics::im_ingress("callback", answer.is_ok());
+    callback_answer(answer)
 }
 
 async fn handle_callback(state: &AppState, raw_query: &str, body: Body) -> Result<(), ImError> {

@@ -336,6 +336,12 @@ impl Runtime {
             });
         let failure = result.as_ref().err().map(|f| f.kind);
         module.metrics.record(started.elapsed(), fuel_used, failure);
+        crate::metrics::flow_step(
+            &module.info.name,
+            module.builtin,
+            started.elapsed(),
+            failure,
+        );
         if let Err(f) = &result
             && module.failures_logged.take(0)
         {

@@ -183,6 +183,7 @@ impl Router {
             .await
             {
                 Ok(Routed::Assigned(sessions)) => {
+                    crate::metrics::routed(&sessions);
                     // Kicks for agents who just became busy would only re-drain this group.
                     effects.agents.clear();
                     self.finish(effects);
@@ -376,6 +377,7 @@ impl Router {
         let s = assign::accept(&self.db, tenant, agent, session, Utc::now(), &mut effects).await;
         self.finish(effects);
         let s = s?;
+        crate::metrics::offer("accepted");
         self.sessions.publish_status(&s);
         Ok(s)
     }

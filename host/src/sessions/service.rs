@@ -635,7 +635,11 @@ impl Sessions {
             self.signals.apply(effects);
         }
         let routed = match committed {
-            Ok(routed) => routed,
+            Ok(routed) => {
+                crate::metrics::session_turn(is_new, before, &session);
+                crate::metrics::routed(&routed);
+                routed
+            }
             Err(CommitError::Raced) => return Err(SessionError::Raced),
             Err(CommitError::Duplicate) => return Err(SessionError::Duplicate),
             Err(CommitError::Store(e)) => return Err(e.into()),

@@ -583,6 +583,7 @@ async fn assign(
     s.assigned_at = (!manual).then_some(now);
     s.version += 1;
     s.updated_at = now;
+    super::records::track_routing(txn, &s, Status::Queued, now).await?;
     let kind = if manual {
         EventKind::Offer
     } else {
@@ -677,6 +678,7 @@ pub async fn accept(
     s.offer_expires_at = None;
     s.version += 1;
     s.updated_at = now;
+    super::records::track_routing(&txn, &s, Status::Offered, now).await?;
     presence::push(
         &txn,
         tenant,
@@ -761,6 +763,7 @@ pub async fn withdraw(
     }
     s.version += 1;
     s.updated_at = now;
+    super::records::track_routing(&txn, &s, Status::Offered, now).await?;
     free_slot(&txn, agent, now, None).await?;
     presence::push(
         &txn,
@@ -796,6 +799,14 @@ pub async fn withdraw(
         effects.groups.push((tenant.0, g));
     }
     effects.agents.push(agent);
+    crate::metrics::offer(match reason {
+        Withdrawn::Declined => "declined",
+        Withdrawn::Expired => "expired",
+        _ => "withdrawn",
+    });
+    if s.status == Status::Ended {
+        crate::metrics::session_ended(&s);
+    }
     Ok(s)
 }
 
@@ -1208,6 +1219,24 @@ pub async fn commit_transfer(
     super::sessions::session_model(next, next.version + 1)
         .insert(&txn)
         .await?;
+    let transfer = crate::records::Transfer {
+        from: old.id,
+        to: next.id,
+        by_agent: from_agent,
+        to_agent: next.agent_id,
+        to_group: next.skill_group_id,
+        note: note.map(str::to_owned),
+    };
+    for (leg, before) in [(old, Some(Status::WithAgent)), (next, None)] {
+        let change = crate::records::Change {
+            session: leg,
+            before,
+            messages: Vec::new(),
+            at: now,
+            transfer: Some(transfer.clone()),
+        };
+        super::records::track(&txn, &change).await?;
+    }
     // Two agents' rows: lock them in id order so that crossing transfers never wait
     // on each other.
     let target = next.agent_id;
@@ -1227,6 +1256,8 @@ pub async fn commit_transfer(
         }
     }
     txn.commit().await?;
+    crate::metrics::session_ended(old);
+    crate::metrics::session_turn(true, Status::Ended, next);
     if next.status == Status::Queued
         && let Some(g) = next.skill_group_id
     {

@@ -17,10 +17,13 @@ pub mod notes;
 pub mod plugins;
 pub mod presence;
 pub mod quick_replies;
+pub mod records;
 pub mod secrets;
 pub mod sessions;
 pub mod skill_groups;
+pub mod stats;
 pub mod tenants;
+pub mod webhooks;
 pub mod write;
 
 use std::time::Duration;

@@ -189,7 +189,8 @@ async fn log_status(
         ],
     ))
     .await?;
-    Ok(())
+    let event = crate::webhooks::events::agent_status(agent, shown.as_str(), reason, now);
+    super::webhooks::enqueue(c, TenantId(tenant), &[event]).await
 }
 
 /// Derives the agent's shown status again; a change is logged, told to the agent,

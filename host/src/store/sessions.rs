@@ -180,7 +180,7 @@ pub async fn get(
 
 /// The sessions `who` may read, as a condition on `sessions` (the rule is explained in
 /// `sessions::visibility`); `None` for everything.
-fn visible_to(who: &Visibility) -> Option<Condition> {
+pub(crate) fn visible_to(who: &Visibility) -> Option<Condition> {
     let (agent, groups, queued_only) = match who {
         Visibility::All => return None,
         Visibility::Groups { agent, groups } => (*agent, groups, false),
@@ -613,6 +613,24 @@ pub async fn commit_turn(
             .exec_without_returning(&txn)
             .await?;
     }
+    let stored: Vec<Message> = w
+        .messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| m.stored(w.session.id, (first_seq + i as i32).max(0) as u32))
+        .collect();
+    // Before routing: a leg routed here is tracked again, as routing leaves it.
+    super::records::track(
+        &txn,
+        &crate::records::Change {
+            session: w.session,
+            before: (!w.is_new).then_some(w.before),
+            messages: stored,
+            at: w.session.updated_at,
+            transfer: None,
+        },
+    )
+    .await?;
     let now = Utc::now();
     let routed = agent_side(&txn, &w, first_seq, now, effects).await?;
     let deliveries = w.deliveries.iter().map(|d| im_outbox::ActiveModel {
