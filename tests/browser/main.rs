@@ -7,6 +7,8 @@
 // Tests fail loudly, which is what they are for.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod admin_people;
+mod admin_support;
 mod cases;
 mod chat;
 mod driver;

@@ -142,16 +142,32 @@ export class Api {
     return this.request("DELETE", path);
   }
 
-  async raw(method, path, body, token) {
+  /** Sends a file as the body (such as a module's `.wasm`), not as JSON. */
+  async upload(path, blob, type) {
+    const go = async () => this.raw("POST", path, blob, await this.token(), type);
+    try {
+      return await go();
+    } catch (e) {
+      if (e.status === 401 && e.code === "token_expired") {
+        await this.refresh();
+        return go();
+      }
+      if (e.status === 401) this.ended();
+      throw e;
+    }
+  }
+
+  async raw(method, path, body, token, type) {
     const headers = { accept: "application/json" };
-    if (body !== undefined) headers["content-type"] = "application/json";
+    if (type) headers["content-type"] = type;
+    else if (body !== undefined) headers["content-type"] = "application/json";
     if (token) headers.authorization = "Bearer " + token;
     let resp;
     try {
       resp = await fetch(BASE + path, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : type ? body : JSON.stringify(body),
         cache: "no-store",
       });
     } catch {
