@@ -8,6 +8,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod admin_people;
+mod admin_setup;
 mod admin_support;
 mod cases;
 mod chat;

@@ -43,9 +43,16 @@ export async function render(root, ctx) {
     } catch (err) {
       // A reason's error is keyed by its place in the list: show it beside the list.
       const fields = {};
-      for (const [k, v] of Object.entries(err.fields || {})) fields[k.startsWith("rest_reasons") ? "rest_reasons" : k] = v;
+      const marked = [];
+      for (const [k, v] of Object.entries(err.fields || {})) {
+        const at = /^rest_reasons\[(\d+)\]/.exec(k);
+        if (at) marked.push(Number(at[1]));
+        fields[k.startsWith("rest_reasons") ? "rest_reasons" : k] = v;
+      }
       err.fields = fields;
       showErrors(form, err, errorText);
+      const boxes = [...reasons.querySelectorAll("input")].filter((i) => i.value.trim());
+      for (const i of marked) boxes[i]?.setAttribute("aria-invalid", "true");
     }
   });
 
