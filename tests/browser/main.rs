@@ -7,6 +7,7 @@
 // Tests fail loudly, which is what they are for.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod admin_flows;
 mod admin_people;
 mod admin_setup;
 mod admin_support;

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod channels;
 pub mod error;
 pub mod extract;
+pub mod flow_try;
 pub mod flows;
 pub mod health;
 pub mod plugins;
@@ -89,6 +90,7 @@ pub fn api(max_component_bytes: usize) -> (Router<AppState>, utoipa::openapi::Op
         .merge(agents::router())
         .merge(skill_groups::router())
         .merge(flows::router())
+        .merge(flow_try::router())
         .merge(channels::router())
         .merge(sessions::router())
         .merge(routing::router())

@@ -75,6 +75,8 @@ function secrets(c) {
     h("p", { class: "warning" }, t("channels.secretsOnce")),
     copyable(t("channels.secretKey"), c.secret_key, "secret_key"),
     copyable(t("channels.callbackToken"), c.callback_token, "callback_token"),
+    c.webchat_identity_secret ? copyable(t("channels.identitySecret"), c.webchat_identity_secret, "identity_secret") : null,
+    c.webchat_identity_secret ? h("p", { class: "hint" }, t("channels.identitySecretHint")) : null,
   );
 }
 

@@ -115,6 +115,7 @@ export function formDialog({ title, build, submit, submitText, danger }) {
       go.disabled = false;
     }
   });
+  dialog.className = "";
   dialog.setAttribute("aria-labelledby", "dialog-title");
   dialog.replaceChildren(form);
   if (!dialog.open) dialog.showModal();
@@ -135,6 +136,7 @@ export function infoDialog(title, ...content) {
     ...content,
     h("div", { class: "dialog-actions" }, h("button", { type: "button", class: "primary", onclick: () => dialog.close() }, t("dialog.done"))),
   );
+  dialog.className = "";
   dialog.setAttribute("aria-labelledby", "dialog-title");
   if (!dialog.open) dialog.showModal();
 }
