@@ -35,14 +35,23 @@ async fn a_flow_is_drawn_fixed_published_tried_and_rolled_back() {
         b.click("#canvas .node .node-head").await;
         b.click("#node-delete").await;
     }
-    b.until_js("an empty canvas", "!document.querySelector('#canvas .node')").await;
+    b.until_js(
+        "an empty canvas",
+        "!document.querySelector('#canvas .node')",
+    )
+    .await;
 
     // Three modules dragged in from the palette.
-    for (module, x, y) in [("send-message", 80.0, 80.0), ("collect-input", 380.0, 80.0), ("end", 680.0, 120.0)] {
+    for (module, x, y) in [
+        ("send-message", 80.0, 80.0),
+        ("collect-input", 380.0, 80.0),
+        ("end", 680.0, 120.0),
+    ] {
         let to = canvas_point(&b, x, y).await;
         let from = center(&b, &format!("#palette [data-module=\"{module}\"]")).await;
         drag(&b, from, to).await;
-        b.find(&format!("#canvas .node[data-id=\"{module}-1\"]")).await;
+        b.find(&format!("#canvas .node[data-id=\"{module}-1\"]"))
+            .await;
     }
     // The validation pins what the new nodes lack to them and to their fields.
     b.until_js(
@@ -50,21 +59,38 @@ async fn a_flow_is_drawn_fixed_published_tried_and_rolled_back() {
         "document.querySelector('#canvas .node[data-id=\"collect-input-1\"] .badge')",
     )
     .await;
-    assert!(b.js("return document.getElementById('ed-publish').disabled").await.as_bool().unwrap());
+    assert!(
+        b.js("return document.getElementById('ed-publish').disabled")
+            .await
+            .as_bool()
+            .unwrap()
+    );
     b.shot("admin-flow-problems").await;
 
     // The welcome message, in the form generated from send-message's schema.
-    b.click("#canvas .node[data-id=\"send-message-1\"] .node-head").await;
+    b.click("#canvas .node[data-id=\"send-message-1\"] .node-head")
+        .await;
     b.click("#node-form .sf-add").await;
-    retype(&b, "#node-form textarea", "您好 ${SystemClientNickName}，欢迎！").await;
+    retype(
+        &b,
+        "#node-form textarea",
+        "您好 ${SystemClientNickName}，欢迎！",
+    )
+    .await;
     // The question: its required fields are marked beside them until filled.
-    b.click("#canvas .node[data-id=\"collect-input-1\"] .node-head").await;
+    b.click("#canvas .node[data-id=\"collect-input-1\"] .node-head")
+        .await;
     b.until_js(
         "a problem beside the prompt",
         "document.querySelector('#node-form [data-problem-for=\"/prompt\"]')?.textContent || document.querySelector('#node-problems')?.textContent",
     )
     .await;
-    retype(&b, "#node-form textarea[data-pointer=\"/prompt\"], #node-form input[data-pointer=\"/prompt\"]", "请问您的订单号？").await;
+    retype(
+        &b,
+        "#node-form textarea[data-pointer=\"/prompt\"], #node-form input[data-pointer=\"/prompt\"]",
+        "请问您的订单号？",
+    )
+    .await;
     retype(&b, "#node-form input[data-pointer=\"/variable\"], #node-form textarea[data-pointer=\"/variable\"]", "order").await;
     b.click("#canvas .node[data-id=\"end-1\"] .node-head").await;
     retype(&b, "#node-label", "Goodbye").await;
@@ -74,7 +100,11 @@ async fn a_flow_is_drawn_fixed_published_tried_and_rolled_back() {
     for exit in ["ok", "failed", "timeout"] {
         connect(&b, "collect-input-1", exit, "end-1").await;
     }
-    b.until_js("no problems left", "!document.getElementById('ed-publish').disabled").await;
+    b.until_js(
+        "no problems left",
+        "!document.getElementById('ed-publish').disabled",
+    )
+    .await;
     b.click("#ed-save").await;
     b.wait_text("#ed-status", "Saved, ready to publish").await;
     b.click("#ed-layout").await;
@@ -84,7 +114,11 @@ async fn a_flow_is_drawn_fixed_published_tried_and_rolled_back() {
     b.click("#ed-redo").await;
 
     // Publish with a note.
-    b.until_js("publish to be possible", "!document.getElementById('ed-publish').disabled").await;
+    b.until_js(
+        "publish to be possible",
+        "!document.getElementById('ed-publish').disabled",
+    )
+    .await;
     b.click("#ed-publish").await;
     b.type_in("#f-note", "第一版 first").await;
     b.click("#dialog button[type=submit]").await;
@@ -124,7 +158,11 @@ async fn a_flow_is_drawn_fixed_published_tried_and_rolled_back() {
     b.click("#canvas .node[data-id=\"end-1\"] .node-head").await;
     retype(&b, "#node-label", "Bye").await;
     b.wait_text("#ed-status", "Unsaved").await;
-    b.until_js("publish to be possible", "!document.getElementById('ed-publish').disabled").await;
+    b.until_js(
+        "publish to be possible",
+        "!document.getElementById('ed-publish').disabled",
+    )
+    .await;
     b.click("#ed-publish").await;
     b.click("#dialog button[type=submit]").await;
     b.wait_text(".ed-head", "revision 2 is live").await;
@@ -137,8 +175,17 @@ async fn a_flow_is_drawn_fixed_published_tried_and_rolled_back() {
     b.click("#ed-rollback").await;
     b.click("#dialog button[type=submit]").await;
     b.wait_text(".ed-head", "revision 3 is live").await;
-    let revisions = app.get(&format!("/api/v1/flows/{flow_id}/revisions"), &admin).await;
-    let third = revisions.body.as_array().unwrap().iter().find(|r| r["number"] == 3).unwrap().clone();
+    let revisions = app
+        .get(&format!("/api/v1/flows/{flow_id}/revisions"), &admin)
+        .await;
+    let third = revisions
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["number"] == 3)
+        .unwrap()
+        .clone();
     assert_eq!(third["restored_from"], 1, "{third}");
     b.close().await;
 }
@@ -158,12 +205,20 @@ async fn a_flow_of_200_nodes_pans_and_drags_smoothly() {
         .map(|i| json!({"from": format!("n{i}"), "exit": "next", "to": format!("n{}", i + 1)}))
         .collect();
     let flow = app
-        .post("/api/v1/flows", &admin, json!({"name": "Big", "draft": {"start": "n0", "nodes": nodes, "edges": edges}}))
+        .post(
+            "/api/v1/flows",
+            &admin,
+            json!({"name": "Big", "draft": {"start": "n0", "nodes": nodes, "edges": edges}}),
+        )
         .await;
     let id = flow.body["id"].as_str().unwrap().to_owned();
     console(&b, &app, "acme", &tenant.admin_email).await;
     b.goto(&app.url(&format!("/admin#/flows/{id}"))).await;
-    b.until_js("200 nodes drawn", "document.querySelectorAll('#canvas .node').length === 200").await;
+    b.until_js(
+        "200 nodes drawn",
+        "document.querySelectorAll('#canvas .node').length === 200",
+    )
+    .await;
     // Pan by the background and drag a node, one pointer move per frame, timing the frames.
     let figures = b
         .client
@@ -194,7 +249,12 @@ async fn a_flow_of_200_nodes_pans_and_drags_smoothly() {
         .await
         .unwrap();
     for what in ["pan", "drag"] {
-        let mut ms: Vec<f64> = figures[what].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let mut ms: Vec<f64> = figures[what]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
         ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
         let pick = |q: f64| ms[((ms.len() - 1) as f64 * q) as usize];
         println!(
@@ -235,18 +295,30 @@ async fn drag(b: &Browser, from: (f64, f64), to: (f64, f64)) {
         y: (from.1 + (to.1 - from.1) * f).round(),
     };
     let mouse = MouseActions::new("mouse".into())
-        .then(PointerAction::MoveTo { duration: None, x: from.0.round(), y: from.1.round() })
-        .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+        .then(PointerAction::MoveTo {
+            duration: None,
+            x: from.0.round(),
+            y: from.1.round(),
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
         .then(step(0.3))
         .then(step(0.7))
         .then(step(1.0))
-        .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
     b.client.perform_actions(mouse).await.unwrap();
 }
 
 /// Drags from a node's exit port onto another node.
 async fn connect(b: &Browser, from: &str, exit: &str, to: &str) {
-    let port = center(b, &format!("#canvas .node[data-id=\"{from}\"] .port[data-exit=\"{exit}\"]")).await;
+    let port = center(
+        b,
+        &format!("#canvas .node[data-id=\"{from}\"] .port[data-exit=\"{exit}\"]"),
+    )
+    .await;
     let target = center(b, &format!("#canvas .node[data-id=\"{to}\"] .node-module")).await;
     drag(b, port, target).await;
     b.until_js(

@@ -10,8 +10,11 @@ pub async fn console(b: &Browser, app: &TestApp, tenant: &str, email: &str) {
     b.goto(&app.url("/admin")).await;
     b.find("#login-form").await;
     fill_login(b, tenant, email, PASSWORD).await;
-    b.until_js("the console to be ready", "document.body.dataset.ready === '1'")
-        .await;
+    b.until_js(
+        "the console to be ready",
+        "document.body.dataset.ready === '1'",
+    )
+    .await;
 }
 
 /// Opens a page from the navigation (through the drawer when the screen is narrow).

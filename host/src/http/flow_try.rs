@@ -26,8 +26,8 @@ use crate::plugin::logs::LogBudget;
 use crate::plugin::registry::Registry;
 use crate::plugin::{FailureKind, StepContext, StepFailure};
 use crate::state::AppState;
-use crate::store::{flows, skill_groups, tenants};
 use crate::store::TenantId;
+use crate::store::{flows, skill_groups, tenants};
 
 /// Longest message a tester may type.
 const MAX_TEXT_CHARS: usize = 4000;
@@ -198,10 +198,7 @@ async fn try_flow(
         now: Utc::now(),
     };
     let done = engine::run_turn(&ctx, &runner, &mut flow_state, trigger).await;
-    let steps = runner
-        .steps
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner());
+    let steps = runner.steps.into_inner().unwrap_or_else(|p| p.into_inner());
     let outcome = match done.outcome {
         Outcome::Waiting { .. } => TryOutcome::Waiting,
         Outcome::Suspended => TryOutcome::Suspended,
