@@ -23,11 +23,11 @@ use crate::flow::catalog::{self, PinnedNode, Revision, RevisionSummary};
 use crate::flow::engine::{self, FlowState, NodeRunner, Outcome, TurnContext};
 use crate::flow::{self, Action, Next, Outgoing, StepInput, StepOutput};
 use crate::plugin::logs::LogBudget;
-use crate::plugin::registry::Registry;
-use crate::plugin::{FailureKind, StepContext, StepFailure};
+use crate::plugin::{FailureKind, StepFailure};
+use crate::sessions::service::RegistryRunner;
 use crate::state::AppState;
 use crate::store::TenantId;
-use crate::store::{flows, skill_groups, tenants};
+use crate::store::{flows, tenants};
 
 /// Longest message a tester may type.
 const MAX_TEXT_CHARS: usize = 4000;
@@ -173,12 +173,15 @@ async fn try_flow(
     let tenant = tenants::get(&state.db, auth.tenant).await?;
     let session_id = format!("try-{}", Uuid::now_v7());
     let runner = TryRunner {
-        registry: &state.plugins,
-        db: &state.db,
-        tenant: auth.tenant,
-        time_zone: tenant.time_zone,
-        session_id: session_id.clone(),
-        turn_log: Arc::new(LogBudget::new(crate::plugin::logs::PER_TURN)),
+        inner: RegistryRunner {
+            registry: &state.plugins,
+            groups: &state.router.signals().groups,
+            db: &state.db,
+            tenant: auth.tenant,
+            time_zone: tenant.time_zone,
+            session_id: session_id.clone(),
+            turn_log: Arc::new(LogBudget::new(crate::plugin::logs::PER_TURN)),
+        },
         steps: Mutex::new(Vec::new()),
     };
     let ctx = TurnContext {
@@ -245,49 +248,10 @@ async fn draft_revision(state: &AppState, tenant: TenantId, id: Uuid) -> Result<
     })
 }
 
-/// Steps nodes with the installed modules, as a session's turn does, and keeps what
-/// each step did for the answer.
+/// Steps nodes as a session's turn does, and keeps what each step did for the answer.
 struct TryRunner<'a> {
-    registry: &'a Registry,
-    db: &'a sea_orm::DatabaseConnection,
-    tenant: TenantId,
-    time_zone: String,
-    session_id: String,
-    turn_log: Arc<LogBudget>,
+    inner: RegistryRunner<'a>,
     steps: Mutex<Vec<TryStep>>,
-}
-
-impl TryRunner<'_> {
-    async fn run(
-        &self,
-        node: &PinnedNode,
-        config: &str,
-        mut input: StepInput,
-    ) -> std::result::Result<StepOutput, StepFailure> {
-        let row = self
-            .registry
-            .get_for_step(self.tenant, node.plugin_id)
-            .await
-            .map_err(|e| {
-                StepFailure::new(
-                    FailureKind::Trap,
-                    format!("the module of node {:?} is not installed: {e}", node.id),
-                )
-            })?;
-        let prepared = self.registry.prepare(self.tenant, &row, config).await?;
-        if !prepared.is_empty() {
-            input.prepared = Some(prepared.as_ref().clone());
-        }
-        let ctx = StepContext {
-            tenant_id: self.tenant.0.to_string(),
-            time_zone: self.time_zone.clone(),
-            session_id: self.session_id.clone(),
-            node_id: node.id.clone(),
-            exits: Some(node.exits.iter().cloned().collect()),
-            turn_log: Some(self.turn_log.clone()),
-        };
-        self.registry.step(&row, &ctx, input).await
-    }
 }
 
 #[async_trait::async_trait]
@@ -298,7 +262,7 @@ impl NodeRunner for TryRunner<'_> {
         config: &str,
         input: StepInput,
     ) -> std::result::Result<StepOutput, StepFailure> {
-        let answer = self.run(node, config, input).await;
+        let answer = self.inner.step(node, config, input).await;
         let mut step = TryStep {
             node: node.id.clone(),
             module: node.module.clone(),
@@ -333,10 +297,6 @@ impl NodeRunner for TryRunner<'_> {
     }
 
     async fn skill_group(&self, id: &str) -> Option<Uuid> {
-        let id = Uuid::parse_str(id).ok()?;
-        skill_groups::get(self.db, self.tenant, id)
-            .await
-            .ok()
-            .map(|g| g.id)
+        self.inner.skill_group(id).await
     }
 }

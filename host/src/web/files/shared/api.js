@@ -111,9 +111,12 @@ export class Api {
     this.onSignedOut();
   }
 
-  /** An authenticated call; an expired token is refreshed and the call made again. */
-  async request(method, path, body) {
-    const go = async () => this.raw(method, path, body, await this.token());
+  /**
+   * An authenticated call; an expired token is refreshed and the call made again.
+   * With `type`, `body` goes as it is (a file) under that content type, not as JSON.
+   */
+  async request(method, path, body, type) {
+    const go = async () => this.raw(method, path, body, await this.token(), type);
     try {
       return await go();
     } catch (e) {
@@ -141,20 +144,9 @@ export class Api {
   del(path) {
     return this.request("DELETE", path);
   }
-
-  /** Sends a file as the body (such as a module's `.wasm`), not as JSON. */
-  async upload(path, blob, type) {
-    const go = async () => this.raw("POST", path, blob, await this.token(), type);
-    try {
-      return await go();
-    } catch (e) {
-      if (e.status === 401 && e.code === "token_expired") {
-        await this.refresh();
-        return go();
-      }
-      if (e.status === 401) this.ended();
-      throw e;
-    }
+  /** Sends a file as the body (such as a module's `.wasm`). */
+  upload(path, blob, type) {
+    return this.request("POST", path, blob, type);
   }
 
   async raw(method, path, body, token, type) {
