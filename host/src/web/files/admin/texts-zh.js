@@ -6,7 +6,7 @@ export const zh = {
   "admin.toWorkbench": "工作台",
   "admin.toConsole": "管理台",
   "role.admin": "管理员",
-  "role.supervisor": "质检/班长",
+  "role.supervisor": "主管",
   "role.agent": "座席",
   "nav.agents": "座席管理",
   "nav.groups": "技能组",
