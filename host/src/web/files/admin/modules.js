@@ -179,7 +179,8 @@ export function actionText(a) {
       return h("span", { class: "pre" }, h("strong", {}, t("action.send")), " ", body);
     }
     case "set_variable":
-      return h("span", {}, h("strong", {}, t("action.set")), ` ${a.name} = ${JSON.stringify(a.value)}`);
+      // The value is JSON text: shown as JSON, not as a string holding JSON.
+      return h("span", {}, h("strong", {}, t("action.set")), ` ${a.name} = ${a.value}`);
     case "transfer":
       return h("span", {}, h("strong", {}, t("action.transfer")), " ", JSON.stringify({ ...a, action: undefined }));
     case "survey":
