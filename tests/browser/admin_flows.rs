@@ -97,9 +97,19 @@ async fn a_flow_is_drawn_fixed_published_tried_and_rolled_back() {
 
     // Exits connected by dragging from their ports onto the next node.
     connect(&b, "send-message-1", "next", "collect-input-1").await;
-    for exit in ["ok", "failed", "timeout"] {
+    for exit in ["ok", "failed"] {
         connect(&b, "collect-input-1", exit, "end-1").await;
     }
+    // Or without the mouse: the exit's target chosen in the inspector.
+    b.click("#canvas .node[data-id=\"collect-input-1\"] .node-head")
+        .await;
+    b.find("#exit-timeout")
+        .await
+        .select_by_value("end-1")
+        .await
+        .unwrap();
+    b.find("#canvas path.wire[data-edge=\"collect-input-1:timeout\"]")
+        .await;
     b.until_js(
         "no problems left",
         "!document.getElementById('ed-publish').disabled",

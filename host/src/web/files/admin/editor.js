@@ -336,7 +336,20 @@ class Editor {
       for (const b of tabs.children) b.setAttribute("aria-pressed", String(b === e.currentTarget));
       drawForm();
     };
-    const outgoing = this.shown().edges.filter((e) => e.from === node.id);
+    // Each exit's target as a list too, so that edges can be made without a mouse.
+    const others = this.shown().nodes.filter((n) => n.id !== node.id);
+    const exitRows = [...this.info(node).exits.map((e) => e.name), "error"].map((exit) => {
+      const edge = this.shown().edges.find((e) => e.from === node.id && e.exit === exit);
+      const sel = h("select", { id: `exit-${exit}`, dataset: { exit }, disabled: ro },
+        h("option", { value: "" }, exit === "error" ? t("flows.errorUnconnected") : t("flows.unconnected")),
+        others.map((n) => h("option", { value: n.id }, n.label || n.id)));
+      sel.value = edge ? edge.to : "";
+      sel.addEventListener("change", () => {
+        if (sel.value) this.connect(node.id, exit, sel.value);
+        else this.change(() => (this.graph.edges = this.graph.edges.filter((e) => !(e.from === node.id && e.exit === exit))));
+      });
+      return h("div", { class: "exit-row" }, h("label", { for: sel.id }, exit === "error" ? t("flows.errorShort") : exit), sel);
+    });
     fill(this.inspector,
       h("div", { class: "page-head" }, h("h2", {}, node.label || node.id), h("span", { class: "muted" }, `${node.module} ${node.version || ""}`)),
       m ? null : h("p", { class: "error" }, t("flows.noSuchModule", { module: node.module })),
@@ -347,8 +360,7 @@ class Editor {
         h("button", { type: "button", id: "node-start", disabled: this.graph.start === node.id, onclick: () => this.change(() => (this.graph.start = node.id)) }, t("flows.makeStart")),
         h("button", { type: "button", class: "danger", id: "node-delete", onclick: () => this.removeNode(node.id) }, t("flows.deleteNode"))),
       h("h3", {}, t("flows.exits")),
-      h("ul", { class: "node-edges" }, outgoing.map((e) => h("li", {}, `${e.exit} → ${this.shown().nodes.find((n) => n.id === e.to)?.label || e.to} `,
-        ro ? null : h("button", { type: "button", class: "link danger", dataset: { edge: `${e.from}:${e.exit}` }, onclick: () => this.change(() => (this.graph.edges = this.graph.edges.filter((x) => x !== e))) }, t("flows.disconnect"))))),
+      h("div", { class: "node-edges" }, exitRows),
       h("h3", {}, t("flows.config")), tabs, formBox);
     drawForm();
   }
