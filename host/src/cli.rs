@@ -237,6 +237,7 @@ fn print_demo_banner(url: &str, seeded: &demo::Seeded) {
     };
     println!(
         "\nkefu is running with the demo tenant.\n\
+         \n  Admin console  {url}/admin       the admin signs in here: instance {tenant}, {admin}, the password below\n\
          \n  Workbench      {url}/workbench   agents sign in here: instance {tenant}, agent1@demo.kefu, the password below\n\
          \n  API            {url}/api/v1\n  OpenAPI        {url}/api/v1/openapi.json\n  Health         {url}/healthz  {url}/readyz\n\
          \n  Tenant         {tenant}\n  Admin          {admin}\n  Agents         agent1@demo.kefu  agent2@demo.kefu  agent3@demo.kefu\n  Password       {password}\n  Flow           {flow}\n\

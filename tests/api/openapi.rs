@@ -38,6 +38,7 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/v1/flows/{id}/revisions", "get"),
         ("/api/v1/flows/{id}/revisions/{number}", "get"),
         ("/api/v1/flows/{id}/rollback", "post"),
+        ("/api/v1/flows/{id}/try", "post"),
         ("/api/v1/plugins", "get"),
         ("/api/v1/plugins", "post"),
         ("/api/v1/plugins/{id}", "get"),

@@ -102,3 +102,52 @@ async fn the_workbench_is_served_with_cacheable_compressed_assets_and_a_strict_p
         .unwrap();
     assert_eq!(same.status(), StatusCode::NOT_MODIFIED);
 }
+
+#[tokio::test]
+async fn the_admin_console_is_served_like_the_workbench() {
+    let app = spawn_app().await;
+    let page = app.client.get(app.url("/admin")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let csp = page.headers()[CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    let html = page.text().await.unwrap();
+    let start = html.find("/assets/").expect("an asset address");
+    let version: String = html[start + 8..]
+        .chars()
+        .take_while(|c| *c != '/')
+        .collect();
+    // Every module the console loads, also those it loads when a page is opened.
+    for file in [
+        "admin/app.js",
+        "admin/agents.js",
+        "admin/groups.js",
+        "admin/settings.js",
+        "admin/channels.js",
+        "admin/modules.js",
+        "admin/flows.js",
+        "admin/editor.js",
+        "admin/canvas.js",
+        "admin/schema-form.js",
+        "admin/revisions.js",
+        "admin/try.js",
+        "admin/editor.css",
+    ] {
+        let asset = app
+            .client
+            .get(app.url(&format!("/assets/{version}/{file}")))
+            .header(ACCEPT_ENCODING, "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(asset.status(), StatusCode::OK, "{file}");
+        assert_eq!(asset.headers()[CONTENT_ENCODING], "gzip", "{file}");
+    }
+    let trailing = app.client.get(app.url("/admin/")).send().await.unwrap();
+    assert_eq!(trailing.url().path(), "/admin");
+}

@@ -9,6 +9,11 @@
 //!    each timed from just before kefu's IM ingress is called to the browser frame
 //!    that first shows it (a MutationObserver plus requestAnimationFrame in the page).
 //!
+//! 4. the admin console's first load, in a browser of its own (nothing cached): the
+//!    sign-in page, then signed in as an admin up to its first page (the Agents list),
+//!    every byte received including the API's answers; and what opening the flow
+//!    editor adds (its modules load when first opened).
+//!
 //! `cargo bench -p kefu-tests --bench workbench`. Set `KEFU_BENCH_MESSAGES` and
 //! `KEFU_BENCH_LOADS` to change the counts.
 
@@ -29,6 +34,17 @@ use driver::Browser;
 const WEIGHT_TARGET: f64 = 150.0 * 1024.0;
 const INTERACTIVE_TARGET_MS: f64 = 500.0;
 const LATENCY_TARGET_MS: f64 = 100.0;
+const CONSOLE_WEIGHT_TARGET: f64 = 250.0 * 1024.0;
+
+/// Bytes received so far by the page: compressed bodies, bodies on the wire with
+/// headers, uncompressed, and the number of files.
+const RECEIVED: &str = "const n = performance.getEntriesByType('navigation')[0];
+     const r = performance.getEntriesByType('resource');
+     return {
+       body: n.encodedBodySize + r.reduce((s, e) => s + e.encodedBodySize, 0),
+       wire: n.transferSize + r.reduce((s, e) => s + e.transferSize, 0),
+       raw: n.decodedBodySize + r.reduce((s, e) => s + e.decodedBodySize, 0),
+       files: r.length + 1 }";
 
 fn count(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -82,15 +98,7 @@ async fn main() {
     // 1. Page weight: a fresh profile, nothing cached.
     b.goto(&app.url("/workbench")).await;
     b.find("#login-form").await;
-    let weight = b
-        .js("const n = performance.getEntriesByType('navigation')[0];
-             const r = performance.getEntriesByType('resource');
-             return {
-               body: n.encodedBodySize + r.reduce((s, e) => s + e.encodedBodySize, 0),
-               wire: n.transferSize + r.reduce((s, e) => s + e.transferSize, 0),
-               raw: n.decodedBodySize + r.reduce((s, e) => s + e.decodedBodySize, 0),
-               files: r.length + 1 }")
-        .await;
+    let weight = b.js(RECEIVED).await;
 
     // Signed in, free, with five ongoing sessions.
     driver_sign_in(&b, &agent.email).await;
@@ -193,6 +201,60 @@ async fn main() {
         latency.last().copied().unwrap_or(f64::NAN),
         messages,
         verdict(l99 <= LATENCY_TARGET_MS)
+    );
+    b.close().await;
+    console_weight(&app, &desk).await;
+}
+
+/// The admin console's first load and the editor's share, in a fresh browser.
+async fn console_weight(app: &kefu_tests::TestApp, desk: &Desk) {
+    let Some(b) = Browser::launch(1440, 900).await else {
+        return;
+    };
+    let flow = app.get("/api/v1/flows?page_size=1", &desk.admin).await.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    b.goto(&app.url("/admin")).await;
+    b.find("#login-form").await;
+    let email = desk.tenant.admin_email.clone();
+    for (css, value) in [
+        ("#login-tenant", "bench"),
+        ("#login-email", email.as_str()),
+        ("#login-password", kefu_tests::PASSWORD),
+    ] {
+        b.type_in(css, value).await;
+    }
+    b.click("#login-submit").await;
+    b.until_js(
+        "the console's first page",
+        "document.body.dataset.ready === '1' && document.querySelector('#page table')",
+    )
+    .await;
+    let first = b.js(RECEIVED).await;
+    b.js_with(
+        "location.hash = '#/flows/' + arguments[0]; return null;",
+        vec![json!(flow)],
+    )
+    .await;
+    b.until_js("the editor", "document.querySelector('#canvas .node')")
+        .await;
+    let editor = b.js(RECEIVED).await;
+    let kb = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap() / 1024.0;
+    println!("\nadmin console (a fresh browser: nothing cached)");
+    println!(
+        "  first load, signed in to Agents {:>6.1} KB compressed ({:.1} KB on the wire with headers, {:.1} KB uncompressed, {} files)   target ≤ 250 KB   {}",
+        kb(&first, "body"),
+        kb(&first, "wire"),
+        kb(&first, "raw"),
+        first["files"],
+        verdict(first["body"].as_f64().unwrap() <= CONSOLE_WEIGHT_TARGET)
+    );
+    println!(
+        "  opening the flow editor adds    {:>6.1} KB compressed ({:.1} KB uncompressed, {} files)",
+        kb(&editor, "body") - kb(&first, "body"),
+        kb(&editor, "raw") - kb(&first, "raw"),
+        editor["files"].as_u64().unwrap() - first["files"].as_u64().unwrap()
     );
     b.close().await;
 }

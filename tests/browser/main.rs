@@ -7,6 +7,10 @@
 // Tests fail loudly, which is what they are for.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod admin_flows;
+mod admin_people;
+mod admin_setup;
+mod admin_support;
 mod cases;
 mod chat;
 mod driver;

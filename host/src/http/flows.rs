@@ -139,7 +139,7 @@ fn publish_error(e: PublishError, what: &'static str) -> Error {
 }
 
 /// 422 `flow_invalid`, every problem in `fields` keyed by its JSON pointer.
-fn invalid_flow(problems: &[crate::flow::ConfigProblem]) -> Error {
+pub(super) fn invalid_flow(problems: &[crate::flow::ConfigProblem]) -> Error {
     let mut fields = FieldErrors::new();
     for p in problems {
         let key = if p.path.is_empty() { "/" } else { &p.path };

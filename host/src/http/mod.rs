@@ -12,6 +12,7 @@ pub mod bodies;
 pub mod channels;
 pub mod error;
 pub mod extract;
+pub mod flow_try;
 pub mod flows;
 pub mod health;
 pub mod metrics;
@@ -102,6 +103,7 @@ fn routes(max_component_bytes: usize) -> (Router<AppState>, utoipa::openapi::Ope
         .merge(agents::router())
         .merge(skill_groups::router())
         .merge(flows::router())
+        .merge(flow_try::router())
         .merge(channels::router())
         .merge(sessions::router())
         .merge(routing::router())

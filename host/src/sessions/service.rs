@@ -905,16 +905,17 @@ fn user_message(elements: &[MessageElement], now: DateTime<Utc>) -> UserMessage 
     }
 }
 
-/// Steps nodes with the installed modules they are pinned to.
-struct RegistryRunner<'a> {
-    registry: &'a Registry,
-    groups: &'a Groups,
-    db: &'a DatabaseConnection,
-    tenant: TenantId,
-    time_zone: String,
-    session_id: String,
+/// Steps nodes with the installed modules they are pinned to (also the flow
+/// editor's trial turns, `http::flow_try`).
+pub(crate) struct RegistryRunner<'a> {
+    pub(crate) registry: &'a Registry,
+    pub(crate) groups: &'a Groups,
+    pub(crate) db: &'a DatabaseConnection,
+    pub(crate) tenant: TenantId,
+    pub(crate) time_zone: String,
+    pub(crate) session_id: String,
     /// What the turn's steps may still log, together.
-    turn_log: Arc<LogBudget>,
+    pub(crate) turn_log: Arc<LogBudget>,
 }
 
 #[async_trait::async_trait]

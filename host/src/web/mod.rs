@@ -1,6 +1,6 @@
 //! Everything kefu serves to a browser: the files under `files/` (`shared/`, the core
-//! every page uses; `workbench/`, the agent workbench; `chat/`, the end users' web
-//! chat), embedded in the binary by release builds and read from disk by debug builds,
+//! every page uses; `workbench/`, the agent workbench; `admin/`, the admin console;
+//! `chat/`, the end users' web chat), embedded in the binary by release builds and read from disk by debug builds,
 //! so that a refresh shows an edit.
 //!
 //! - `GET /chat/{channel_id}`: the web chat page (it asks `/chat/{channel_id}/info`
@@ -10,6 +10,8 @@
 //!   `/assets/<version>/…`, where the version is a digest of every file: a changed file
 //!   is a new address, so assets of the current version are cached for a year and
 //!   never asked for again, and the page itself is revalidated on every load.
+//! - `GET /admin`: the admin console, served like the workbench (same assets, same
+//!   policy); it signs in the same way and tells anyone but an admin it is not theirs.
 //! - `GET /assets/<version>/<path>`: a file. Every file carries its SHA-256 as `ETag`
 //!   (a revalidation answers 304) and goes out gzipped to a client that accepts it
 //!   (each file compressed once and kept).
@@ -62,6 +64,8 @@ pub fn router() -> Router<AppState> {
             "/workbench/",
             get(|| async { Redirect::permanent("/workbench") }),
         )
+        .route("/admin", get(admin))
+        .route("/admin/", get(|| async { Redirect::permanent("/admin") }))
         .route("/chat/{channel_id}", get(chat))
         .route("/chat/{channel_id}/", get(chat))
         .route("/assets/{version}/{*path}", get(asset))
@@ -94,6 +98,10 @@ fn current_version() -> Cow<'static, str> {
 
 async fn workbench(headers: HeaderMap) -> Response {
     page("workbench/index.html", &headers, CSP)
+}
+
+async fn admin(headers: HeaderMap) -> Response {
+    page("admin/index.html", &headers, CSP)
 }
 
 async fn chat(Path(channel_id): Path<String>, headers: HeaderMap) -> Response {

@@ -111,9 +111,12 @@ export class Api {
     this.onSignedOut();
   }
 
-  /** An authenticated call; an expired token is refreshed and the call made again. */
-  async request(method, path, body) {
-    const go = async () => this.raw(method, path, body, await this.token());
+  /**
+   * An authenticated call; an expired token is refreshed and the call made again.
+   * With `type`, `body` goes as it is (a file) under that content type, not as JSON.
+   */
+  async request(method, path, body, type) {
+    const go = async () => this.raw(method, path, body, await this.token(), type);
     try {
       return await go();
     } catch (e) {
@@ -141,17 +144,22 @@ export class Api {
   del(path) {
     return this.request("DELETE", path);
   }
+  /** Sends a file as the body (such as a module's `.wasm`). */
+  upload(path, blob, type) {
+    return this.request("POST", path, blob, type);
+  }
 
-  async raw(method, path, body, token) {
+  async raw(method, path, body, token, type) {
     const headers = { accept: "application/json" };
-    if (body !== undefined) headers["content-type"] = "application/json";
+    if (type) headers["content-type"] = type;
+    else if (body !== undefined) headers["content-type"] = "application/json";
     if (token) headers.authorization = "Bearer " + token;
     let resp;
     try {
       resp = await fetch(BASE + path, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : type ? body : JSON.stringify(body),
         cache: "no-store",
       });
     } catch {

@@ -10,6 +10,7 @@ export const en = {
   "login.password": "Password",
   "login.submit": "Sign in",
   "login.signedOut": "You have signed out.",
+  "nav.console": "Admin console",
   "nav.back": "Back to the sessions",
   "menu.open": "status menu",
   "menu.signOut": "Sign out",

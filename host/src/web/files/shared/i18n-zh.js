@@ -10,6 +10,7 @@ export const zh = {
   "login.password": "密码",
   "login.submit": "登录",
   "login.signedOut": "您已退出登录。",
+  "nav.console": "管理台",
   "nav.back": "返回会话列表",
   "menu.open": "状态菜单",
   "menu.signOut": "退出登录",

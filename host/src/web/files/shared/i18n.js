@@ -53,6 +53,14 @@ export function t(id, params) {
   return s.replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m));
 }
 
+/**
+ * Adds a page's own texts (`{en: {...}, "zh-CN": {...}}`) to the shared tables, so that
+ * a page carries only the texts it uses.
+ */
+export function extend(tables) {
+  for (const [l, table] of Object.entries(tables)) if (TABLES[l]) Object.assign(TABLES[l], table);
+}
+
 /** Whether a text exists for `id`. */
 export function has(id) {
   return id in TABLES.en;

@@ -170,6 +170,8 @@ function changed(d) {
       break;
     case "me":
       $("me-name").textContent = desk.me.nickname || desk.me.name;
+      // An admin is also an agent: the console is one click away, in the same tab.
+      $("to-console").hidden = desk.me.role !== "admin";
       renderReasons();
       break;
     case "conn":
