@@ -1,4 +1,5 @@
-//! The `kefu` command line: `serve`, `migrate`, `admin create` and `im-app`.
+//! The `kefu` command line: `serve`, `migrate`, `admin create`, `im-app` and `module`
+//! (in `cli_module/`).
 
 use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
@@ -41,6 +42,9 @@ enum Command {
     /// Which tenant owns each IM app (SDKAppID), for the server's operator.
     #[command(subcommand, name = "im-app")]
     ImApp(ImAppCommand),
+    /// Flow modules without a server: new, check, run, install.
+    #[command(subcommand)]
+    Module(crate::cli_module::ModuleCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -140,6 +144,7 @@ pub fn main() -> anyhow::Result<()> {
                 args.store.apply(&mut config);
                 create_admin(&config, args).await
             }
+            Command::Module(command) => crate::cli_module::main(&config, command).await,
             Command::ImApp(ImAppCommand::List(store)) => {
                 store.apply(&mut config);
                 let db = app::open_database(&config).await?;
