@@ -45,6 +45,9 @@ enum Command {
     /// Flow modules without a server: new, check, run, install.
     #[command(subcommand)]
     Module(crate::cli_module::ModuleCommand),
+    /// Prints a UserSig (TLSSigAPIv2) for an identifier of an IM app, e.g. to try IM
+    /// ingress: `sendmsg?…&identifier=administrator&usersig=…`.
+    Usersig(crate::cli_module::UsersigArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,6 +148,7 @@ pub fn main() -> anyhow::Result<()> {
                 create_admin(&config, args).await
             }
             Command::Module(command) => crate::cli_module::main(&config, command).await,
+            Command::Usersig(args) => crate::cli_module::usersig(args),
             Command::ImApp(ImAppCommand::List(store)) => {
                 store.apply(&mut config);
                 let db = app::open_database(&config).await?;

@@ -9,7 +9,7 @@
 
 mod check;
 mod install;
-// mod new;
+mod new;
 mod run;
 
 use std::path::PathBuf;
@@ -24,6 +24,8 @@ use crate::plugin::{HostServices, Limits, Module, Origin, Runtime};
 
 #[derive(Debug, Subcommand)]
 pub enum ModuleCommand {
+    /// Writes a new module project from a template: it builds, tests and installs.
+    New(new::NewArgs),
     /// Says what kefu would say of a component: its world, imports, shape, size and
     /// what it describes, under the server's bounds.
     Check(check::CheckArgs),
@@ -33,6 +35,36 @@ pub enum ModuleCommand {
     Run(run::RunArgs),
     /// Installs a component into a running kefu through its admin API.
     Install(install::InstallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UsersigArgs {
+    /// The IM app's SDKAppID.
+    #[arg(long)]
+    pub sdkappid: u64,
+    /// The app's secret key (the channel's `secret_key`). Also KEFU_IM_SECRET.
+    #[arg(long, env = "KEFU_IM_SECRET", hide_env_values = true)]
+    pub key: String,
+    /// Who the UserSig speaks for (the channel's administrator, for ingress).
+    #[arg(long, default_value = "administrator")]
+    pub identifier: String,
+    /// How long it is valid, in seconds.
+    #[arg(long, default_value_t = 86_400)]
+    pub ttl_secs: u64,
+}
+
+/// `kefu usersig`: a UserSig as kefu itself makes and checks them.
+pub fn usersig(args: UsersigArgs) -> anyhow::Result<()> {
+    let now = chrono::Utc::now().timestamp().max(0) as u64;
+    let sig = crate::im::usersig::generate(
+        args.sdkappid,
+        &args.key,
+        &args.identifier,
+        args.ttl_secs,
+        now,
+    );
+    println!("{sig}");
+    Ok(())
 }
 
 /// The language of a new module.
@@ -71,6 +103,7 @@ impl ComponentArgs {
 
 pub async fn main(config: &Config, command: ModuleCommand) -> anyhow::Result<()> {
     match command {
+        ModuleCommand::New(args) => new::new(args),
         ModuleCommand::Check(args) => check::check(config, args).await,
         ModuleCommand::Run(args) => run::run(config, args).await,
         ModuleCommand::Install(args) => install::install(args).await,
