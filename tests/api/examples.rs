@@ -18,9 +18,16 @@ use serde_json::{Value, json};
 
 /// The component an example's build script writes, if it has been built.
 fn example(lang: &str, file: &str) -> Option<Vec<u8>> {
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "examples", "order-number", lang, file]
-        .iter()
-        .collect();
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "..",
+        "examples",
+        "order-number",
+        lang,
+        file,
+    ]
+    .iter()
+    .collect();
     match std::fs::read(&path) {
         Ok(bytes) => Some(bytes),
         Err(e) => {
@@ -79,12 +86,20 @@ async fn channel(app: &TestApp, admin: &str, module: &str, account: &str) -> Str
         ]
     });
     let flow = app
-        .post("/api/v1/flows", admin, json!({"name": module, "draft": graph}))
+        .post(
+            "/api/v1/flows",
+            admin,
+            json!({"name": module, "draft": graph}),
+        )
         .await;
     assert_eq!(flow.status, StatusCode::CREATED, "{:?}", flow.body);
     let flow_id = flow.body["id"].as_str().unwrap();
     let published = app
-        .post(&format!("/api/v1/flows/{flow_id}/publish"), admin, json!({}))
+        .post(
+            &format!("/api/v1/flows/{flow_id}/publish"),
+            admin,
+            json!({}),
+        )
         .await;
     assert!(published.status.is_success(), "{:?}", published.body);
     let channel = app
@@ -93,7 +108,7 @@ async fn channel(app: &TestApp, admin: &str, module: &str, account: &str) -> Str
             admin,
             json!({
                 "name": module, "account": account, "sdkappid": 1400000001u64,
-                "secret_key": "example-secret", "callback_token": "example-token",
+                "secret_key": "example-secret-key-0001", "callback_token": "example-callback-token",
                 "flow_id": flow_id,
             }),
         )
@@ -102,13 +117,21 @@ async fn channel(app: &TestApp, admin: &str, module: &str, account: &str) -> Str
     channel.body["id"].as_str().unwrap().to_owned()
 }
 
-async fn say(ws: &mut webchat::Socket, id: &str, text: &str) -> String {
+/// Sends `text` and answers the flow's next reply. A message the page already has
+/// (the history and the live feed may both carry one written as the page connected)
+/// is skipped by its id, as the page does.
+async fn say(ws: &mut webchat::Socket, seen: &mut Vec<Value>, id: &str, text: &str) -> String {
     webchat::send(ws, json!({"type": "message", "client_id": id, "text": text})).await;
-    let reply = frame_where(ws, |f| {
-        f["type"] == "message" && f["message"]["direction"] == "out"
-    })
-    .await;
-    reply["message"]["text"].as_str().unwrap().to_owned()
+    loop {
+        let reply = frame_where(ws, |f| {
+            f["type"] == "message" && f["message"]["direction"] == "out"
+        })
+        .await;
+        if !seen.contains(&reply["message"]["id"]) {
+            seen.push(reply["message"]["id"].clone());
+            return reply["message"]["text"].as_str().unwrap().to_owned();
+        }
+    }
 }
 
 /// A user talks to the module through the web chat: a wrong answer is asked again,
@@ -118,19 +141,26 @@ async fn talk(app: &TestApp, admin: &str, channel: &str, visitor: &str) {
     let ready = next_frame(&mut ws).await;
     assert_eq!(ready["type"], "ready", "{ready}");
     let history = next_frame(&mut ws).await;
-    assert_eq!(history["messages"][0]["text"], "请输入您的订单号", "{history}");
     assert_eq!(
-        say(&mut ws, "c1", "我不知道").await,
+        history["messages"][0]["text"], "请输入您的订单号",
+        "{history}"
+    );
+    let mut seen: Vec<Value> = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].clone())
+        .collect();
+    assert_eq!(
+        say(&mut ws, &mut seen, "c1", "我不知道").await,
         "订单号应为 8–20 位数字，请重新输入"
     );
     assert_eq!(
-        say(&mut ws, "c2", "2026-1123-0042").await,
+        say(&mut ws, &mut seen, "c2", "2026-1123-0042").await,
         "好的，已记录订单号 202611230042"
     );
     let session = ready["session"]["id"].as_str().unwrap();
-    let session = app
-        .get(&format!("/api/v1/sessions/{session}"), admin)
-        .await;
+    let session = app.get(&format!("/api/v1/sessions/{session}"), admin).await;
     assert_eq!(session.status, StatusCode::OK, "{:?}", session.body);
     assert_eq!(
         session.body["variables"]["order_number"], "202611230042",
@@ -187,5 +217,108 @@ async fn the_python_and_javascript_examples_install_and_talk_through_a_flow() {
         assert_eq!(refused.body["valid"], false, "{:?}", refused.body);
         let channel = channel(&app, &admin, name, &format!("shop{n}")).await;
         talk(&app, &admin, &channel, &format!("visitor of {name}")).await;
+    }
+}
+
+/// A hostile fixture of `tests/fixtures/interpreted/`, if it has been built.
+fn hostile(file: &str) -> Option<Vec<u8>> {
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "fixtures", "interpreted", file]
+        .iter()
+        .collect();
+    match std::fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) => {
+            assert!(
+                std::env::var("KEFU_REQUIRE_EXAMPLES").as_deref() != Ok("1"),
+                "KEFU_REQUIRE_EXAMPLES=1 but {} is missing ({e}): run tests/fixtures/interpreted/build.sh",
+                path.display()
+            );
+            eprintln!(
+                "\n!! HOSTILE FIXTURE SKIPPED: {} is not built ({e}).\n",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+/// A Python or JavaScript module that spins, hogs memory, throws or floods is contained
+/// like a Rust one, under the limits the guide recommends for interpreters, and the
+/// module and the server go on answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_python_and_javascript_modules_are_contained() {
+    let python = hostile("hostile_py.wasm");
+    let js = hostile("hostile_js.wasm");
+    if python.is_none() && js.is_none() {
+        return;
+    }
+    let app = server().await;
+    let tenant = app.tenant("hostile").await;
+    let admin = app.admin_token(&tenant).await;
+    for bytes in [python, js].into_iter().flatten() {
+        let installed = install(&app, &admin, bytes).await;
+        let name = installed["name"].as_str().unwrap().to_owned();
+        let id = installed["id"].as_str().unwrap().to_owned();
+        let tuned = app
+            .patch(
+                &format!("/api/v1/plugins/{id}"),
+                &admin,
+                json!({"limits": {"deadline_ms": 1000}}),
+            )
+            .await;
+        assert_eq!(tuned.status, StatusCode::OK, "{:?}", tuned.body);
+        let cases: [(&str, &[&str]); 4] = [
+            ("spin", &["out_of_fuel", "deadline"]),
+            ("hog", &["out_of_memory", "trap"]),
+            ("raise", &["trap", "module_error"]),
+            (
+                "flood",
+                &["oversized_output", "out_of_memory", "out_of_fuel"],
+            ),
+        ];
+        for (what, kinds) in cases {
+            let run = app
+                .post(
+                    &format!("/api/v1/plugins/{id}/dry-run"),
+                    &admin,
+                    json!({"config": {"do": what}, "trigger": {"type": "entered"}}),
+                )
+                .await;
+            assert_eq!(
+                run.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{name} {what}: {:?}",
+                run.body
+            );
+            assert_eq!(run.code(), "step_failed");
+            let message = run.body["error"]["message"].as_str().unwrap();
+            assert!(
+                kinds.iter().any(|k| message.starts_with(k)),
+                "{name} {what}: {message}"
+            );
+            let fine = app
+                .post(
+                    &format!("/api/v1/plugins/{id}/dry-run"),
+                    &admin,
+                    json!({"config": {}, "trigger": {"type": "entered"}}),
+                )
+                .await;
+            assert_eq!(
+                fine.status,
+                StatusCode::OK,
+                "{name} after {what}: {:?}",
+                fine.body
+            );
+            assert_eq!(fine.body["next"], json!({"type": "exit", "exit": "next"}));
+        }
+        let metrics = app.get(&format!("/api/v1/plugins/{id}"), &admin).await;
+        let failures = &metrics.body["metrics"]["failures"];
+        let failed: u64 = failures
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(failed, 4, "{name}: {failures}");
     }
 }

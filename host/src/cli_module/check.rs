@@ -24,7 +24,10 @@ pub async fn check(config: &Config, args: CheckArgs) -> anyhow::Result<()> {
     let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let max = config.plugins.max_component_bytes;
     println!("file        {}", path.display());
-    println!("size        {} bytes (the server accepts up to {max})", bytes.len());
+    println!(
+        "size        {} bytes (the server accepts up to {max})",
+        bytes.len()
+    );
     println!("sha256      {}", hex::encode(Sha256::digest(&bytes)));
     anyhow::ensure!(
         bytes.len() <= max,
@@ -33,7 +36,11 @@ pub async fn check(config: &Config, args: CheckArgs) -> anyhow::Result<()> {
     check_header(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
     let shape = inspect::measure(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
     for import in &shape.imports {
-        let verdict = if allowed_import(import) { "ok" } else { "REFUSED" };
+        let verdict = if allowed_import(import) {
+            "ok"
+        } else {
+            "REFUSED"
+        };
         println!("import      {import}  {verdict}");
     }
     for export in &shape.exports {
@@ -68,7 +75,10 @@ pub async fn check(config: &Config, args: CheckArgs) -> anyhow::Result<()> {
     let runtime = super::runtime(config, vec![])?;
     let limits = args.component.limits(&runtime)?;
     let (module, took) = super::load(&runtime, bytes, &limits).await?;
-    println!("compiled    in {:.2?} (linked against kefu:flow/host and kefu's WASI)", took);
+    println!(
+        "compiled    in {:.2?} (linked against kefu:flow/host and kefu's WASI)",
+        took
+    );
     let info = &module.info;
     println!("module      {}@{}", info.name, info.version);
     println!("            {}", info.description);

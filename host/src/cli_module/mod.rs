@@ -135,7 +135,10 @@ fn runtime(config: &Config, queues: Vec<(String, QueueStatus)>) -> anyhow::Resul
     // the server's longest allowed setting (an interpreter compiles for 10–40 s in a
     // debug build).
     settings.compile.timeout = std::time::Duration::from_secs(600);
-    Ok(Arc::new(Runtime::new(settings, Arc::new(Offline { queues }))?))
+    Ok(Arc::new(Runtime::new(
+        settings,
+        Arc::new(Offline { queues }),
+    )?))
 }
 
 /// Reads, inspects, compiles and describes a component as an upload would be.

@@ -54,11 +54,17 @@ pub fn files(name: &str, lang: Lang, sdk: &Path) -> Vec<(&'static str, String)> 
     let mut files = vec![
         ("wit/flow.wit", WIT.to_owned()),
         ("script.txt", SCRIPT.to_owned()),
-        (".gitignore", "*.wasm\nnode_modules/\n__pycache__/\ntarget/\n".to_owned()),
+        (
+            ".gitignore",
+            "*.wasm\nnode_modules/\n__pycache__/\ntarget/\n".to_owned(),
+        ),
     ];
     match lang {
         Lang::Python => {
-            files.push(("app.py", PY_APP.replace("\"order-number-py\"", &format!("\"{name}\""))));
+            files.push((
+                "app.py",
+                PY_APP.replace("\"order-number-py\"", &format!("\"{name}\"")),
+            ));
             files.push((
                 "build.sh",
                 PY_BUILD
@@ -71,8 +77,14 @@ pub fn files(name: &str, lang: Lang, sdk: &Path) -> Vec<(&'static str, String)> 
                 "module.js",
                 JS_MODULE.replace("\"order-number-js\"", &format!("\"{name}\"")),
             ));
-            files.push(("package.json", JS_PACKAGE.replace("kefu-order-number-js", name)));
-            files.push(("package-lock.json", JS_LOCK.replace("kefu-order-number-js", name)));
+            files.push((
+                "package.json",
+                JS_PACKAGE.replace("kefu-order-number-js", name),
+            ));
+            files.push((
+                "package-lock.json",
+                JS_LOCK.replace("kefu-order-number-js", name),
+            ));
             files.push((
                 "build.sh",
                 JS_BUILD
@@ -111,7 +123,10 @@ pub fn new(args: NewArgs) -> anyhow::Result<()> {
         valid_name(&args.name),
         "the name must be lower-case letters, digits and dashes (at most 64), starting with a letter"
     );
-    let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(&args.name));
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&args.name));
     anyhow::ensure!(!dir.exists(), "{} exists already", dir.display());
     let sdk = match args.sdk {
         Some(path) => path,
@@ -141,10 +156,19 @@ pub fn new(args: NewArgs) -> anyhow::Result<()> {
     println!("wrote {} ({:?})", dir.display(), args.lang);
     println!("  build:    {}/build.sh", dir.display());
     if args.lang == Lang::Rust {
-        println!("  test:     cargo test --manifest-path {}/Cargo.toml", dir.display());
+        println!(
+            "  test:     cargo test --manifest-path {}/Cargo.toml",
+            dir.display()
+        );
     }
-    println!("  try:      kefu module run {0}/{wasm} --script {0}/script.txt", dir.display());
-    println!("  install:  kefu module install {}/{wasm} --url http://127.0.0.1:8080 --token …", dir.display());
+    println!(
+        "  try:      kefu module run {0}/{wasm} --script {0}/script.txt",
+        dir.display()
+    );
+    println!(
+        "  install:  kefu module install {}/{wasm} --url http://127.0.0.1:8080 --token …",
+        dir.display()
+    );
     Ok(())
 }
 
@@ -173,7 +197,11 @@ mod tests {
         let cargo = &files.iter().find(|(p, _)| *p == "Cargo.toml").unwrap().1;
         assert!(cargo.contains("name = \"order-lookup\""));
         assert!(cargo.contains("path = \"/sdk\""));
-        let tests = &files.iter().find(|(p, _)| *p == "tests/conversation.rs").unwrap().1;
+        let tests = &files
+            .iter()
+            .find(|(p, _)| *p == "tests/conversation.rs")
+            .unwrap()
+            .1;
         assert!(tests.contains("use order_lookup::OrderNumber"));
         let py = files("order-lookup", Lang::Python, Path::new("/sdk"));
         let app = &py.iter().find(|(p, _)| *p == "app.py").unwrap().1;

@@ -68,7 +68,11 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<()> {
         Some(path) => std::fs::read_to_string(path).with_context(|| path.to_owned())?,
         None => args.node_config.clone(),
     };
-    let queues = args.queues.iter().map(|q| parse_queue(q)).collect::<Result<_, _>>()?;
+    let queues = args
+        .queues
+        .iter()
+        .map(|q| parse_queue(q))
+        .collect::<Result<_, _>>()?;
     let runtime = super::runtime(config, queues)?;
     let limits = args.component.limits(&runtime)?;
     let bytes = std::fs::read(&args.component.file)
@@ -91,7 +95,11 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<()> {
         .await
         .map_err(|f| anyhow::anyhow!("validate-config: {}: {}", f.kind.as_str(), f.message))?;
     let exits: Vec<String> = node.exits.iter().map(|e| e.name.clone()).collect();
-    println!("validate-config: exits {}, waits {}", exits.join(", "), node.waits);
+    println!(
+        "validate-config: exits {}, waits {}",
+        exits.join(", "),
+        node.waits
+    );
     ctx.exits = Some(exits.into());
     let prepared = runtime
         .prepare(&module, &ctx, &limits, &node_config)
@@ -276,7 +284,13 @@ fn parse_queue(text: &str) -> anyhow::Result<(String, QueueStatus)> {
         .split(',')
         .map(|f| f.trim().parse().map_err(|_| err()))
         .collect::<Result<_, _>>()?;
-    let [agents_online, agents_free, sessions_waiting, estimated_wait_secs] = n[..] else {
+    let [
+        agents_online,
+        agents_free,
+        sessions_waiting,
+        estimated_wait_secs,
+    ] = n[..]
+    else {
         return Err(err());
     };
     Ok((

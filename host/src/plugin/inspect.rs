@@ -96,15 +96,39 @@ impl ComponentBounds {
         let c = Self::ceiling();
         let checks: [(&str, u64, u64); 11] = [
             ("max_modules", self.max_modules as u64, c.max_modules as u64),
-            ("max_core_instances", self.max_core_instances as u64, c.max_core_instances as u64),
-            ("max_memories", self.max_memories.into(), c.max_memories.into()),
+            (
+                "max_core_instances",
+                self.max_core_instances as u64,
+                c.max_core_instances as u64,
+            ),
+            (
+                "max_memories",
+                self.max_memories.into(),
+                c.max_memories.into(),
+            ),
             ("max_tables", self.max_tables.into(), c.max_tables.into()),
-            ("max_functions", self.max_functions as u64, c.max_functions as u64),
-            ("max_code_bytes", self.max_code_bytes as u64, c.max_code_bytes as u64),
-            ("max_function_bytes", self.max_function_bytes as u64, c.max_function_bytes as u64),
+            (
+                "max_functions",
+                self.max_functions as u64,
+                c.max_functions as u64,
+            ),
+            (
+                "max_code_bytes",
+                self.max_code_bytes as u64,
+                c.max_code_bytes as u64,
+            ),
+            (
+                "max_function_bytes",
+                self.max_function_bytes as u64,
+                c.max_function_bytes as u64,
+            ),
             ("max_locals", self.max_locals, c.max_locals),
             ("max_blocks", self.max_blocks, c.max_blocks),
-            ("max_locals_times_blocks", self.max_locals_times_blocks, c.max_locals_times_blocks),
+            (
+                "max_locals_times_blocks",
+                self.max_locals_times_blocks,
+                c.max_locals_times_blocks,
+            ),
             (
                 "max_total_locals_times_blocks",
                 self.max_total_locals_times_blocks,
@@ -121,7 +145,10 @@ impl ComponentBounds {
     pub fn check(&self, shape: &Shape) -> Result<(), LoadError> {
         let over = |what: String| Err(LoadError::TooComplex(what));
         if shape.modules > self.max_modules {
-            return over(format!("it holds {} core modules, over {}", shape.modules, self.max_modules));
+            return over(format!(
+                "it holds {} core modules, over {}",
+                shape.modules, self.max_modules
+            ));
         }
         if shape.core_instances > self.max_core_instances {
             return over(format!(
@@ -130,7 +157,10 @@ impl ComponentBounds {
             ));
         }
         if shape.functions > self.max_functions {
-            return over(format!("it has {} functions, over {}", shape.functions, self.max_functions));
+            return over(format!(
+                "it has {} functions, over {}",
+                shape.functions, self.max_functions
+            ));
         }
         if shape.code_bytes > self.max_code_bytes {
             return over(format!(
@@ -248,7 +278,9 @@ pub fn measure(bytes: &[u8]) -> Result<Shape, LoadError> {
             }
             Payload::ComponentImportSection(reader) if depth == 0 => {
                 for import in reader {
-                    shape.imports.push(import.map_err(invalid)?.name.name.to_owned());
+                    shape
+                        .imports
+                        .push(import.map_err(invalid)?.name.name.to_owned());
                 }
             }
             Payload::ComponentExportSection(reader) if depth == 0 => {
@@ -322,7 +354,10 @@ mod tests {
             let b = ComponentBounds::default();
             let shape = inspect(&bytes, &b).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(shape.functions * 2 <= b.max_functions, "{name}: {shape:?}");
-            assert!(shape.code_bytes * 2 <= b.max_code_bytes, "{name}: {shape:?}");
+            assert!(
+                shape.code_bytes * 2 <= b.max_code_bytes,
+                "{name}: {shape:?}"
+            );
             assert!(
                 shape.largest_function * 2 <= b.max_function_bytes,
                 "{name}: {shape:?}"

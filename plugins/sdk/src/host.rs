@@ -7,10 +7,10 @@
 //! current thread instead, so a step that logs, reads the clock or looks at a queue
 //! can be tested without WebAssembly.
 
-#[cfg(target_arch = "wasm32")]
-use crate::wit::kefu::flow::host;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::testing::fake as host;
+#[cfg(target_arch = "wasm32")]
+use crate::wit::kefu::flow::host;
 use crate::{LocalTime, LogLevel, QueueStatus};
 
 /// Writes `message` to kefu's log at `level`, tagged with the module, session and

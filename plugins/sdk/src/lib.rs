@@ -107,13 +107,13 @@ pub mod testing;
 pub mod text;
 
 pub use config::NoConfig;
-pub use exits::Exits;
-/// Derives the JSON Schema of a configuration type: see [`ModuleInfo::config_schema_of`].
-pub use schemars::{self, JsonSchema};
 pub use error::Error;
+pub use exits::Exits;
 pub use input::Input;
 pub use module::FlowModule;
 pub use output::{decode, encode};
+/// Derives the JSON Schema of a configuration type: see [`ModuleInfo::config_schema_of`].
+pub use schemars::{self, JsonSchema};
 
 /// A JSON value, as configuration schemas and variables are written.
 pub use serde_json::Value;

@@ -93,11 +93,31 @@ impl FlowModule for OrderNumber {
             && c.variable
                 .chars()
                 .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_');
-        check(name_ok, "/variable", "lower-case letters, digits and _, at most 64");
-        check((1..=64).contains(&c.min_digits), "/min_digits", "must be 1 to 64");
-        check((1..=64).contains(&c.max_digits), "/max_digits", "must be 1 to 64");
-        check(c.min_digits <= c.max_digits, "/min_digits", "must not exceed max_digits");
-        check((1..=10).contains(&c.max_attempts), "/max_attempts", "must be 1 to 10");
+        check(
+            name_ok,
+            "/variable",
+            "lower-case letters, digits and _, at most 64",
+        );
+        check(
+            (1..=64).contains(&c.min_digits),
+            "/min_digits",
+            "must be 1 to 64",
+        );
+        check(
+            (1..=64).contains(&c.max_digits),
+            "/max_digits",
+            "must be 1 to 64",
+        );
+        check(
+            c.min_digits <= c.max_digits,
+            "/min_digits",
+            "must not exceed max_digits",
+        );
+        check(
+            (1..=10).contains(&c.max_attempts),
+            "/max_attempts",
+            "must be 1 to 10",
+        );
         check(
             (1_000..=86_400_000).contains(&c.timeout_ms),
             "/timeout_ms",

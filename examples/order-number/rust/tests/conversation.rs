@@ -19,7 +19,10 @@ fn a_wrong_answer_is_asked_again_and_a_right_one_stored() {
     assert_eq!(done.texts(), ["好的，已记录订单号 202611230042"]);
     assert_eq!(node.variable("order_number"), Some("202611230042".into()));
     let logs = node.host(|h| h.logs.clone());
-    assert_eq!(logs, [(LogLevel::Info, "order number of 12 digits".to_owned())]);
+    assert_eq!(
+        logs,
+        [(LogLevel::Info, "order number of 12 digits".to_owned())]
+    );
 }
 
 #[test]
@@ -37,8 +40,8 @@ fn too_many_wrong_answers_or_silence_leave() {
 
 #[test]
 fn a_bad_configuration_is_refused_with_where() {
-    let problems = Runner::<OrderNumber>::new(r#"{"min_digits": 30, "max_digits": 10}"#)
-        .unwrap_err();
+    let problems =
+        Runner::<OrderNumber>::new(r#"{"min_digits": 30, "max_digits": 10}"#).unwrap_err();
     let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
     assert_eq!(paths, ["/min_digits"]);
     let problems = Runner::<OrderNumber>::new(r#"{"colour": "red"}"#).unwrap_err();
