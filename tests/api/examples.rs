@@ -121,7 +121,11 @@ async fn channel(app: &TestApp, admin: &str, module: &str, account: &str) -> Str
 /// (the history and the live feed may both carry one written as the page connected)
 /// is skipped by its id, as the page does.
 async fn say(ws: &mut webchat::Socket, seen: &mut Vec<Value>, id: &str, text: &str) -> String {
-    webchat::send(ws, json!({"type": "message", "client_id": id, "text": text})).await;
+    webchat::send(
+        ws,
+        json!({"type": "message", "client_id": id, "text": text}),
+    )
+    .await;
     loop {
         let reply = frame_where(ws, |f| {
             f["type"] == "message" && f["message"]["direction"] == "out"

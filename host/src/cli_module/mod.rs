@@ -122,7 +122,7 @@ impl HostServices for Offline {
         self.queues
             .iter()
             .find(|(id, _)| id == skill_group_id)
-            .map(|(_, q)| q.clone())
+            .map(|(_, q)| *q)
     }
 }
 

@@ -193,11 +193,11 @@ mod tests {
         assert!(!valid_name("Order"));
         assert!(!valid_name("-x"));
         assert!(!valid_name(""));
-        let files = files("order-lookup", Lang::Rust, Path::new("/sdk"));
-        let cargo = &files.iter().find(|(p, _)| *p == "Cargo.toml").unwrap().1;
+        let rust = files("order-lookup", Lang::Rust, Path::new("/sdk"));
+        let cargo = &rust.iter().find(|(p, _)| *p == "Cargo.toml").unwrap().1;
         assert!(cargo.contains("name = \"order-lookup\""));
         assert!(cargo.contains("path = \"/sdk\""));
-        let tests = &files
+        let tests = &rust
             .iter()
             .find(|(p, _)| *p == "tests/conversation.rs")
             .unwrap()

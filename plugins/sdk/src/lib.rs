@@ -143,6 +143,13 @@ macro_rules! export {
     ($module:ty) => {
         // The component's exports exist only in the WebAssembly build: natively the
         // crate is a plain library that its own tests (and `tests/`) link against.
+        // Natively the module is reached through its trait only (by its tests):
+        // naming the trait's functions keeps it from reading as dead code.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: () = {
+            let _ = <$module as $crate::FlowModule>::describe;
+            let _ = <$module as $crate::FlowModule>::step;
+        };
         #[cfg(target_arch = "wasm32")]
         const _: () = {
             type __KefuFlowModule = $crate::__private::Adapter<$module>;
