@@ -21,6 +21,27 @@ use crate::sessions::{Sessions, SessionsConfig};
 use crate::state::AppState;
 use crate::store::{self, auth_sessions, secrets};
 
+/// The plugin runtime's settings from kefu's configuration: the server and the
+/// `kefu module` commands run modules under the same ones.
+pub fn runtime_config(config: &Config) -> RuntimeConfig {
+    RuntimeConfig {
+        cache_dir: config
+            .plugins
+            .compile_cache
+            .then(|| config.data_dir.join("module-cache")),
+        max_instances: config.plugins.max_instances,
+        max_limits: Limits::server_max(),
+        instances_per_tenant: config.plugins.max_instances_per_tenant,
+        instances_per_module: config.plugins.max_instances_per_module,
+        slot_wait: Duration::from_millis(config.plugins.instance_wait_ms),
+        compile: CompileBounds {
+            concurrent: config.plugins.concurrent_compiles,
+            timeout: Duration::from_secs(config.plugins.compile_timeout_secs),
+            component: config.plugins.component,
+        },
+    }
+}
+
 /// A built server: database migrated, socket bound, not yet serving.
 pub struct Application {
     listener: TcpListener,
@@ -60,21 +81,7 @@ impl Application {
             config.auth.max_concurrent_logins,
         );
         let runtime = Runtime::new(
-            RuntimeConfig {
-                cache_dir: config
-                    .plugins
-                    .compile_cache
-                    .then(|| config.data_dir.join("module-cache")),
-                max_instances: config.plugins.max_instances,
-                max_limits: Limits::server_max(),
-                instances_per_tenant: config.plugins.max_instances_per_tenant,
-                instances_per_module: config.plugins.max_instances_per_module,
-                slot_wait: Duration::from_millis(config.plugins.instance_wait_ms),
-                compile: CompileBounds {
-                    concurrent: config.plugins.concurrent_compiles,
-                    timeout: Duration::from_secs(config.plugins.compile_timeout_secs),
-                },
-            },
+            runtime_config(&config),
             Arc::new(QueueFigures::new(
                 db.clone(),
                 Duration::from_secs(config.routing.heartbeat_timeout_secs),

@@ -1,4 +1,5 @@
-//! The `kefu` command line: `serve`, `migrate`, `admin create` and `im-app`.
+//! The `kefu` command line: `serve`, `migrate`, `admin create`, `im-app` and `module`
+//! (in `cli_module/`).
 
 use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
@@ -41,6 +42,12 @@ enum Command {
     /// Which tenant owns each IM app (SDKAppID), for the server's operator.
     #[command(subcommand, name = "im-app")]
     ImApp(ImAppCommand),
+    /// Flow modules without a server: new, check, run, install.
+    #[command(subcommand)]
+    Module(crate::cli_module::ModuleCommand),
+    /// Prints a UserSig (TLSSigAPIv2) for an identifier of an IM app, e.g. to try IM
+    /// ingress: `sendmsg?…&identifier=administrator&usersig=…`.
+    Usersig(crate::cli_module::UsersigArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -140,6 +147,8 @@ pub fn main() -> anyhow::Result<()> {
                 args.store.apply(&mut config);
                 create_admin(&config, args).await
             }
+            Command::Module(command) => crate::cli_module::main(&config, command).await,
+            Command::Usersig(args) => crate::cli_module::usersig(args),
             Command::ImApp(ImAppCommand::List(store)) => {
                 store.apply(&mut config);
                 let db = app::open_database(&config).await?;

@@ -176,6 +176,9 @@ pub struct PluginsConfig {
     pub concurrent_compiles: u32,
     /// How long an upload waits for its compilation, in seconds.
     pub compile_timeout_secs: u64,
+    /// What one component may hold: core modules and instances, memories, tables, code
+    /// (`[plugins.component]`, see `plugin::inspect::ComponentBounds`).
+    pub component: crate::plugin::inspect::ComponentBounds,
 }
 
 impl Default for PluginsConfig {
@@ -183,13 +186,15 @@ impl Default for PluginsConfig {
         Self {
             max_instances: 128,
             compile_cache: true,
-            max_component_bytes: 16 * 1024 * 1024,
+            // A Python or JavaScript component carries its interpreter: 12–19 MB.
+            max_component_bytes: 32 * 1024 * 1024,
             max_instances_per_tenant: 32,
             max_instances_per_module: 16,
             instance_wait_ms: 1_000,
             max_modules_per_tenant: 50,
             concurrent_compiles: 1,
             compile_timeout_secs: 30,
+            component: Default::default(),
         }
     }
 }
@@ -400,6 +405,15 @@ impl Config {
         }
         if p.compile_timeout_secs == 0 || p.compile_timeout_secs > 600 {
             return Err("plugins.compile_timeout_secs must be between 1 and 600".into());
+        }
+        if p.max_component_bytes < 1024 || p.max_component_bytes > 256 * 1024 * 1024 {
+            return Err("plugins.max_component_bytes must be between 1024 and 268435456".into());
+        }
+        if let Some(name) = p.component.out_of_range() {
+            return Err(format!(
+                "plugins.component.{name} must be at least 1 and at most {:?}",
+                crate::plugin::inspect::ComponentBounds::ceiling()
+            ));
         }
         let s = &self.sessions;
         if s.max_turn_ms < 100 || s.max_turn_ms > 600_000 {

@@ -17,6 +17,7 @@ pub mod app;
 pub mod auth;
 pub mod cache;
 pub mod cli;
+pub mod cli_module;
 pub mod config;
 pub mod demo;
 pub mod directory;

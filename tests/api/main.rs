@@ -7,6 +7,7 @@
 mod access;
 mod agents;
 mod auth;
+mod examples;
 mod flow_try;
 mod flows;
 mod fuzzed;

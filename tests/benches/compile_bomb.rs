@@ -27,7 +27,7 @@ fn main() {
     let bytes = std::fs::read(fixtures::COMPILE_BOMB).unwrap();
     println!("compile bomb: {} bytes", bytes.len());
     let started = Instant::now();
-    let refused = kefu::plugin::inspect::inspect(&bytes);
+    let refused = kefu::plugin::inspect::inspect(&bytes, &Default::default());
     println!(
         "inspection: {:?} in {:.2?} (peak memory {})",
         refused.err().map(|e| e.code()),

@@ -5,8 +5,10 @@
 //! refused without compiling. What passes is compiled on a small pool (one tenant one
 //! compilation at a time, the server `concurrent_compiles` at a time) and the upload
 //! waits at most `compile_timeout` for it. A compilation cannot be stopped halfway,
-//! so one that runs over keeps its place in the pool until it ends (and is then
-//! thrown away): the pool's size is what bounds the work, not the answer's timeout.
+//! so one that runs over keeps its place in the pool until it ends: the pool's size is
+//! what bounds the work, not the answer's timeout. What it compiled is then kept in
+//! memory (a few components at most) for the upload that sends it again, which is
+//! answered at once: a large component installs off the request path, in two tries.
 //!
 //! The compile cache is written only for components kefu accepted (`keep`), so a
 //! refused upload leaves nothing on disk.
@@ -20,7 +22,7 @@ use tokio::sync::Semaphore;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use super::inspect;
+use super::inspect::{self, ComponentBounds};
 
 /// Why a component could not be installed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,7 +45,9 @@ pub enum LoadError {
     Describe(String),
     #[error("the component is too costly to compile: {0}")]
     TooComplex(String),
-    #[error("compiling the component took longer than {0} s")]
+    #[error(
+        "compiling the component takes longer than {0} s; it goes on compiling: send it again in a while"
+    )]
     CompileTimeout(u64),
     #[error("{0}; try again in a moment")]
     Busy(String),
@@ -80,6 +84,8 @@ pub struct CompileBounds {
     pub concurrent: u32,
     /// How long an upload waits for its compilation (and for its turn).
     pub timeout: Duration,
+    /// What a component may hold (read before it is compiled).
+    pub component: ComponentBounds,
 }
 
 impl Default for CompileBounds {
@@ -87,6 +93,7 @@ impl Default for CompileBounds {
         Self {
             concurrent: 1,
             timeout: Duration::from_secs(30),
+            component: ComponentBounds::default(),
         }
     }
 }
@@ -98,7 +105,12 @@ pub struct Compiler {
     bounds: CompileBounds,
     pool: Arc<Semaphore>,
     compiling: Mutex<HashSet<String>>,
+    /// Components compiled after their upload stopped waiting, by SHA-256, oldest first.
+    finished: Arc<Mutex<Vec<(String, Component)>>>,
 }
+
+/// Components kept for an upload sent again after `compile_timeout`.
+const FINISHED_KEPT: usize = 4;
 
 /// Forgets a tenant's compilation when the upload ends, however it ends.
 struct Compiling<'a>(&'a Compiler, String);
@@ -123,6 +135,7 @@ impl Compiler {
             pool: Arc::new(Semaphore::new(bounds.concurrent.max(1) as usize)),
             bounds,
             compiling: Mutex::default(),
+            finished: Arc::default(),
         }
     }
 
@@ -146,8 +159,12 @@ impl Compiler {
         if let Some(component) = self.cached(sha256) {
             return Ok(component);
         }
+        if let Some(component) = self.take_finished(sha256) {
+            return Ok(component);
+        }
         let inspected = bytes.clone();
-        tokio::task::spawn_blocking(move || inspect::inspect(&inspected))
+        let bounds = self.bounds.component;
+        tokio::task::spawn_blocking(move || inspect::inspect(&inspected, &bounds))
             .await
             .map_err(|e| LoadError::Invalid(e.to_string()))??;
         let engine = self.engine.clone();
@@ -171,14 +188,33 @@ impl Compiler {
             .await
             .map_err(|_| LoadError::Busy("the compiler is busy with other uploads".into()))?
             .map_err(|_| LoadError::Busy("the compiler is stopping".into()))?;
+        let finished = self.finished.clone();
+        let key = sha256.to_owned();
         let compiling = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            compile()
+            let compiled = compile();
+            if let Ok(component) = &compiled {
+                let mut kept = finished.lock().unwrap_or_else(|p| p.into_inner());
+                if kept.len() >= FINISHED_KEPT {
+                    kept.remove(0);
+                }
+                kept.push((key, component.clone()));
+            }
+            compiled
         });
-        tokio::time::timeout(timeout, compiling)
+        let compiled = tokio::time::timeout(timeout, compiling)
             .await
             .map_err(|_| LoadError::CompileTimeout(timeout.as_secs()))?
-            .map_err(|e| LoadError::Invalid(e.to_string()))?
+            .map_err(|e| LoadError::Invalid(e.to_string()))?;
+        // Answered in time: nothing needs to be kept for a second try.
+        self.take_finished(sha256);
+        compiled
+    }
+
+    fn take_finished(&self, sha256: &str) -> Option<Component> {
+        let mut kept = self.finished.lock().unwrap_or_else(|p| p.into_inner());
+        let at = kept.iter().position(|(k, _)| k == sha256)?;
+        Some(kept.remove(at).1)
     }
 
     fn cached(&self, sha256: &str) -> Option<Component> {

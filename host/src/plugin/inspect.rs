@@ -10,31 +10,191 @@
 //! The bounds leave a wide margin above every module kefu ships (their shapes are
 //! checked in the tests below), and below what makes a compilation slow.
 
+use serde::{Deserialize, Serialize};
 use wasmparser::{ComponentExternalKind, Operator, Parser, Payload};
 
 use super::compile::LoadError;
 
-/// Most core modules in one component (a Rust component has two or three).
-pub const MAX_MODULES: usize = 16;
-/// Most core instances one component may create: the instance pool's own bound.
-pub const MAX_CORE_INSTANCES: usize = 16;
-/// Most functions with a body, over all core modules.
-pub const MAX_FUNCTIONS: usize = 20_000;
-/// Most bytes of code, over all core modules.
-pub const MAX_CODE_BYTES: usize = 8 * 1024 * 1024;
-/// Largest body of one function.
-pub const MAX_FUNCTION_BYTES: usize = 256 * 1024;
-/// Most locals one function may declare.
-pub const MAX_LOCALS: u64 = 4_096;
-/// Most blocks (`block`, `loop`, `if`, and `br_table` targets) in one function.
-pub const MAX_BLOCKS: u64 = 40_000;
-/// Most of locals × blocks in one function: what register allocation and SSA
-/// construction pay for when every local may be live in every block. A function of
-/// 3,000 locals × 15,000 blocks (45 million, 250 KB) compiles for two minutes in
-/// 1.5 GB; kefu's own modules stay under 40,000.
-pub const MAX_LOCALS_TIMES_BLOCKS: u64 = 2_000_000;
-/// Most of locals × blocks over all functions.
-pub const MAX_TOTAL_LOCALS_TIMES_BLOCKS: u64 = 16_000_000;
+/// How large a component may be, in the shapes that decide what compiling and
+/// instantiating it costs. Configurable (`[plugins.component]`), bounded by
+/// [`ComponentBounds::ceiling`]. The defaults admit the runtimes of the languages kefu
+/// documents — a Python (componentize-py) or JavaScript (componentize-js) component
+/// carries a whole interpreter. Measured (`kefu module check`): componentize-py 0.25
+/// makes 38 core modules and instances, 13,490 functions, 6.5 MB of code, a 427 KB
+/// interpreter loop of 16,017 blocks (but 271 locals); componentize-js 0.23 makes 3
+/// modules, 12,679 functions, 9.2 MB of code. What makes a compile bomb (locals ×
+/// blocks) keeps the bounds it always had: both runtimes stay 10–25× below them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ComponentBounds {
+    /// Most core modules in one component (Rust: 2–3, Python: 38, JavaScript: 3).
+    pub max_modules: usize,
+    /// Most core instances one component creates; also the instance pool's bound
+    /// per component instance.
+    pub max_core_instances: usize,
+    /// Most linear memories one component instance may have.
+    pub max_memories: u32,
+    /// Most tables one component instance may have.
+    pub max_tables: u32,
+    /// Most functions with a body, over all core modules.
+    pub max_functions: usize,
+    /// Most bytes of code, over all core modules.
+    pub max_code_bytes: usize,
+    /// Largest body of one function.
+    pub max_function_bytes: usize,
+    /// Most locals one function may declare.
+    pub max_locals: u64,
+    /// Most blocks (`block`, `loop`, `if`, and `br_table` targets) in one function.
+    pub max_blocks: u64,
+    /// Most of locals × blocks in one function: what register allocation and SSA
+    /// construction pay for when every local may be live in every block. A function of
+    /// 3,000 locals × 15,000 blocks (45 million, 250 KB) compiles for two minutes in
+    /// 1.5 GB.
+    pub max_locals_times_blocks: u64,
+    /// Most of locals × blocks over all functions.
+    pub max_total_locals_times_blocks: u64,
+}
+
+impl Default for ComponentBounds {
+    fn default() -> Self {
+        Self {
+            max_modules: 64,
+            max_core_instances: 64,
+            max_memories: 4,
+            max_tables: 8,
+            max_functions: 40_000,
+            max_code_bytes: 16 * 1024 * 1024,
+            max_function_bytes: 1024 * 1024,
+            max_locals: 4_096,
+            max_blocks: 40_000,
+            max_locals_times_blocks: 2_000_000,
+            max_total_locals_times_blocks: 16_000_000,
+        }
+    }
+}
+
+impl ComponentBounds {
+    /// What no configuration may exceed.
+    pub fn ceiling() -> Self {
+        Self {
+            max_modules: 128,
+            max_core_instances: 256,
+            max_memories: 32,
+            max_tables: 64,
+            max_functions: 200_000,
+            max_code_bytes: 128 * 1024 * 1024,
+            max_function_bytes: 4 * 1024 * 1024,
+            max_locals: 50_000,
+            max_blocks: 500_000,
+            max_locals_times_blocks: 20_000_000,
+            max_total_locals_times_blocks: 500_000_000,
+        }
+    }
+
+    /// The first bound that exceeds the ceiling or is zero, by its name.
+    pub fn out_of_range(&self) -> Option<&'static str> {
+        let c = Self::ceiling();
+        let checks: [(&str, u64, u64); 11] = [
+            ("max_modules", self.max_modules as u64, c.max_modules as u64),
+            (
+                "max_core_instances",
+                self.max_core_instances as u64,
+                c.max_core_instances as u64,
+            ),
+            (
+                "max_memories",
+                self.max_memories.into(),
+                c.max_memories.into(),
+            ),
+            ("max_tables", self.max_tables.into(), c.max_tables.into()),
+            (
+                "max_functions",
+                self.max_functions as u64,
+                c.max_functions as u64,
+            ),
+            (
+                "max_code_bytes",
+                self.max_code_bytes as u64,
+                c.max_code_bytes as u64,
+            ),
+            (
+                "max_function_bytes",
+                self.max_function_bytes as u64,
+                c.max_function_bytes as u64,
+            ),
+            ("max_locals", self.max_locals, c.max_locals),
+            ("max_blocks", self.max_blocks, c.max_blocks),
+            (
+                "max_locals_times_blocks",
+                self.max_locals_times_blocks,
+                c.max_locals_times_blocks,
+            ),
+            (
+                "max_total_locals_times_blocks",
+                self.max_total_locals_times_blocks,
+                c.max_total_locals_times_blocks,
+            ),
+        ];
+        checks
+            .into_iter()
+            .find(|(_, v, max)| *v == 0 || v > max)
+            .map(|(name, _, _)| name)
+    }
+
+    /// Refuses a shape beyond these bounds, saying which bound it passes.
+    pub fn check(&self, shape: &Shape) -> Result<(), LoadError> {
+        let over = |what: String| Err(LoadError::TooComplex(what));
+        if shape.modules > self.max_modules {
+            return over(format!(
+                "it holds {} core modules, over {}",
+                shape.modules, self.max_modules
+            ));
+        }
+        if shape.core_instances > self.max_core_instances {
+            return over(format!(
+                "it creates {} core instances, over {}",
+                shape.core_instances, self.max_core_instances
+            ));
+        }
+        if shape.functions > self.max_functions {
+            return over(format!(
+                "it has {} functions, over {}",
+                shape.functions, self.max_functions
+            ));
+        }
+        if shape.code_bytes > self.max_code_bytes {
+            return over(format!(
+                "it has {} bytes of code, over {}",
+                shape.code_bytes, self.max_code_bytes
+            ));
+        }
+        if shape.largest_function > self.max_function_bytes {
+            return over(format!(
+                "a function is {} bytes, over {}",
+                shape.largest_function, self.max_function_bytes
+            ));
+        }
+        if shape.most_locals > self.max_locals {
+            return over(format!(
+                "a function declares {} locals, over {}",
+                shape.most_locals, self.max_locals
+            ));
+        }
+        if shape.most_blocks > self.max_blocks || shape.worst > self.max_locals_times_blocks {
+            return over(format!(
+                "a function has {} blocks and locals × blocks of {}, too many to compile",
+                shape.most_blocks, shape.worst
+            ));
+        }
+        if shape.total > self.max_total_locals_times_blocks {
+            return over(format!(
+                "its functions have {} locals × blocks in all, too many to compile",
+                shape.total
+            ));
+        }
+        Ok(())
+    }
+}
 
 /// The interfaces a module may import: `kefu:flow` and the WASI basics a Rust `std`
 /// guest links against. The linker provides exactly these; anything else (sockets,
@@ -54,7 +214,7 @@ const ALLOWED_IMPORTS: &[&str] = &[
 const MODULE_EXPORT: &str = "kefu:flow/module@0.1.";
 
 /// What a component holds, as far as compiling it is concerned.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Shape {
     pub modules: usize,
     pub core_instances: usize,
@@ -67,27 +227,45 @@ pub struct Shape {
     pub worst: u64,
     /// Locals × blocks over all functions.
     pub total: u64,
+    /// The component's own imports (interfaces).
+    pub imports: Vec<String>,
+    /// The component's own exports.
+    pub exports: Vec<String>,
 }
 
-/// Reads a component's sections and refuses it when it is of another world, imports
-/// what kefu does not provide, or would be too costly to compile. Cheap: one pass
-/// over the bytes, no allocation per function.
-pub fn inspect(bytes: &[u8]) -> Result<Shape, LoadError> {
+/// Reads a component and refuses it when it is of another world, imports what kefu
+/// does not provide, or is beyond `bounds`.
+pub fn inspect(bytes: &[u8], bounds: &ComponentBounds) -> Result<Shape, LoadError> {
+    let shape = measure(bytes)?;
+    if let Some(name) = shape.imports.iter().find(|n| !allowed_import(n)) {
+        return Err(LoadError::UnsupportedImport(name.clone()));
+    }
+    if !shape.exports.iter().any(|n| n.starts_with(MODULE_EXPORT)) {
+        return Err(LoadError::WrongWorld(match shape.exports.first() {
+            Some(name) => format!("it exports {name}"),
+            None => "it exports nothing".to_owned(),
+        }));
+    }
+    bounds.check(&shape)?;
+    Ok(shape)
+}
+
+/// Whether kefu provides an interface a component imports.
+pub fn allowed_import(name: &str) -> bool {
+    ALLOWED_IMPORTS.iter().any(|p| name.starts_with(p))
+}
+
+/// Reads a component's sections: its imports, exports and the shape of its code. Cheap:
+/// one pass over the bytes, no allocation per function.
+pub fn measure(bytes: &[u8]) -> Result<Shape, LoadError> {
     let mut shape = Shape::default();
     let mut depth = 0usize;
-    let mut exports_module = false;
-    let mut first_export = None;
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload.map_err(invalid)?;
         match payload {
             Payload::ModuleSection { .. } => {
                 shape.modules += 1;
                 depth += 1;
-                if shape.modules > MAX_MODULES {
-                    return Err(too_complex(format!(
-                        "it holds more than {MAX_MODULES} core modules"
-                    )));
-                }
             }
             Payload::ComponentSection { .. } => depth += 1,
             Payload::End(_) => depth = depth.saturating_sub(1),
@@ -97,77 +275,38 @@ pub fn inspect(bytes: &[u8]) -> Result<Shape, LoadError> {
                         shape.core_instances += 1;
                     }
                 }
-                if shape.core_instances > MAX_CORE_INSTANCES {
-                    return Err(too_complex(format!(
-                        "it creates more than {MAX_CORE_INSTANCES} core instances"
-                    )));
-                }
             }
             Payload::ComponentImportSection(reader) if depth == 0 => {
                 for import in reader {
-                    let name = import.map_err(invalid)?.name.name;
-                    if !ALLOWED_IMPORTS.iter().any(|p| name.starts_with(p)) {
-                        return Err(LoadError::UnsupportedImport(name.to_owned()));
-                    }
+                    shape
+                        .imports
+                        .push(import.map_err(invalid)?.name.name.to_owned());
                 }
             }
             Payload::ComponentExportSection(reader) if depth == 0 => {
                 for export in reader {
                     let export = export.map_err(invalid)?;
-                    let name = export.name.name;
-                    if export.kind == ComponentExternalKind::Instance
-                        && name.starts_with(MODULE_EXPORT)
-                    {
-                        exports_module = true;
+                    if export.kind == ComponentExternalKind::Instance {
+                        shape.exports.push(export.name.name.to_owned());
                     }
-                    first_export.get_or_insert_with(|| name.to_owned());
                 }
             }
             Payload::CodeSectionEntry(body) => function(&mut shape, body)?,
             _ => {}
         }
     }
-    if !exports_module {
-        return Err(LoadError::WrongWorld(match first_export {
-            Some(name) => format!("it exports {name}"),
-            None => "it exports nothing".to_owned(),
-        }));
-    }
     Ok(shape)
 }
 
-/// Counts one function body against the bounds.
+/// Measures one function body.
 fn function(shape: &mut Shape, body: wasmparser::FunctionBody<'_>) -> Result<(), LoadError> {
     shape.functions += 1;
     let size = body.range().len();
     shape.code_bytes += size;
     shape.largest_function = shape.largest_function.max(size);
-    if shape.functions > MAX_FUNCTIONS {
-        return Err(too_complex(format!(
-            "it has more than {MAX_FUNCTIONS} functions"
-        )));
-    }
-    if shape.code_bytes > MAX_CODE_BYTES {
-        return Err(too_complex(format!(
-            "it has more than {} MiB of code",
-            MAX_CODE_BYTES / (1024 * 1024)
-        )));
-    }
-    if size > MAX_FUNCTION_BYTES {
-        return Err(too_complex(format!(
-            "function {} is {size} bytes, over {MAX_FUNCTION_BYTES}",
-            shape.functions - 1
-        )));
-    }
     let mut locals = 0u64;
     for group in body.get_locals_reader().map_err(invalid)? {
-        locals += u64::from(group.map_err(invalid)?.0);
-        if locals > MAX_LOCALS {
-            return Err(too_complex(format!(
-                "function {} declares more than {MAX_LOCALS} locals",
-                shape.functions - 1
-            )));
-        }
+        locals = locals.saturating_add(u64::from(group.map_err(invalid)?.0));
     }
     let mut blocks = 0u64;
     let mut ops = body.get_operators_reader().map_err(invalid)?;
@@ -178,23 +317,11 @@ fn function(shape: &mut Shape, body: wasmparser::FunctionBody<'_>) -> Result<(),
             _ => 0,
         };
     }
-    let worst = locals.max(1) * blocks;
-    if blocks > MAX_BLOCKS || worst > MAX_LOCALS_TIMES_BLOCKS {
-        return Err(too_complex(format!(
-            "function {} has {blocks} blocks and {locals} locals, too many to compile",
-            shape.functions - 1
-        )));
-    }
+    let worst = locals.max(1).saturating_mul(blocks);
     shape.most_locals = shape.most_locals.max(locals);
     shape.most_blocks = shape.most_blocks.max(blocks);
     shape.worst = shape.worst.max(worst);
-    shape.total += worst;
-    if shape.total > MAX_TOTAL_LOCALS_TIMES_BLOCKS {
-        return Err(too_complex(format!(
-            "its functions have {} locals × blocks in all, too many to compile",
-            shape.total
-        )));
-    }
+    shape.total = shape.total.saturating_add(worst);
     Ok(())
 }
 
@@ -202,13 +329,19 @@ fn invalid(e: wasmparser::BinaryReaderError) -> LoadError {
     LoadError::Invalid(e.to_string())
 }
 
-fn too_complex(why: String) -> LoadError {
-    LoadError::TooComplex(why)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_defaults_are_within_the_ceiling() {
+        assert_eq!(ComponentBounds::default().out_of_range(), None);
+        let zero = ComponentBounds {
+            max_tables: 0,
+            ..ComponentBounds::default()
+        };
+        assert_eq!(zero.out_of_range(), Some("max_tables"));
+    }
 
     /// Every module kefu ships passes with room to spare: at most half of each bound.
     #[test]
@@ -218,21 +351,25 @@ mod tests {
         }
         for (name, path) in crate::builtin_plugins::MODULES {
             let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{name}: {e}"));
-            let shape = inspect(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert!(shape.functions * 2 <= MAX_FUNCTIONS, "{name}: {shape:?}");
-            assert!(shape.code_bytes * 2 <= MAX_CODE_BYTES, "{name}: {shape:?}");
+            let b = ComponentBounds::default();
+            let shape = inspect(&bytes, &b).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(shape.functions * 2 <= b.max_functions, "{name}: {shape:?}");
             assert!(
-                shape.largest_function * 2 <= MAX_FUNCTION_BYTES,
-                "{name}: {shape:?}"
-            );
-            assert!(shape.most_locals * 2 <= MAX_LOCALS, "{name}: {shape:?}");
-            assert!(shape.most_blocks * 2 <= MAX_BLOCKS, "{name}: {shape:?}");
-            assert!(
-                shape.worst * 2 <= MAX_LOCALS_TIMES_BLOCKS,
+                shape.code_bytes * 2 <= b.max_code_bytes,
                 "{name}: {shape:?}"
             );
             assert!(
-                shape.total * 2 <= MAX_TOTAL_LOCALS_TIMES_BLOCKS,
+                shape.largest_function * 2 <= b.max_function_bytes,
+                "{name}: {shape:?}"
+            );
+            assert!(shape.most_locals * 2 <= b.max_locals, "{name}: {shape:?}");
+            assert!(shape.most_blocks * 2 <= b.max_blocks, "{name}: {shape:?}");
+            assert!(
+                shape.worst * 2 <= b.max_locals_times_blocks,
+                "{name}: {shape:?}"
+            );
+            assert!(
+                shape.total * 2 <= b.max_total_locals_times_blocks,
                 "{name}: {shape:?}"
             );
         }
@@ -241,11 +378,11 @@ mod tests {
     #[test]
     fn what_is_not_a_component_of_the_flow_world_is_refused() {
         assert!(matches!(
-            inspect(b"\0asm\x0d\0\x01\0"),
+            inspect(b"\0asm\x0d\0\x01\0", &ComponentBounds::default()),
             Err(LoadError::WrongWorld(_))
         ));
         assert!(matches!(
-            inspect(b"\0asm\x0d\0\x01\0\xff"),
+            inspect(b"\0asm\x0d\0\x01\0\xff", &ComponentBounds::default()),
             Err(LoadError::Invalid(_))
         ));
     }

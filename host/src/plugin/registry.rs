@@ -21,8 +21,6 @@ use crate::flow::{NodeInfo, StepInput, StepOutput};
 use crate::store::plugins::{self, PluginRow};
 use crate::store::{StoreError, TenantId};
 
-/// Largest component accepted.
-pub const MAX_COMPONENT_BYTES: usize = 16 * 1024 * 1024;
 /// Modules one tenant may install, unless configured otherwise.
 pub const MODULES_PER_TENANT: usize = 50;
 

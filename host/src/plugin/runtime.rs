@@ -317,6 +317,17 @@ impl Runtime {
         limits: &Limits,
         input: StepInput,
     ) -> Result<StepOutput, StepFailure> {
+        self.step_measured(module, ctx, limits, input).await.0
+    }
+
+    /// [`Runtime::step`], also answering the fuel the step used.
+    pub async fn step_measured(
+        &self,
+        module: &Module,
+        ctx: &StepContext,
+        limits: &Limits,
+        input: StepInput,
+    ) -> (Result<StepOutput, StepFailure>, u64) {
         let started = Instant::now();
         let input = convert::input(input);
         let (result, fuel_used) = self
@@ -347,7 +358,7 @@ impl Runtime {
         {
             tracing::warn!(kind = f.kind.as_str(), message = %f.message, "module step failed");
         }
-        result
+        (result, fuel_used)
     }
 
     /// Runs `f` on a fresh instance of the module with `limits`, in an instance slot
@@ -406,9 +417,9 @@ impl Runtime {
     ) -> (Result<R, StepFailure>, u64) {
         let store_limits = StoreLimitsBuilder::new()
             .memory_size(usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX))
-            .instances(64)
-            .tables(64)
-            .memories(16)
+            .instances(self.config.compile.component.max_core_instances)
+            .tables(self.config.compile.component.max_tables as usize)
+            .memories(self.config.compile.component.max_memories as usize)
             .table_elements(1 << 20)
             .trap_on_grow_failure(true)
             .build();
@@ -466,15 +477,21 @@ const KEEP_RESIDENT_BYTES: usize = 4 * 1024 * 1024;
 
 fn engine_config(config: &RuntimeConfig) -> Config {
     let n = config.max_instances.max(1);
+    let shape = &config.compile.component;
+    let per_component = u32::try_from(shape.max_core_instances).unwrap_or(u32::MAX);
     let mut pool = PoolingAllocationConfig::new();
+    // Core instances are only counted (their state is allocated as they are made), so
+    // every instance may have as many as a component may create. Memories and tables
+    // reserve their slots up front: the pool holds four memories and eight tables per
+    // instance on average, and one instance may use up to its component's bound.
     pool.total_component_instances(n)
-        .total_core_instances(n * 16)
-        .total_memories(n * 4)
-        .total_tables(n * 8)
+        .total_core_instances(n.saturating_mul(per_component))
+        .total_memories(n.saturating_mul(4).max(shape.max_memories))
+        .total_tables(n.saturating_mul(8).max(shape.max_tables))
         .total_stacks(n)
-        .max_core_instances_per_component(16)
-        .max_memories_per_component(4)
-        .max_tables_per_component(8)
+        .max_core_instances_per_component(per_component)
+        .max_memories_per_component(shape.max_memories)
+        .max_tables_per_component(shape.max_tables)
         .max_memory_size(usize::try_from(config.max_limits.memory_bytes).unwrap_or(usize::MAX))
         .max_unused_warm_slots(n / 4)
         // A step touches a few pages of a fresh instance's memory (its stack, a little
