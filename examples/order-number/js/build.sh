@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the JavaScript order-number module into order_number_js.wasm with
-# componentize-js (from npm: `npm ci` here installs the pinned version).
+# componentize-js (from npm: `npm ci` here installs the pinned version). Its build
+# step loads @bytecodealliance/preview2-shim, which componentize-js does not list as a
+# dependency, so package.json pins that too.
 #
 # The `-d` list leaves out every WASI feature of the JavaScript runtime (stdio,
 # random, clocks, http, fetch-event): a flow module talks to kefu through
