@@ -57,7 +57,10 @@ pub enum TryInput {
     /// The trial session arrives (the flow starts at its start node).
     Entered,
     /// The tester writes.
-    UserMessage { text: String },
+    UserMessage {
+        #[schema(min_length = 1, max_length = 4000)]
+        text: String,
+    },
     /// The wait of the current node ran out.
     WaitTimedOut,
 }

@@ -39,26 +39,37 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct RecordQuery {
     /// Started at or after: RFC 3339, or a date (its start in the tenant's time zone).
+    #[param(
+        pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"
+    )]
     pub from: Option<String>,
     /// Started before: RFC 3339, or a date (up to its end in the tenant's time zone).
+    #[param(
+        pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"
+    )]
     pub to: Option<String>,
     pub channel_id: Option<Uuid>,
     pub skill_group_id: Option<Uuid>,
     pub agent_id: Option<Uuid>,
     /// TCCC end status (0, 1, 3, 17, 100, 101, 102, 108).
+    #[param(minimum = 0, maximum = 65535)]
     pub end_status: Option<i32>,
+    #[param(min_length = 1, max_length = 128)]
     pub user_id: Option<String>,
     /// The conversation: every leg of one session.
     pub session_id: Option<Uuid>,
     /// Only rated (`true`) or unrated (`false`) records.
     pub rated: Option<bool>,
     /// Only records rated with this score (1–5).
+    #[param(minimum = 1, maximum = 5)]
     pub score: Option<i16>,
     /// Lists only: where the page starts (`next_cursor` of the page before).
     pub cursor: Option<String>,
     /// Lists only: records per page, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
     /// Exports only: `csv` (default) or `jsonl`.
+    #[param(inline)]
     pub format: Option<Format>,
 }
 

@@ -71,10 +71,13 @@ fn check_description(errors: &mut FieldErrors, text: &str) {
 #[serde(deny_unknown_fields)]
 pub struct CreateEndpoint {
     /// Where events are POSTed: http(s), no redirects followed.
+    #[schema(min_length = 1, max_length = 2048, format = "uri")]
     pub url: String,
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub description: String,
     /// Event types to send (e.g. `session.ended`), or `["*"]` for all.
+    #[schema(min_items = 1, max_items = 13)]
     pub event_types: Vec<String>,
     #[serde(default = "yes")]
     pub enabled: bool,
@@ -87,8 +90,11 @@ fn yes() -> bool {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateEndpoint {
+    #[schema(min_length = 1, max_length = 2048, format = "uri")]
     pub url: Option<String>,
+    #[schema(max_length = 200)]
     pub description: Option<String>,
+    #[schema(min_items = 1, max_items = 13)]
     pub event_types: Option<Vec<String>>,
     /// Enabling an endpoint kefu disabled (it answered 410) clears the reason.
     pub enabled: Option<bool>,
@@ -99,6 +105,7 @@ pub struct UpdateEndpoint {
 pub struct RotateSecret {
     /// How long the current secret keeps signing beside the new one, in seconds
     /// (0 to 86400; default 86400).
+    #[schema(minimum = 0, maximum = 86400)]
     pub overlap_secs: Option<u64>,
 }
 
@@ -113,8 +120,10 @@ pub struct Pinged {
 #[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
     /// `pending`, `delivered` or `failed`.
+    #[param(pattern = "^(pending|delivered|failed)$")]
     pub status: Option<String>,
     /// At most this many, newest first (1–100, default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
 }
 
