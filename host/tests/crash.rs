@@ -5,7 +5,8 @@
 //! IM takes for the same message); no session may be left stuck; timers fire and
 //! offers resume after the restart. On PostgreSQL, the same with two nodes sharing the
 //! database, killing the one that took the load: the survivor takes over its timers,
-//! outbox and offers.
+//! outbox and offers. Throughout, a webhook endpoint subscribed to messages must get
+//! an event, correctly signed, for every message acknowledged before the kill.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,6 +16,9 @@ mod db;
 #[allow(dead_code)]
 #[path = "../../tests/support/fake_im.rs"]
 mod fake_im;
+#[allow(dead_code)]
+#[path = "../../tests/support/receiver.rs"]
+mod receiver;
 #[allow(dead_code)]
 mod server;
 
@@ -26,6 +30,7 @@ use std::time::{Duration, Instant};
 use fake_im::{FakeIm, admin_query};
 use futures::StreamExt;
 use kefu::store::entity::{im_outbox, session, session_message};
+use receiver::Receiver;
 use sea_orm::{ColumnTrait, Database, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use server::Server;
@@ -103,6 +108,8 @@ impl Node {
                 ("KEFU_ROUTING__HEARTBEAT_TIMEOUT_SECS", "3"),
                 ("KEFU_SESSIONS__TIMER_TICK_MS", "200"),
                 ("KEFU_ROUTING__TICK_MS", "200"),
+                ("KEFU_WEBHOOKS__LEASE_SECS", "3"),
+                ("KEFU_WEBHOOKS__TIMEOUT_MS", "1000"),
             ],
         );
         let api = Api {
@@ -274,8 +281,9 @@ async fn agent(
 }
 
 /// Sets the demo tenant up for the load: a group with manual accept, the flow above on
-/// the demo channel. Answers the admin token.
-async fn prepare(node: &Api) -> String {
+/// the demo channel, a webhook endpoint for user and agent messages at `hook`.
+/// Answers the endpoint's signing secret.
+async fn prepare(node: &Api, hook: &Receiver) -> String {
     let admin = node.token("admin@demo.kefu").await;
     let (status, group) = node
         .call(
@@ -339,7 +347,69 @@ async fn prepare(node: &Api) -> String {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    admin
+    let (status, endpoint) = node
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/webhooks",
+            &admin,
+            Some(json!({"url": hook.url, "event_types": ["message.user", "message.agent"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{endpoint}");
+    endpoint["secret"].as_str().unwrap().to_owned()
+}
+
+/// Waits until the webhook endpoint has an event for every acknowledged message and
+/// reply, or gives up after [`SETTLE`]; answers `(expected, found, signed, duplicates)`.
+async fn webhook_events(
+    hook: &Receiver,
+    secret: &str,
+    acked: &Acked,
+) -> (usize, usize, usize, usize) {
+    let mut expected: BTreeSet<(String, String)> = acked
+        .messages
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(user, text)| ("message.user".to_owned(), format!("{user}|{text}")))
+        .collect();
+    expected.extend(
+        acked
+            .replies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|c| ("message.agent".to_owned(), format!("回复 {c}"))),
+    );
+    let started = Instant::now();
+    loop {
+        let got = hook.received();
+        let mut seen = BTreeSet::new();
+        let mut ids = BTreeMap::<String, usize>::new();
+        let mut signed = 0;
+        for r in &got {
+            *ids.entry(r.id.clone()).or_default() += 1;
+            let body = r.json();
+            let data = &body["data"];
+            let text = data["message"]["text"].as_str().unwrap_or_default();
+            let key = match r.kind().as_str() {
+                "message.user" => format!(
+                    "{}|{text}",
+                    data["session"]["user_id"].as_str().unwrap_or_default()
+                ),
+                _ => text.to_owned(),
+            };
+            let item = (r.kind(), key);
+            if expected.contains(&item) && seen.insert(item) && r.signed_by(secret) {
+                signed += 1;
+            }
+        }
+        let duplicates = ids.values().map(|n| n - 1).sum();
+        if seen.len() == expected.len() || started.elapsed() > SETTLE {
+            return (expected.len(), seen.len(), signed, duplicates);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
 }
 
 /// Runs users and agents against `load` (agents on `agents_on`) for [`LOAD`], then
@@ -370,7 +440,7 @@ async fn load_then_kill(load: &mut Node, agents_on: Option<&Node>, acked: &Arc<A
 }
 
 /// After the crash: agents back on `node`, taking what is offered (and writing
-/// nothing new), until nothing waits for an agent, every timer due has fired and every
+/// nothing new), until nothing waits for an agent, every timer has fired and every
 /// reply is sent. Answers how long that took.
 async fn settle(node: &Api, db: &DatabaseConnection, acked: &Arc<Acked>) -> Duration {
     let started = Instant::now();
@@ -386,11 +456,11 @@ async fn settle(node: &Api, db: &DatabaseConnection, acked: &Arc<Acked>) -> Dura
                 .iter()
                 .filter(|s| s.status == "queued" || s.status == "offered")
                 .count();
+            // Every wait of the flow ends in a timer (the menu's 3 s): settled means
+            // they have all fired, not only those already due.
             let due = sessions
                 .iter()
-                .filter(|s| {
-                    s.status == "in_flow" && s.wait_until.is_some_and(|w| w <= chrono::Utc::now())
-                })
+                .filter(|s| s.status == "in_flow" && s.wait_until.is_some())
                 .count();
             let unsent_rows = im_outbox::Entity::find()
                 .filter(im_outbox::Column::Status.ne("sent"))
@@ -403,7 +473,7 @@ async fn settle(node: &Api, db: &DatabaseConnection, acked: &Arc<Acked>) -> Dura
             }
             assert!(
                 started.elapsed() < SETTLE,
-                "not settled after {SETTLE:?}: {waiting} waiting for an agent, {due} timers due, {unsent} replies unsent, e.g. {:?}",
+                "not settled after {SETTLE:?}: {waiting} waiting for an agent, {due} timers to fire, {unsent} replies unsent, e.g. {:?}",
                 unsent_rows.iter().take(3).collect::<Vec<_>>()
             );
             tokio::time::sleep(Duration::from_millis(300)).await;
@@ -426,9 +496,12 @@ async fn verify(
     label: &str,
     db: &DatabaseConnection,
     im: &FakeIm,
+    hook: (&Receiver, &str),
     acked: &Acked,
     settled: Duration,
 ) {
+    let (events_expected, events_found, events_signed, events_resent) =
+        webhook_events(hook.0, hook.1, acked).await;
     let messages = session_message::Entity::find().all(db).await.unwrap();
     let sessions: HashMap<uuid::Uuid, session::Model> = session::Entity::find()
         .all(db)
@@ -489,6 +562,7 @@ async fn verify(
          \x20 agent replies answered 201 {:>5}   found in transcripts {:>5}   lost {}\n\
          \x20 replies in the outbox      {:>5}   delivered to IM      {:>5}   never {}   resent with the same MsgRandom {resent}   under another MsgRandom {unknown}\n\
          \x20 sessions {:>5}: with an agent {with_agent}, ended by their menu timer {timed_out}, stuck {}\n\
+         \x20 webhook events for them    {events_expected:>5}   received             {events_found:>5}   correctly signed {events_signed}   delivered again with the same webhook-id {events_resent}\n\
          \x20 settled {:.1} s after the restart",
         acked_messages.len(),
         acked_messages.len() - lost.len(),
@@ -523,6 +597,11 @@ async fn verify(
     assert!(outbox.iter().all(|r| r.status == "sent"));
     assert!(stuck.is_empty(), "stuck sessions: {stuck:?}");
     assert!(timed_out > 0, "no menu timer fired");
+    assert_eq!(
+        events_found, events_expected,
+        "webhook events lost across the kill"
+    );
+    assert_eq!(events_signed, events_found, "webhook events badly signed");
     assert!(with_agent > 0, "no session reached an agent");
 }
 
@@ -530,8 +609,9 @@ async fn verify(
 async fn a_killed_server_loses_nothing_it_acknowledged() {
     let database = db::fresh_database().await;
     let im = FakeIm::start(SDKAPPID.parse().unwrap(), SECRET, "administrator").await;
+    let hook = Receiver::start().await;
     let mut node = Node::start(&database, &im);
-    prepare(&node.api).await;
+    let secret = prepare(&node.api, &hook).await;
     let acked = Arc::new(Acked::default());
     load_then_kill(&mut node, None, &acked).await;
     let node = Node::start(&database, &im);
@@ -545,6 +625,7 @@ async fn a_killed_server_loses_nothing_it_acknowledged() {
         },
         &db,
         &im,
+        (&hook, &secret),
         &acked,
         settled,
     )
@@ -562,7 +643,8 @@ async fn the_surviving_node_takes_over_timers_outbox_and_offers() {
     let im = FakeIm::start(SDKAPPID.parse().unwrap(), SECRET, "administrator").await;
     let mut first = Node::start(&database, &im);
     let survivor = Node::start(&database, &im);
-    prepare(&first.api).await;
+    let hook = Receiver::start().await;
+    let secret = prepare(&first.api, &hook).await;
     let acked = Arc::new(Acked::default());
     load_then_kill(&mut first, Some(&survivor), &acked).await;
     let db = Database::connect(database.url.as_str()).await.unwrap();
@@ -571,6 +653,7 @@ async fn the_surviving_node_takes_over_timers_outbox_and_offers() {
         "PostgreSQL, two nodes, one killed",
         &db,
         &im,
+        (&hook, &secret),
         &acked,
         settled,
     )
