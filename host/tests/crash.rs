@@ -392,14 +392,15 @@ async fn webhook_events(
             let body = r.json();
             let data = &body["data"];
             let text = data["message"]["text"].as_str().unwrap_or_default();
-            let key = match r.kind().as_str() {
+            let kind = body["type"].as_str().unwrap_or_default();
+            let key = match kind {
                 "message.user" => format!(
                     "{}|{text}",
                     data["session"]["user_id"].as_str().unwrap_or_default()
                 ),
                 _ => text.to_owned(),
             };
-            let item = (r.kind(), key);
+            let item = (kind.to_owned(), key);
             if expected.contains(&item) && seen.insert(item) && r.signed_by(secret) {
                 signed += 1;
             }
