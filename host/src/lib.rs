@@ -6,6 +6,7 @@
 //! - `directory`: agents and skill groups as admins manage them (domain rules);
 //! - `store`: the database, sea-orm entities and tenant-scoped repositories;
 //! - `cache`: short-lived copies of rows every message reads;
+//! - `turns`: one-at-a-time work per key on this node (a user, a queue);
 //! - `config`, `app`, `cli`, `state`, `telemetry`: configuration, wiring, start-up;
 //! - `demo`: the demo tenant;
 //! - `web`: the pages kefu serves (the agent workbench), embedded in the binary;
@@ -34,6 +35,7 @@ pub mod sessions;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod turns;
 pub mod web;
 pub mod webhooks;
 

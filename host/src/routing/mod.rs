@@ -33,6 +33,7 @@ use crate::flow::QueueStatus;
 use crate::plugin::HostServices;
 use crate::store::presence::Effects;
 use crate::store::{TenantId, assign, skill_groups};
+use crate::turns::Turns;
 
 /// Server-wide routing settings.
 #[derive(Debug, Clone)]
@@ -150,7 +151,7 @@ pub struct QueueFigures {
     recent: Fresh<(TenantId, Uuid), Option<QueueStatus>>,
     /// Per tenant, held while a set of queries runs: those of the tenant who wait for
     /// it find its answer, and a tenant asking about many groups waits only on itself.
-    computing: std::sync::Mutex<std::collections::HashMap<TenantId, Arc<tokio::sync::Mutex<()>>>>,
+    computing: Turns<TenantId>,
 }
 
 impl QueueFigures {
@@ -159,20 +160,8 @@ impl QueueFigures {
             db,
             heartbeat_timeout,
             recent: Fresh::default(),
-            computing: std::sync::Mutex::default(),
+            computing: Turns::default(),
         }
-    }
-
-    /// The tenant's turn to compute figures.
-    fn turn_of(&self, tenant: TenantId) -> Arc<tokio::sync::Mutex<()>> {
-        let mut turns = self
-            .computing
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if turns.len() > 10_000 {
-            turns.retain(|_, t| Arc::strong_count(t) > 1);
-        }
-        turns.entry(tenant).or_default().clone()
     }
 
     async fn compute(&self, tenant: TenantId, group: Uuid) -> Option<QueueStatus> {
@@ -201,7 +190,7 @@ impl HostServices for QueueFigures {
         if let Some(status) = self.recent.get(&key) {
             return status;
         }
-        let turn = self.turn_of(tenant);
+        let turn = self.computing.of(tenant);
         let _turn = turn.lock().await;
         if let Some(status) = self.recent.get(&key) {
             return status;

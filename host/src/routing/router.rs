@@ -24,6 +24,7 @@ use crate::store::assign::{self, AgentOpError, Routed};
 use crate::store::presence::{self, Effects};
 use crate::store::write::{begin_write, stmt};
 use crate::store::{StoreError, TenantId, auth_sessions, skill_groups};
+use crate::turns::Turns;
 
 /// Live figures of one queue, for agents.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -66,6 +67,9 @@ pub struct Router {
     memberships: Mutex<HashMap<Uuid, (std::time::Instant, Memberships)>>,
     /// The workbench sockets open on this node.
     sockets: Sockets,
+    /// One drain of a queue at a time on this node: two side by side would each skip
+    /// the sessions the other holds, and hand later sessions out before earlier ones.
+    draining: Turns<(TenantId, Uuid)>,
 }
 
 /// An agent's tenant and (skill group, name) memberships.
@@ -92,6 +96,7 @@ impl Router {
             told: Mutex::default(),
             memberships: Mutex::default(),
             sockets: Sockets::default(),
+            draining: Turns::default(),
         }
     }
 
@@ -169,6 +174,8 @@ impl Router {
                 return;
             }
         };
+        let turn = self.draining.of((tenant, group.id));
+        let _turn = turn.lock().await;
         loop {
             let now = Utc::now();
             let mut effects = self.signals.effects();

@@ -27,6 +27,7 @@ use crate::plugin::{LogBudget, Registry, StepContext, StepFailure};
 use crate::routing::{Groups, Signals};
 use crate::store::sessions::{self as store, CommitError, NewDelivery, NewMessage, TurnWrite};
 use crate::store::{StoreError, TenantId, assign, flows, tenants};
+use crate::turns::Turns;
 
 /// How sessions behave, server-wide.
 #[derive(Debug, Clone)]
@@ -130,7 +131,7 @@ pub struct Sessions {
     db: DatabaseConnection,
     plugins: Arc<Registry>,
     config: SessionsConfig,
-    locks: StdMutex<HashMap<String, Arc<Mutex<()>>>>,
+    locks: Turns<String>,
     revisions: StdMutex<HashMap<Uuid, Arc<Revision>>>,
     /// The revision each flow's new sessions start on, by tenant and flow.
     live: Fresh<(Uuid, Uuid), Option<Arc<Revision>>>,
@@ -165,7 +166,7 @@ impl Sessions {
             db,
             plugins,
             config,
-            locks: StdMutex::default(),
+            locks: Turns::default(),
             revisions: StdMutex::default(),
             live: Fresh::default(),
             time_zones: Fresh::default(),
@@ -216,12 +217,7 @@ impl Sessions {
 
     /// The lock that orders one user's input on one channel.
     pub(super) fn lock_for(&self, channel_id: Uuid, user_id: &str) -> Arc<Mutex<()>> {
-        let key = store::active_key(channel_id, user_id);
-        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-        if locks.len() > 10_000 {
-            locks.retain(|_, l| Arc::strong_count(l) > 1);
-        }
-        locks.entry(key).or_default().clone()
+        self.locks.of(store::active_key(channel_id, user_id))
     }
 
     /// Hands input to the user's session on `channel`, opening one when needed,
