@@ -28,7 +28,7 @@ use super::wire::{self, SendMsgRequest, SendMsgResponse};
 use crate::directory::Channel;
 use crate::outbound;
 use crate::state::AppState;
-use crate::store::sessions::{self as store, Delivery, DeliveryOutcome};
+use crate::store::outbox::{self as store, Delivery, DeliveryOutcome};
 use crate::store::{TenantId, channels};
 
 /// Rows claimed at once.

@@ -26,8 +26,8 @@ use super::wire::{self, AdminQuery, CallbackResponse, ImError, SendMsgQuery, Sen
 use crate::directory::Channel;
 use crate::sessions::{EndUser, Inbound, SessionError, Source};
 use crate::state::AppState;
-use crate::store::channels;
 use crate::store::sessions as store;
+use crate::store::{channels, outbox};
 
 /// The path IM's callbacks are configured to reach.
 pub const CALLBACK_PATH: &str = "/im/callback";
@@ -323,7 +323,7 @@ async fn handle_callback(state: &AppState, raw_query: &str, body: Body) -> Resul
     let elements = wire::to_message_elements(&cb.msg_body);
     let (user, inbound) = match route {
         Route::Activation { user, .. } => {
-            let own = store::is_own_delivery(&state.db, channel.id, &user, cb.msg_random)
+            let own = outbox::is_own_delivery(&state.db, channel.id, &user, cb.msg_random)
                 .await
                 .map_err(|e| {
                     tracing::error!(error = %e, "checking an IM callback against the outbox failed");

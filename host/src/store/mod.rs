@@ -14,6 +14,7 @@ pub mod entity;
 pub mod flows;
 pub mod inbox;
 pub mod notes;
+pub mod outbox;
 pub mod plugins;
 pub mod presence;
 pub mod quick_replies;
