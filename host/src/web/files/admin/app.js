@@ -27,6 +27,7 @@ const PAGES = {
   channels: () => import("./channels.js"),
   modules: () => import("./modules.js"),
   flows: () => import("./flows.js"),
+  records: () => import("./records.js"),
 };
 
 const login = mountLogin(api, { titleKey: "admin.title", errorText, enter: () => enter() });
