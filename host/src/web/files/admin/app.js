@@ -28,6 +28,7 @@ const PAGES = {
   modules: () => import("./modules.js"),
   flows: () => import("./flows.js"),
   records: () => import("./records.js"),
+  analytics: () => import("./analytics.js"),
 };
 
 const login = mountLogin(api, { titleKey: "admin.title", errorText, enter: () => enter() });
