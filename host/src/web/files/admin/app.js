@@ -29,6 +29,7 @@ const PAGES = {
   flows: () => import("./flows.js"),
   records: () => import("./records.js"),
   analytics: () => import("./analytics.js"),
+  live: () => import("./live.js"),
 };
 
 const login = mountLogin(api, { titleKey: "admin.title", errorText, enter: () => enter() });
