@@ -30,6 +30,7 @@ const PAGES = {
   records: () => import("./records.js"),
   analytics: () => import("./analytics.js"),
   live: () => import("./live.js"),
+  webhooks: () => import("./webhooks.js"),
 };
 
 const login = mountLogin(api, { titleKey: "admin.title", errorText, enter: () => enter() });
