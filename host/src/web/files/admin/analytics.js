@@ -26,9 +26,18 @@ function shown(v, kind) {
   return String(v);
 }
 
-/** A local date as YYYY-MM-DD. */
-function day(d) {
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+/** Today in the tenant's time zone (the browser's until a report names it), YYYY-MM-DD. */
+function today(tz) {
+  const d = new Date();
+  if (!tz) return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+  return new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" }).format(d);
+}
+
+/** `date` (YYYY-MM-DD) moved by `days`. */
+function shift(date, days) {
+  const d = new Date(date + "T00:00:00Z");
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
 }
 
 function svg(tag, attrs = {}, ...children) {
@@ -106,13 +115,14 @@ export async function render(root, ctx) {
   );
   const out = h("div", { id: "analytics-out", "aria-live": "polite" });
 
+  // Days are the tenant's: its time zone is known from the first report.
+  let tz = null;
+
   function preset() {
     if (range.value === "custom") return;
-    const end = new Date();
-    const start = new Date();
-    if (range.value !== "today") start.setDate(start.getDate() - Number(range.value) + 1);
-    from.value = day(start);
-    to.value = day(end);
+    const end = today(tz);
+    to.value = end;
+    from.value = range.value === "today" ? end : shift(end, 1 - Number(range.value));
   }
 
   async function load() {
@@ -133,6 +143,12 @@ export async function render(root, ctx) {
       return;
     }
     formErrors(form, null);
+    if (!tz) {
+      tz = sessions.time_zone;
+      const asked = to.value;
+      preset();
+      if (to.value !== asked) return load();
+    }
     draw(out, sessions, agents);
   }
 
