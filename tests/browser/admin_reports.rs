@@ -18,7 +18,7 @@ fn one_at_a_time() -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_analytics_and_the_live_monitor() {
-    let Some(b) = Browser::launch(1440, 900).await else {
+    let Some(mut b) = Browser::launch(1440, 900).await else {
         return;
     };
     let app = spawn_app().await;
@@ -68,6 +68,16 @@ async fn records_analytics_and_the_live_monitor() {
     records(&b, &done_id).await;
     analytics(&b, &app, &desk, &agent.name).await;
     live(&b, &app, &desk).await;
+    // A smaller screen: the same pages, still whole.
+    b.fit(1024, 768).await;
+    b.wait_text("#live-waiting", "user_waits").await;
+    b.shot("admin-live").await;
+    open_page(&b, "records").await;
+    b.wait_text("#page table", "user_waits").await;
+    b.shot("admin-records").await;
+    open_page(&b, "analytics").await;
+    b.find("#chart-volume").await;
+    b.shot("admin-analytics").await;
     b.close().await;
 }
 

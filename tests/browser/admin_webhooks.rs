@@ -61,7 +61,7 @@ async fn deliveries_read(b: &Browser, want: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_sets_up_a_webhook_and_watches_its_deliveries() {
-    let Some(b) = Browser::launch(1440, 900).await else {
+    let Some(mut b) = Browser::launch(1440, 900).await else {
         return;
     };
     let app = spawn_app_with(|c| {
@@ -103,6 +103,11 @@ async fn an_admin_sets_up_a_webhook_and_watches_its_deliveries() {
     b.wait_text("#webhook-detail", "HTTP 200").await;
     b.wait_text("#webhook-detail", &got[0].id).await;
     b.shot("admin-webhooks").await;
+    b.fit(1024, 768).await;
+    b.find("#webhook-detail button[data-act=\"redeliver\"]")
+        .await;
+    b.shot("admin-webhooks").await;
+    b.fit(1440, 900).await;
 
     // Delivered again: the same event, the same webhook-id.
     b.click("#webhook-detail button[data-act=\"redeliver\"]")
