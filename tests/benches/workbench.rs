@@ -284,7 +284,7 @@ async fn console_weight(app: &kefu_tests::TestApp, desk: &Desk) {
         .await;
         let now = b.js(RECEIVED).await;
         println!(
-            "  opening {page:<9} adds           {:>6.1} KB compressed ({:.1} KB uncompressed, {} files)",
+            "  opening {page:<9} adds          {:>6.1} KB compressed ({:.1} KB uncompressed, {} files)",
             kb(&now, "body") - kb(&before, "body"),
             kb(&now, "raw") - kb(&before, "raw"),
             now["files"].as_u64().unwrap() - before["files"].as_u64().unwrap()
