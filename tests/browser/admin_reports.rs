@@ -72,8 +72,26 @@ async fn records_analytics_and_the_live_monitor() {
     b.fit(1024, 768).await;
     b.wait_text("#live-waiting", "user_waits").await;
     b.shot("admin-live").await;
+    // More records than a page holds: the rest come with "Load more".
+    for i in 0..20 {
+        desk.say(&app, &format!("user_more_{i}"), "在吗").await;
+    }
+    wait_records(&app, &desk, 23).await;
     open_page(&b, "records").await;
-    b.wait_text("#page table", "user_waits").await;
+    b.wait_text("#records-count", "more match").await;
+    let rows = "document.querySelectorAll('#page .list-area tbody tr').length";
+    assert_eq!(b.js(&format!("return {rows}")).await, json!(20));
+    b.click("#records-more").await;
+    b.until_js("the next page of records", &format!("{rows} === 23"))
+        .await;
+    b.wait_text("#records-count", "Records shown: 23.").await;
+    b.wait_text("#page table", "user_done").await;
+    assert_eq!(
+        b.js("return document.getElementById('records-more').hidden")
+            .await,
+        json!(true),
+        "nothing more to load"
+    );
     b.shot("admin-records").await;
     open_page(&b, "analytics").await;
     b.find("#chart-volume").await;
@@ -83,7 +101,7 @@ async fn records_analytics_and_the_live_monitor() {
 
 async fn wait_records(app: &kefu_tests::TestApp, desk: &Desk, n: usize) {
     eventually(WAIT, "the records", async || {
-        let r = app.get("/api/v1/records", &desk.admin).await;
+        let r = app.get("/api/v1/records?limit=100", &desk.admin).await;
         let got = r.body["items"].as_array().map(Vec::len).unwrap_or(0);
         if got == n {
             Ok(())
