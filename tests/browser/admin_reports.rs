@@ -216,9 +216,26 @@ async fn analytics(b: &Browser, app: &kefu_tests::TestApp, desk: &Desk, agent_na
     b.shot("admin-analytics").await;
 }
 
-/// A user joining the queue shows on the open page without a reload.
+/// Wraps the page's `fetch` so that the first live stream ends after one chunk.
+const DROP_FIRST_STREAM: &str = "const real = window.fetch; window.streams = 0;
+    window.fetch = async (url, options) => {
+      const resp = await real(url, options);
+      if (!String(url).includes('/stats/live/stream') || ++window.streams > 1) return resp;
+      const reader = resp.body.getReader();
+      const { value } = await reader.read();
+      reader.cancel();
+      const cut = new ReadableStream({ start(c) { c.enqueue(value); c.close(); } });
+      return new Response(cut, { status: resp.status, headers: resp.headers });
+    };";
+
+/// A user joining the queue shows on the open page without a reload, also after
+/// the stream dropped once.
 async fn live(b: &Browser, app: &kefu_tests::TestApp, desk: &Desk) {
+    // The first stream drops after its first chunk, as a connection does when a
+    // proxy or the network cuts it: the page must open another.
+    b.js(DROP_FIRST_STREAM).await;
     open_page(b, "live").await;
+    b.until_js("a second stream", "window.streams === 2").await;
     b.wait_text("#live-conn", "Live").await;
     b.wait_text(".tile[data-figure=\"queued\"] .tile-value", "0")
         .await;
