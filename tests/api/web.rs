@@ -136,7 +136,12 @@ async fn the_admin_console_is_served_like_the_workbench() {
         "admin/schema-form.js",
         "admin/revisions.js",
         "admin/try.js",
+        "admin/records.js",
+        "admin/analytics.js",
+        "admin/live.js",
+        "admin/webhooks.js",
         "admin/editor.css",
+        "shared/login.js",
     ] {
         let asset = app
             .client

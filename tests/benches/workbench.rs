@@ -12,7 +12,8 @@
 //! 4. the admin console's first load, in a browser of its own (nothing cached): the
 //!    sign-in page, then signed in as an admin up to its first page (the Agents list),
 //!    every byte received including the API's answers; and what opening the flow
-//!    editor adds (its modules load when first opened).
+//!    editor, the records, analytics, live monitor and webhooks pages adds (their
+//!    modules load when first opened).
 //!
 //! `cargo bench -p kefu-tests --bench workbench`. Set `KEFU_BENCH_MESSAGES` and
 //! `KEFU_BENCH_LOADS` to change the counts.
@@ -256,6 +257,40 @@ async fn console_weight(app: &kefu_tests::TestApp, desk: &Desk) {
         kb(&editor, "raw") - kb(&first, "raw"),
         editor["files"].as_u64().unwrap() - first["files"].as_u64().unwrap()
     );
+    // The reporting pages and webhooks, each opened after the one before: what each
+    // adds (its module and the API's answers; its texts came with the first load).
+    let mut before = editor;
+    for (page, ready) in [
+        ("records", "#page .list-area table, #page .list-area .empty"),
+        ("analytics", "#chart-volume"),
+        ("live", "#live-agents table, #live-agents .empty"),
+        (
+            "webhooks",
+            "#page .list-area table, #page .list-area .empty",
+        ),
+    ] {
+        b.js_with(
+            "location.hash = '#/' + arguments[0]; return null;",
+            vec![json!(page)],
+        )
+        .await;
+        b.until_js(
+            &format!("the {page} page"),
+            &format!(
+                "document.getElementById('page').dataset.page === '{page}' && document.querySelector({})",
+                json!(ready)
+            ),
+        )
+        .await;
+        let now = b.js(RECEIVED).await;
+        println!(
+            "  opening {page:<9} adds          {:>6.1} KB compressed ({:.1} KB uncompressed, {} files)",
+            kb(&now, "body") - kb(&before, "body"),
+            kb(&now, "raw") - kb(&before, "raw"),
+            now["files"].as_u64().unwrap() - before["files"].as_u64().unwrap()
+        );
+        before = now;
+    }
     b.close().await;
 }
 

@@ -9,8 +9,10 @@
 
 mod admin_flows;
 mod admin_people;
+mod admin_reports;
 mod admin_setup;
 mod admin_support;
+mod admin_webhooks;
 mod cases;
 mod chat;
 mod driver;

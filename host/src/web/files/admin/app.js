@@ -1,11 +1,13 @@
-// The admin console: the workbench's sign-in, then a page per part of the contact
-// center, chosen from the navigation (the address's hash, so reloads and the back
-// button work). Only admins use it; anyone else is told so and pointed to the
-// workbench. An admin who is also an agent switches to the workbench in the same tab,
-// which keeps the sign-in (sessionStorage is per tab, not per page).
+// The admin console: the sign-in the workbench uses too (shared/login.js), then a
+// page per part of the contact center, chosen from the navigation (the address's
+// hash, so reloads and the back button work). Only admins use it; anyone else is
+// told so and pointed to the workbench. An admin who is also an agent switches to
+// the workbench in the same tab, which keeps the sign-in (sessionStorage is per tab,
+// not per page).
 
-import { Api, showErrors } from "../shared/api.js";
+import { Api } from "../shared/api.js";
 import { h } from "../shared/dom.js";
+import { mountLogin } from "../shared/login.js";
 import { apply, extend, lang, languages, onLang, setLang, t } from "../shared/i18n.js";
 import { en } from "./texts-en.js";
 import { zh } from "./texts-zh.js";
@@ -25,37 +27,20 @@ const PAGES = {
   channels: () => import("./channels.js"),
   modules: () => import("./modules.js"),
   flows: () => import("./flows.js"),
+  records: () => import("./records.js"),
+  analytics: () => import("./analytics.js"),
+  live: () => import("./live.js"),
+  webhooks: () => import("./webhooks.js"),
 };
+
+const login = mountLogin(api, { titleKey: "admin.title", errorText, enter: () => enter() });
 
 function showLogin(message) {
   ctx.me = null;
   $("app").hidden = true;
   $("denied").hidden = true;
-  $("login").hidden = false;
-  $("login-error").textContent = message || "";
-  $("login-tenant").value ||= localStorage.getItem("kefu.tenant") || "";
-  ($("login-tenant").value ? $("login-email") : $("login-tenant")).focus();
+  login.show(message);
 }
-
-$("login-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const form = e.currentTarget;
-  const data = new FormData(form);
-  const btn = $("login-submit");
-  btn.disabled = true;
-  try {
-    const tenant = String(data.get("tenant")).trim();
-    await api.login(tenant, String(data.get("email")).trim(), String(data.get("password")));
-    localStorage.setItem("kefu.tenant", tenant);
-    form.reset();
-    showErrors(form, null, errorText);
-    await enter();
-  } catch (err) {
-    showErrors(form, err, errorText);
-  } finally {
-    btn.disabled = false;
-  }
-});
 
 api.onSignedOut = () => showLogin(t("error.signedOut"));
 
@@ -67,7 +52,7 @@ $("sign-out").addEventListener("click", signOut);
 $("denied-sign-out").addEventListener("click", signOut);
 
 async function enter() {
-  $("login").hidden = true;
+  login.hide();
   let me;
   try {
     me = await api.get("/me");

@@ -3,6 +3,7 @@
 
 import { Api, showErrors } from "../shared/api.js";
 import { h, icon } from "../shared/dom.js";
+import { mountLogin } from "../shared/login.js";
 import { apply, has, lang, languages, onLang, setLang, t } from "../shared/i18n.js";
 import { Desk } from "./desk.js";
 import { historyDialog, helpDialog, quickRepliesDialog, transferDialog } from "./dialogs.js";
@@ -87,42 +88,26 @@ function openSession(id) {
 
 // ---- sign-in ------------------------------------------------------------------
 
+const login = mountLogin(api, {
+  titleKey: "login.title",
+  errorText,
+  // The click that signs in is the gesture that lets the page play its ringtone.
+  onSubmit: () => notifier.unlock(),
+  enter: () => enter(),
+});
+
 function showLogin(message) {
   if (desk) desk.stop();
   desk = null;
   $("app").hidden = true;
-  $("login").hidden = false;
-  $("login-error").textContent = message || "";
-  $("login-tenant").value ||= localStorage.getItem("kefu.tenant") || "";
-  ($("login-tenant").value ? $("login-email") : $("login-tenant")).focus();
+  login.show(message);
   notifier.title(0);
 }
-
-$("login-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const form = e.currentTarget;
-  const data = new FormData(form);
-  const btn = $("login-submit");
-  btn.disabled = true;
-  notifier.unlock();
-  try {
-    const tenant = String(data.get("tenant")).trim();
-    await api.login(tenant, String(data.get("email")).trim(), String(data.get("password")));
-    localStorage.setItem("kefu.tenant", tenant);
-    form.reset();
-    showErrors(form, null, errorText);
-    await enter();
-  } catch (err) {
-    showErrors(form, err, errorText);
-  } finally {
-    btn.disabled = false;
-  }
-});
 
 api.onSignedOut = () => showLogin(t("error.signedOut"));
 
 async function enter() {
-  $("login").hidden = true;
+  login.hide();
   $("app").hidden = false;
   desk = new Desk(api);
   desk.addEventListener("change", (e) => changed(e.detail));
