@@ -24,7 +24,7 @@ use crate::flow::engine::{self, FlowState, NodeRunner, Outcome, TurnContext};
 use crate::flow::{self, Action, Next, Outgoing, StepInput, StepOutput};
 use crate::plugin::logs::LogBudget;
 use crate::plugin::{FailureKind, StepFailure};
-use crate::sessions::service::RegistryRunner;
+use crate::sessions::steps::RegistryRunner;
 use crate::state::AppState;
 use crate::store::TenantId;
 use crate::store::{flows, tenants};

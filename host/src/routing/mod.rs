@@ -9,6 +9,7 @@
 pub mod events;
 pub mod groups;
 pub mod hub;
+pub mod ranking;
 pub mod router;
 pub mod shortlists;
 pub mod sockets;

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use futures_util::StreamExt;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -20,10 +20,11 @@ use super::{Kick, Signals};
 use crate::directory::{FieldErrors, SkillGroup};
 use crate::flow::ResumeReason;
 use crate::sessions::{Session, Sessions, Status};
+use crate::store::agents::{self, Memberships};
 use crate::store::assign::{self, AgentOpError, Routed};
 use crate::store::presence::{self, Effects};
-use crate::store::write::{begin_write, stmt};
-use crate::store::{StoreError, TenantId, auth_sessions, skill_groups};
+use crate::store::write::begin_write;
+use crate::store::{StoreError, TenantId, auth_sessions, notify, skill_groups};
 use crate::turns::Turns;
 
 /// Live figures of one queue, for agents.
@@ -71,9 +72,6 @@ pub struct Router {
     /// the sessions the other holds, and hand later sessions out before earlier ones.
     draining: Turns<(TenantId, Uuid)>,
 }
-
-/// An agent's tenant and (skill group, name) memberships.
-type Memberships = (Uuid, Vec<(Uuid, String)>);
 
 /// How long an agent's memberships are reused for queue figures.
 const MEMBERSHIPS_FRESH: std::time::Duration = std::time::Duration::from_secs(10);
@@ -146,8 +144,10 @@ impl Router {
                 Kick::Group(t, g) => {
                     groups.insert((t, g));
                 }
-                Kick::Agent(a) => match groups_of_agent(&self.db, a).await {
-                    Ok(gs) => groups.extend(gs),
+                Kick::Agent(a) => match agents::memberships(&self.db, &[a]).await {
+                    Ok(read) => groups.extend(read.into_values().flat_map(|(tenant, gs)| {
+                        gs.into_iter().map(move |(group, _)| (tenant, group))
+                    })),
                     Err(e) => {
                         tracing::warn!(agent = %a, error = %e, "reading an agent's groups failed")
                     }
@@ -556,7 +556,13 @@ impl Router {
         let now = Utc::now();
         let cutoff = self.signals.cutoff(now);
         let mut out = Vec::new();
-        for (id, name) in assign::groups_of(&self.db, tenant, agent).await? {
+        let groups = agents::memberships(&self.db, &[agent])
+            .await?
+            .remove(&agent)
+            .filter(|(of, _)| *of == tenant.0)
+            .map(|(_, groups)| groups)
+            .unwrap_or_default();
+        for (id, name) in groups {
             let f = assign::figures(&self.db, tenant, id, now, cutoff).await?;
             out.push(QueueView {
                 skill_group_id: id,
@@ -644,7 +650,7 @@ impl Router {
         if stale.is_empty() {
             return out;
         }
-        match assign::memberships(&self.db, &stale).await {
+        match agents::memberships(&self.db, &stale).await {
             Ok(read) => {
                 let now = std::time::Instant::now();
                 let mut known = self.memberships.lock().unwrap_or_else(|p| p.into_inner());
@@ -672,71 +678,14 @@ impl Router {
     }
 
     /// Listens for events stored on other nodes (PostgreSQL only) and pokes the
-    /// sockets of this node that need them.
+    /// sockets of this node that need them (this node's own events reached its
+    /// sockets already).
     pub async fn listen(self: Arc<Self>, url: String) {
-        use sea_orm::sqlx::postgres::PgListener;
-        loop {
-            let listener = async {
-                let mut l = PgListener::connect(&url).await?;
-                l.listen("kefu_agent").await?;
-                Ok::<_, sea_orm::sqlx::Error>(l)
+        notify::listen(&url, |stored| {
+            if stored.node != self.node && self.signals.hub.has(stored.agent) {
+                self.signals.hub.poke(stored.agent, stored.seq);
             }
-            .await;
-            let mut listener = match listener {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::warn!(error = %e, "listening for other nodes' events failed; retrying");
-                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-                    continue;
-                }
-            };
-            loop {
-                match listener.recv().await {
-                    Ok(n) => {
-                        // `node:agent:seq`; this node's own events reached its sockets
-                        // already.
-                        let mut parts = n.payload().split(':');
-                        if let (Some(node), Some(agent), Some(seq)) =
-                            (parts.next(), parts.next(), parts.next())
-                            && let (Ok(node), Ok(agent), Ok(seq)) = (
-                                Uuid::parse_str(node),
-                                Uuid::parse_str(agent),
-                                seq.parse::<i64>(),
-                            )
-                            && node != self.node
-                            && self.signals.hub.has(agent)
-                        {
-                            self.signals.hub.poke(agent, seq);
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "the notification connection broke; reconnecting");
-                        break;
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The skill groups (with tenant) an agent is a member of.
-async fn groups_of_agent(
-    db: &DatabaseConnection,
-    agent: Uuid,
-) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
-    let rows = db
-        .query_all_raw(stmt(
-            db.get_database_backend(),
-            "SELECT tenant_id, skill_group_id FROM agent_skill_groups WHERE agent_id = ?",
-            vec![agent.into()],
-        ))
-        .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok((
-                r.try_get("", "tenant_id")?,
-                r.try_get("", "skill_group_id")?,
-            ))
         })
-        .collect()
+        .await;
+    }
 }

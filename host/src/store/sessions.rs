@@ -468,7 +468,7 @@ pub struct TurnWrite<'a> {
     /// were read before the turn (read in the turn otherwise).
     pub group: Option<&'a SkillGroup>,
     /// That group's best members, read before the turn (read in the turn otherwise).
-    pub shortlist: Option<assign::Shortlist>,
+    pub shortlist: Option<crate::routing::ranking::Shortlist>,
 }
 
 /// Why a turn was not written.
