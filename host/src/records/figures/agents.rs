@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{added, average_secs, by_score, flag, score_index, share};
+use super::{added, average_secs, by_score, counted, flag, rating, share, since_accepted};
 use crate::records::Stored;
 
 /// A first response this fast counts as fast (TCCC: under 30 s).
@@ -59,20 +59,11 @@ impl AgentSums {
             response_ms: r.response_ms.max(0),
             ..AgentSums::default()
         };
-        if let Some(reply) = r.first_reply_ms {
-            let first = (reply - accepted).max(0);
-            s.first_replies = 1;
-            s.first_reply_ms = first;
-            s.fast_first_replies = flag(first <= FAST_FIRST_REPLY_MS);
-        }
-        if let Some(end) = r.ended_ms {
-            s.handled = 1;
-            s.handle_ms = (end - accepted).max(0);
-        }
-        if let Some(i) = score_index(r) {
-            s.rated = 1;
-            s.scores[i] = 1;
-        }
+        let (first_reply, handling) = since_accepted(r, accepted);
+        (s.first_replies, s.first_reply_ms) = counted(first_reply);
+        s.fast_first_replies = first_reply.map_or(0, |ms| flag(ms <= FAST_FIRST_REPLY_MS));
+        (s.handled, s.handle_ms) = counted(handling);
+        (s.rated, s.scores) = rating(r);
         Some((agent, s))
     }
 

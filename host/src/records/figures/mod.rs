@@ -24,11 +24,30 @@ fn flag(b: bool) -> i64 {
     i64::from(b)
 }
 
-/// The index in `scores` of a leg's rating, when it has one from 1 to 5.
-fn score_index(r: &Stored) -> Option<usize> {
-    r.survey_score
-        .filter(|s| (1..=5).contains(s))
-        .map(|score| (score - 1) as usize)
+/// A measure as a count and a sum: `(1, ms)` when it was taken, `(0, 0)` when not.
+fn counted(ms: Option<i64>) -> (i64, i64) {
+    ms.map_or((0, 0), |ms| (1, ms))
+}
+
+/// From a leg's acceptance at `accepted_ms`: how long until the agent's first reply
+/// and until the end, each when it came.
+fn since_accepted(r: &Stored, accepted_ms: i64) -> (Option<i64>, Option<i64>) {
+    (
+        r.first_reply_ms.map(|reply| (reply - accepted_ms).max(0)),
+        r.ended_ms.map(|end| (end - accepted_ms).max(0)),
+    )
+}
+
+/// A leg's rating as `rated` and its count per score, when it has one from 1 to 5.
+fn rating(r: &Stored) -> (i64, [i64; 5]) {
+    let mut scores = [0; 5];
+    match r.survey_score.filter(|s| (1..=5).contains(s)) {
+        Some(score) => {
+            scores[(score - 1) as usize] = 1;
+            (1, scores)
+        }
+        None => (0, scores),
+    }
 }
 
 /// `mine` plus `other`, column by column.

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::waits::{WAIT_BOUNDS, p90_bound, wait_bin};
-use super::{added, average_secs, by_score, flag, score_index, share};
+use super::{added, average_secs, by_score, counted, flag, rating, share, since_accepted};
 use crate::records::Stored;
 use crate::sessions::end_status;
 
@@ -115,19 +115,11 @@ impl SessionSums {
         if let Some(accepted_ms) = r.accepted_ms {
             s.accepts = 1;
             s.accept_ms = (accepted_ms - r.offered_ms.unwrap_or(accepted_ms)).max(0);
-            if let Some(reply) = r.first_reply_ms {
-                s.first_replies = 1;
-                s.first_reply_ms = (reply - accepted_ms).max(0);
-            }
-            if let Some(end) = r.ended_ms {
-                s.handled = 1;
-                s.handle_ms = (end - accepted_ms).max(0);
-            }
+            let (first_reply, handling) = since_accepted(r, accepted_ms);
+            (s.first_replies, s.first_reply_ms) = counted(first_reply);
+            (s.handled, s.handle_ms) = counted(handling);
         }
-        if let Some(i) = score_index(r) {
-            s.rated = 1;
-            s.scores[i] = 1;
-        }
+        (s.rated, s.scores) = rating(r);
         s
     }
 
