@@ -12,8 +12,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use super::{
-    act, assert_names_field, assert_not_json_refused, assert_refused, auto, desk_with,
-    desk_with_free, end, send, with_agent,
+    act, assert_names_field, assert_not_json_refused, assert_refused, assert_unprocessable, auto,
+    desk_with, desk_with_free, end, send, with_agent,
 };
 
 /// The seqs of a page of a session's messages through the agent API.
@@ -231,12 +231,7 @@ async fn agents_transfer_sessions_to_agents_and_to_groups() {
         json!({}),
     ] {
         let r = a.post(&app, &path, body.clone()).await;
-        assert_eq!(
-            r.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{body}: {:?}",
-            r.body
-        );
+        assert_unprocessable(&r, &body);
         assert!(!r.code().is_empty());
     }
     assert_eq!(desk.session(&app, &sid).await["status"], "with_agent");

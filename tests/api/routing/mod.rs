@@ -103,14 +103,19 @@ fn assert_refused(reply: &Reply, status: StatusCode, code: &str) {
     );
 }
 
-/// Asserts that `body` was answered 422, naming `field` or a field under it.
-fn assert_names_field(reply: &Reply, body: &Value, field: &str) {
+/// Asserts that `body` was answered 422.
+fn assert_unprocessable(reply: &Reply, body: &Value) {
     assert_eq!(
         reply.status,
         StatusCode::UNPROCESSABLE_ENTITY,
         "{body}: {:?}",
         reply.body
     );
+}
+
+/// Asserts that `body` was answered 422, naming `field` or a field under it.
+fn assert_names_field(reply: &Reply, body: &Value, field: &str) {
+    assert_unprocessable(reply, body);
     assert!(
         kefu_tests::agent_desk::names_field(reply, field),
         "{body}: {field} not named: {:?}",

@@ -3,15 +3,44 @@
 //! sessions that are not the caller's. Assignment under load lives in `load.rs`.
 
 use kefu::directory::Role;
-use kefu_tests::agent_desk::{AgentSocket, WAIT, id_of, is_event, ts};
-use kefu_tests::{spawn_app, spawn_app_with};
+use kefu_tests::agent_desk::{Agent, AgentSocket, Desk, WAIT, id_of, is_event, ts};
+use kefu_tests::{TestApp, spawn_app, spawn_app_with};
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{
     act, assert_refused, auto, desk_with_free, index_of, manual, offered_to_another,
     quick_heartbeat, with_agent,
 };
+
+/// Waits until `user`'s session is offered to an agent not in `excluded` and that
+/// agent's socket hears of it; returns the session's id, the agent's index and the
+/// offer event.
+async fn next_offer(
+    app: &TestApp,
+    desk: &Desk,
+    agents: &[Agent],
+    sockets: &mut [AgentSocket],
+    user: &str,
+    excluded: &[String],
+) -> (String, usize, Value) {
+    let offered = offered_to_another(app, desk, user, excluded).await;
+    let sid = id_of(&offered);
+    let who = index_of(agents, &offered["agent_id"]);
+    let offer = sockets[who].event_about("offer", &sid, WAIT).await;
+    (sid, who, offer)
+}
+
+/// The agent declines its offer of `sid`, failing the test when refused.
+async fn decline(app: &TestApp, agent: &Agent, sid: &str) {
+    let declined = act(app, agent, sid, "decline").await;
+    assert_eq!(
+        declined.status,
+        StatusCode::NO_CONTENT,
+        "{:?}",
+        declined.body
+    );
+}
 
 #[tokio::test]
 async fn an_unanswered_offer_expires_rests_the_agent_and_goes_to_the_next() {
@@ -19,10 +48,7 @@ async fn an_unanswered_offer_expires_rests_the_agent_and_goes_to_the_next() {
     let (desk, agents, mut sockets) = desk_with_free(&app, manual(5), 3, 3).await;
 
     desk.say(&app, "user_1", "人工").await;
-    let offered = offered_to_another(&app, &desk, "user_1", &[]).await;
-    let sid = id_of(&offered);
-    let x1 = index_of(&agents, &offered["agent_id"]);
-    let offer = sockets[x1].event_about("offer", &sid, WAIT).await;
+    let (sid, x1, offer) = next_offer(&app, &desk, &agents, &mut sockets, "user_1", &[]).await;
     let session = &offer["data"]["session"];
     assert_eq!(session["status"], "offered");
     let window = ts(&session["offer_expires_at"]) - ts(&session["offered_at"]);
@@ -61,17 +87,9 @@ async fn an_unanswered_offer_expires_rests_the_agent_and_goes_to_the_next() {
 
     // A decline sends the session on, and never back to who declined it.
     desk.say(&app, "user_2", "人工").await;
-    let offered = offered_to_another(&app, &desk, "user_2", &[agents[x1].id.clone()]).await;
-    let sid2 = id_of(&offered);
-    let y1 = index_of(&agents, &offered["agent_id"]);
-    sockets[y1].event_about("offer", &sid2, WAIT).await;
-    let declined = act(&app, &agents[y1], &sid2, "decline").await;
-    assert_eq!(
-        declined.status,
-        StatusCode::NO_CONTENT,
-        "{:?}",
-        declined.body
-    );
+    let excluded = [agents[x1].id.clone()];
+    let (sid2, y1, _) = next_offer(&app, &desk, &agents, &mut sockets, "user_2", &excluded).await;
+    decline(&app, &agents[y1], &sid2).await;
     let gone = sockets[y1]
         .event_about("offer_withdrawn", &sid2, WAIT)
         .await;
@@ -103,17 +121,10 @@ async fn a_session_every_member_declined_or_missed_ends_with_17() {
     let mut refused: Vec<String> = Vec::new();
     let mut sid = String::new();
     for _ in 0..2 {
-        let offered = offered_to_another(&app, &desk, "user_1", &refused).await;
-        sid = id_of(&offered);
-        let who = index_of(&agents, &offered["agent_id"]);
-        sockets[who].event_about("offer", &sid, WAIT).await;
-        let declined = act(&app, &agents[who], &sid, "decline").await;
-        assert_eq!(
-            declined.status,
-            StatusCode::NO_CONTENT,
-            "{:?}",
-            declined.body
-        );
+        let (offered, who, _) =
+            next_offer(&app, &desk, &agents, &mut sockets, "user_1", &refused).await;
+        sid = offered;
+        decline(&app, &agents[who], &sid).await;
         refused.push(agents[who].id.clone());
     }
     let last = offered_to_another(&app, &desk, "user_1", &refused).await;
@@ -142,11 +153,8 @@ async fn an_agent_who_disconnects_mid_offer_loses_it_to_another_and_goes_offline
     let (desk, agents, mut sockets) = desk_with_free(&app, manual(600), 2, 3).await;
 
     desk.say(&app, "user_1", "人工").await;
-    let offered = offered_to_another(&app, &desk, "user_1", &[]).await;
-    let sid = id_of(&offered);
-    let x = index_of(&agents, &offered["agent_id"]);
+    let (sid, x, _) = next_offer(&app, &desk, &agents, &mut sockets, "user_1", &[]).await;
     let y = 1 - x;
-    sockets[x].event_about("offer", &sid, WAIT).await;
     let last_seen = sockets[x].last_seq;
     let gone = sockets.remove(x);
     gone.close().await;

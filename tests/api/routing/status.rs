@@ -10,7 +10,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::{
-    assert_names_field, assert_not_json_refused, auto, desk_with, status_time, with_agent,
+    assert_names_field, assert_not_json_refused, assert_unprocessable, auto, desk_with,
+    status_time, with_agent,
 };
 
 #[tokio::test]
@@ -55,12 +56,7 @@ async fn agent_status_is_chosen_validated_and_derived() {
         let r = agent
             .call(&app, Method::PUT, "/status", Some(body.clone()))
             .await;
-        assert_eq!(
-            r.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{body}: {:?}",
-            r.body
-        );
+        assert_unprocessable(&r, &body);
         assert_eq!(r.code(), "validation_failed", "{body}");
         assert!(
             r.field(field).is_some(),
