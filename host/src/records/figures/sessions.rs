@@ -1,24 +1,16 @@
-//! The figures of records: what one leg adds to the statistics (its sums), and the
-//! averages, rates and percentiles made from sums. The README's "Statistics" section
-//! defines each figure in these terms; this file is the one place that computes them,
-//! for the rollups and for the legs not yet rolled up alike.
+//! Session figures: what one leg adds to a session report (its sums, stored per
+//! bucket in `session_stats`) and the figures made from those sums. Agents' figures
+//! are in `agents.rs`, the queue-wait bounds in `waits.rs`.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::Stored;
+use super::waits::{WAIT_BOUNDS, p90_bound, wait_bin};
+use super::{added, average_secs, by_score, counted, flag, rating, share, since_accepted};
+use crate::records::Stored;
 use crate::sessions::end_status;
-
-/// Seconds bounding the queue-wait counts: a wait counts under the first bound it does
-/// not exceed, or over the last. Matches `wait_le_N` of `session_stats`.
-pub const WAIT_BOUNDS: [u32; 20] = [
-    1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1200, 1800, 3600, 7200, 86400,
-];
-
-/// A first response this fast counts as fast (TCCC: under 30 s).
-pub const FAST_FIRST_REPLY_MS: i64 = 30_000;
 
 /// The sums columns of `session_stats`, in the order of [`SessionSums::values`].
 pub const SESSION_COLUMNS: [&str; 27] = [
@@ -49,25 +41,6 @@ pub const SESSION_COLUMNS: [&str; 27] = [
     "score_4",
     "score_5",
     "wait_over",
-];
-
-/// The sums columns of `agent_stats`, in the order of [`AgentSums::values`].
-pub const AGENT_COLUMNS: [&str; 15] = [
-    "served",
-    "messages",
-    "first_replies",
-    "first_reply_ms",
-    "fast_first_replies",
-    "responses",
-    "response_ms",
-    "handled",
-    "handle_ms",
-    "rated",
-    "score_1",
-    "score_2",
-    "score_3",
-    "score_4",
-    "score_5",
 ];
 
 /// Every column of `session_stats` that holds a sum: the fixed ones, then the wait
@@ -111,15 +84,6 @@ pub struct SessionSums {
     pub wait_counts: [i64; WAIT_BOUNDS.len()],
 }
 
-fn flag(b: bool) -> i64 {
-    i64::from(b)
-}
-
-/// The index of the bound a wait counts under, or `None` when it exceeds them all.
-fn wait_bin(ms: i64) -> Option<usize> {
-    WAIT_BOUNDS.iter().position(|b| ms <= i64::from(*b) * 1000)
-}
-
 impl SessionSums {
     /// What one leg adds (see the README for each definition).
     pub fn of(r: &Stored) -> Self {
@@ -151,28 +115,16 @@ impl SessionSums {
         if let Some(accepted_ms) = r.accepted_ms {
             s.accepts = 1;
             s.accept_ms = (accepted_ms - r.offered_ms.unwrap_or(accepted_ms)).max(0);
-            if let Some(reply) = r.first_reply_ms {
-                s.first_replies = 1;
-                s.first_reply_ms = (reply - accepted_ms).max(0);
-            }
-            if let Some(end) = r.ended_ms {
-                s.handled = 1;
-                s.handle_ms = (end - accepted_ms).max(0);
-            }
+            let (first_reply, handling) = since_accepted(r, accepted_ms);
+            (s.first_replies, s.first_reply_ms) = counted(first_reply);
+            (s.handled, s.handle_ms) = counted(handling);
         }
-        if let Some(score) = r.survey_score.filter(|s| (1..=5).contains(s)) {
-            s.rated = 1;
-            s.scores[(score - 1) as usize] = 1;
-        }
+        (s.rated, s.scores) = rating(r);
         s
     }
 
     pub fn add(&mut self, o: &Self) {
-        let mut mine = self.values();
-        for (a, b) in mine.iter_mut().zip(o.values()) {
-            *a += b;
-        }
-        *self = Self::from_values(&mine);
+        *self = Self::from_values(&added(self.values(), &o.values()));
     }
 
     /// The sums in the order of [`session_columns`].
@@ -244,127 +196,8 @@ impl SessionSums {
     /// The smallest bound that at least 90% of the waits do not exceed (nearest rank);
     /// `None` without waits, the last bound when the rank falls over it.
     pub fn p90_wait_secs(&self) -> Option<u32> {
-        if self.waits <= 0 {
-            return None;
-        }
-        // Nearest rank: ceil(0.9 × n), in integers.
-        let rank = (self.waits * 9 + 9) / 10;
-        let mut seen = 0;
-        for (i, n) in self.wait_counts.iter().enumerate() {
-            seen += n;
-            if seen >= rank {
-                return Some(WAIT_BOUNDS[i]);
-            }
-        }
-        WAIT_BOUNDS.last().copied()
+        p90_bound(self.waits, &self.wait_counts)
     }
-}
-
-/// What legs add up to in an agent report.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct AgentSums {
-    pub served: i64,
-    pub messages: i64,
-    pub first_replies: i64,
-    pub first_reply_ms: i64,
-    pub fast_first_replies: i64,
-    pub responses: i64,
-    pub response_ms: i64,
-    pub handled: i64,
-    pub handle_ms: i64,
-    pub rated: i64,
-    pub scores: [i64; 5],
-}
-
-impl AgentSums {
-    /// What one leg adds to its agent's figures: nothing unless an agent took it.
-    pub fn of(r: &Stored) -> Option<(uuid::Uuid, Self)> {
-        let agent = r.agent_id?;
-        let accepted = r.accepted_ms?;
-        let mut s = AgentSums {
-            served: 1,
-            messages: i64::from(r.agent_messages.max(0)),
-            responses: i64::from(r.responses.max(0)),
-            response_ms: r.response_ms.max(0),
-            ..AgentSums::default()
-        };
-        if let Some(reply) = r.first_reply_ms {
-            let first = (reply - accepted).max(0);
-            s.first_replies = 1;
-            s.first_reply_ms = first;
-            s.fast_first_replies = flag(first <= FAST_FIRST_REPLY_MS);
-        }
-        if let Some(end) = r.ended_ms {
-            s.handled = 1;
-            s.handle_ms = (end - accepted).max(0);
-        }
-        if let Some(score) = r.survey_score.filter(|s| (1..=5).contains(s)) {
-            s.rated = 1;
-            s.scores[(score - 1) as usize] = 1;
-        }
-        Some((agent, s))
-    }
-
-    pub fn add(&mut self, o: &Self) {
-        let mut mine = self.values();
-        for (a, b) in mine.iter_mut().zip(o.values()) {
-            *a += b;
-        }
-        *self = Self::from_values(&mine);
-    }
-
-    /// The sums in the order of [`AGENT_COLUMNS`].
-    pub fn values(&self) -> Vec<i64> {
-        let mut v = vec![
-            self.served,
-            self.messages,
-            self.first_replies,
-            self.first_reply_ms,
-            self.fast_first_replies,
-            self.responses,
-            self.response_ms,
-            self.handled,
-            self.handle_ms,
-            self.rated,
-        ];
-        v.extend(self.scores);
-        v
-    }
-
-    pub fn from_values(v: &[i64]) -> Self {
-        let at = |i: usize| v.get(i).copied().unwrap_or(0);
-        AgentSums {
-            served: at(0),
-            messages: at(1),
-            first_replies: at(2),
-            first_reply_ms: at(3),
-            fast_first_replies: at(4),
-            responses: at(5),
-            response_ms: at(6),
-            handled: at(7),
-            handle_ms: at(8),
-            rated: at(9),
-            scores: [at(10), at(11), at(12), at(13), at(14)],
-        }
-    }
-}
-
-/// `sum / count` milliseconds as seconds, rounded to the millisecond.
-fn average_secs(sum_ms: i64, count: i64) -> Option<f64> {
-    (count > 0).then(|| (sum_ms as f64 / count as f64).round() / 1000.0)
-}
-
-/// `part / whole`, rounded to four decimals.
-fn share(part: i64, whole: i64) -> Option<f64> {
-    (whole > 0).then(|| (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0)
-}
-
-fn by_score(scores: &[i64; 5]) -> BTreeMap<String, i64> {
-    scores
-        .iter()
-        .enumerate()
-        .map(|(i, n)| ((i + 1).to_string(), *n))
-        .collect()
 }
 
 /// The session figures of one bucket (or of a whole report).
@@ -438,48 +271,6 @@ impl From<&SessionSums> for SessionFigures {
             csat: share(s.scores[3] + s.scores[4], s.rated),
             bot_contained: s.bot_contained,
             bot_contained_share: share(s.bot_contained, s.incoming),
-        }
-    }
-}
-
-/// An agent's figures over a report's legs.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct AgentFigures {
-    /// Legs the agent took.
-    pub sessions_served: i64,
-    /// Messages the agent wrote in them.
-    pub messages_sent: i64,
-    pub average_first_response_secs: Option<f64>,
-    /// First responses within 30 s of acceptance ÷ legs taken.
-    pub first_responses_within_30s_share: Option<f64>,
-    pub average_response_secs: Option<f64>,
-    pub average_handling_secs: Option<f64>,
-    pub ratings: i64,
-    #[schema(value_type = Object)]
-    pub ratings_by_score: BTreeMap<String, i64>,
-    /// The mean score, rounded to two decimals.
-    pub average_score: Option<f64>,
-}
-
-impl From<&AgentSums> for AgentFigures {
-    fn from(s: &AgentSums) -> Self {
-        let total: i64 = s
-            .scores
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (i as i64 + 1) * n)
-            .sum();
-        AgentFigures {
-            sessions_served: s.served,
-            messages_sent: s.messages,
-            average_first_response_secs: average_secs(s.first_reply_ms, s.first_replies),
-            first_responses_within_30s_share: share(s.fast_first_replies, s.served),
-            average_response_secs: average_secs(s.response_ms, s.responses),
-            average_handling_secs: average_secs(s.handle_ms, s.handled),
-            ratings: s.rated,
-            ratings_by_score: by_score(&s.scores),
-            average_score: (s.rated > 0)
-                .then(|| (total as f64 / s.rated as f64 * 100.0).round() / 100.0),
         }
     }
 }
