@@ -93,7 +93,11 @@ async fn serve_demo_seeds_idempotently_and_stops_on_sigterm() {
     assert!(server.banner.contains(&workbench), "{}", server.banner);
     let page = reqwest::get(&workbench).await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("login-form"));
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("/workbench/app.js") && page.contains("/shared/login.js"),
+        "the page loads the workbench and its sign-in: {page}"
+    );
     let reply = server
         .login("demo", "admin@demo.kefu", "demo password 1")
         .await;

@@ -71,9 +71,15 @@ pub async fn check(config: &Config, args: CheckArgs) -> anyhow::Result<()> {
         shape.total,
         b.max_total_locals_times_blocks
     );
+    if let Some(language) = inspect::interpreter(&bytes) {
+        println!(
+            "interpreter {language}: installs with deadline_ms {} (an interpreter is started for every step)",
+            crate::plugin::limits::INTERPRETED_DEADLINE_MS
+        );
+    }
     inspect::inspect(&bytes, b).map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
     let runtime = super::runtime(config, vec![])?;
-    let limits = args.component.limits(&runtime)?;
+    let limits = args.component.limits(&runtime, &bytes)?;
     let (module, took) = super::load(&runtime, bytes, &limits).await?;
     println!(
         "compiled    in {:.2?} (linked against kefu:flow/host and kefu's WASI)",

@@ -87,10 +87,11 @@ pub struct ComponentArgs {
 }
 
 impl ComponentArgs {
-    fn limits(&self, runtime: &Runtime) -> anyhow::Result<Limits> {
+    /// The limits given, or those the server would install `bytes` with.
+    fn limits(&self, runtime: &Runtime, bytes: &[u8]) -> anyhow::Result<Limits> {
         let limits: Limits = match &self.limits {
             Some(text) => serde_json::from_str(text).context("--limits")?,
-            None => Limits::default(),
+            None => Limits::for_component(crate::plugin::inspect::interpreter(bytes)),
         };
         let mut errors = crate::directory::FieldErrors::new();
         limits.validate(runtime.max_limits(), &mut errors);

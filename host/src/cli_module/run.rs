@@ -74,9 +74,9 @@ pub async fn run(config: &Config, args: RunArgs) -> anyhow::Result<()> {
         .map(|q| parse_queue(q))
         .collect::<Result<_, _>>()?;
     let runtime = super::runtime(config, queues)?;
-    let limits = args.component.limits(&runtime)?;
     let bytes = std::fs::read(&args.component.file)
         .with_context(|| args.component.file.display().to_string())?;
+    let limits = args.component.limits(&runtime, &bytes)?;
     let size = bytes.len();
     let (module, took) = super::load(&runtime, bytes, &limits).await?;
     println!(

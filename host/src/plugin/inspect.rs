@@ -298,6 +298,52 @@ pub fn measure(bytes: &[u8]) -> Result<Shape, LoadError> {
     Ok(shape)
 }
 
+/// The tools that build a component around an interpreter, as its `producers`
+/// sections name them, and the language each runs.
+const INTERPRETERS: &[(&str, &str)] = &[
+    ("componentize-py", "Python"),
+    ("ComponentizeJS", "JavaScript"),
+    ("StarlingMonkey", "JavaScript"),
+];
+
+/// The shared library CPython is linked from inside a component (componentize-py
+/// names no tool of its own in `producers`, but links its modules against it).
+const LIBPYTHON: &str = "libpython3";
+
+/// The language a component interprets (a CPython or SpiderMonkey inside it), when its
+/// `producers` sections name the tool that built it or its modules import CPython;
+/// `None` for compiled code. One pass over the sections, reading no function body.
+pub fn interpreter(bytes: &[u8]) -> Option<&'static str> {
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload {
+            Ok(Payload::CustomSection(section)) => {
+                let wasmparser::KnownCustom::Producers(fields) = section.as_known() else {
+                    continue;
+                };
+                for field in fields.into_iter().flatten() {
+                    for value in field.values.into_iter().flatten() {
+                        if let Some((_, language)) =
+                            INTERPRETERS.iter().find(|(tool, _)| *tool == value.name)
+                        {
+                            return Some(language);
+                        }
+                    }
+                }
+            }
+            Ok(Payload::ImportSection(imports)) => {
+                for import in imports.into_imports().flatten() {
+                    if import.module.starts_with(LIBPYTHON) {
+                        return Some("Python");
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
 /// Measures one function body.
 fn function(shape: &mut Shape, body: wasmparser::FunctionBody<'_>) -> Result<(), LoadError> {
     shape.functions += 1;
@@ -332,6 +378,33 @@ fn invalid(e: wasmparser::BinaryReaderError) -> LoadError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A component holding only a `producers` section naming `tool`.
+    fn built_by(tool: &str) -> Vec<u8> {
+        let mut content = vec![1u8, 12];
+        content.extend_from_slice(b"processed-by");
+        content.push(1);
+        content.push(tool.len() as u8);
+        content.extend_from_slice(tool.as_bytes());
+        content.push(5);
+        content.extend_from_slice(b"1.0.0");
+        let mut section = vec![9u8];
+        section.extend_from_slice(b"producers");
+        section.extend_from_slice(&content);
+        let mut bytes = b"\0asm\x0d\x00\x01\x00".to_vec();
+        bytes.push(0);
+        bytes.push(section.len() as u8);
+        bytes.extend_from_slice(&section);
+        bytes
+    }
+
+    #[test]
+    fn interpreters_are_known_by_the_tool_that_built_them() {
+        assert_eq!(interpreter(&built_by("componentize-py")), Some("Python"));
+        assert_eq!(interpreter(&built_by("ComponentizeJS")), Some("JavaScript"));
+        assert_eq!(interpreter(&built_by("wit-component")), None);
+        assert_eq!(interpreter(b"not wasm at all"), None);
+    }
 
     #[test]
     fn the_defaults_are_within_the_ceiling() {

@@ -49,7 +49,23 @@ impl Default for Limits {
     }
 }
 
+/// The default deadline of a module that runs an interpreter: CPython or SpiderMonkey
+/// is instantiated afresh for every step, which takes tens of milliseconds.
+pub const INTERPRETED_DEADLINE_MS: u64 = 1_000;
+
 impl Limits {
+    /// The limits a newly installed component starts with: the defaults, with the
+    /// deadline an interpreter needs when it runs one (`inspect::interpreter`).
+    pub fn for_component(interpreter: Option<&str>) -> Self {
+        match interpreter {
+            Some(_) => Self {
+                deadline_ms: INTERPRETED_DEADLINE_MS,
+                ..Self::default()
+            },
+            None => Self::default(),
+        }
+    }
+
     /// The server-wide ceiling: no module's limits may exceed these.
     pub fn server_max() -> Self {
         Self {

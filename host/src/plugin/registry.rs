@@ -188,6 +188,8 @@ impl Registry {
                 None,
             )
             .await?;
+        // An interpreter starts with the deadline it needs; an admin may change it.
+        let limits = Limits::for_component(super::inspect::interpreter(&bytes));
         let row = plugins::insert(
             &self.db,
             Some(tenant),
@@ -195,7 +197,7 @@ impl Registry {
             &module.sha256,
             &bytes,
             enabled,
-            &Limits::default(),
+            &limits,
         )
         .await?;
         self.runtime.keep_compiled(&module);
