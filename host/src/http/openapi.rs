@@ -73,7 +73,7 @@ const ALL: [&Common; 7] = [
 
 /// Tagged enums read with `deny_unknown_fields`: utoipa does not carry that to their
 /// variants, whose schemas would otherwise admit any other member.
-const CLOSED_ENUMS: [&str; 3] = ["DryTrigger", "AgentElement", "SetStatus"];
+const CLOSED_ENUMS: [&str; 4] = ["DryTrigger", "AgentElement", "SetStatus", "TryInput"];
 
 /// Adds the shared error answers to every operation that can give them.
 pub struct CommonResponses;
