@@ -101,6 +101,16 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
         "describe-big",
         "A module whose describe answers megabytes.",
     ),
+    (
+        "FROZEN",
+        "frozen",
+        "A module built against the frozen kefu:flow@0.1.0 (wit/released/): time, a queue, a log line.",
+    ),
+    (
+        "DIRECTORY",
+        "directory",
+        "A module of the current kefu:flow that lists the tenant's skill groups (added in 0.1.1).",
+    ),
 ];
 
 /// The compile bomb's one function: this many locals, all live across this many

@@ -460,3 +460,100 @@ async fn a_restart_reloads_modules_from_the_compile_cache() {
     .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
 }
+
+/// `kefu:flow` versions: a module built against the frozen 0.1.0 (`wit/released/`)
+/// still installs and steps on this kefu, whose current version (0.1.1) adds the
+/// `directory` interface; a module of the current version uses that interface; and
+/// both run in one flow.
+#[tokio::test]
+async fn a_module_built_against_the_frozen_version_installs_and_steps_beside_the_current_one() {
+    let frozen = std::fs::read(fixtures::FROZEN).unwrap();
+    let current = std::fs::read(fixtures::DIRECTORY).unwrap();
+    let names = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    // The fixtures are what they claim: the names of the interfaces are in the binary.
+    assert!(names(&frozen).contains("kefu:flow/host@0.1.0"));
+    assert!(names(&frozen).contains("kefu:flow/module@0.1.0"));
+    assert!(!names(&frozen).contains("@0.1.1"));
+    assert!(names(&current).contains("kefu:flow/directory@0.1.1"));
+
+    let app = spawn_app().await;
+    let tenant = app.tenant("acme").await;
+    let admin = app.admin_token(&tenant).await;
+    let group =
+        kefu_tests::agent_desk::skill_group(&app, &admin, "Pre-sales 售前", json!({})).await;
+    kefu_tests::agent_desk::skill_group(&app, &admin, "After-sales 售后", json!({})).await;
+    let installed = upload_bytes(&app, &admin, frozen).await;
+    assert_eq!(
+        installed.status,
+        StatusCode::CREATED,
+        "{:?}",
+        installed.body
+    );
+    assert_eq!(installed.body["name"], "frozen");
+    let installed = upload_bytes(&app, &admin, current).await;
+    assert_eq!(
+        installed.status,
+        StatusCode::CREATED,
+        "{:?}",
+        installed.body
+    );
+
+    let graph = json!({
+        "start": "old",
+        "nodes": [
+            {"id": "old", "module": "frozen", "config": {"group": group}},
+            {"id": "new", "module": "directory", "config": {}},
+            {"id": "bye", "module": "end", "config": {"end_status": 1, "message": "bye"}}
+        ],
+        "edges": [
+            {"from": "old", "exit": "next", "to": "new"},
+            {"from": "new", "exit": "next", "to": "bye"}
+        ]
+    });
+    let flow = app
+        .post(
+            "/api/v1/flows",
+            &admin,
+            json!({"name": "versions", "draft": graph}),
+        )
+        .await;
+    assert_eq!(flow.status, StatusCode::CREATED, "{:?}", flow.body);
+    let path = format!("/api/v1/flows/{}/try", flow.body["id"].as_str().unwrap());
+    let texts = |answer: &Value| -> Vec<String> {
+        answer["sends"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["text"].as_str().map(str::to_owned))
+            .collect()
+    };
+
+    let entered = app
+        .post(&path, &admin, json!({"input": {"type": "entered"}}))
+        .await;
+    assert_eq!(entered.status, StatusCode::OK, "{:?}", entered.body);
+    let said = texts(&entered.body);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with("0.1.0 at ") && said[0].ends_with(": 0 waiting, 0 online"),
+        "{said:?}"
+    );
+    assert_eq!(entered.body["outcome"]["type"], "waiting");
+
+    let wrote = app
+        .post(
+            &path,
+            &admin,
+            json!({"state": entered.body["state"], "input": {"type": "user_message", "text": "hi"}}),
+        )
+        .await;
+    assert_eq!(wrote.status, StatusCode::OK, "{:?}", wrote.body);
+    assert_eq!(
+        texts(&wrote.body),
+        ["groups: After-sales 售后, Pre-sales 售前", "bye"]
+    );
+    assert_eq!(
+        wrote.body["outcome"],
+        json!({"type": "ended", "end_status": 1})
+    );
+}

@@ -18,7 +18,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kefu::flow::{self, QueueStatus};
+use kefu::flow::{self, GroupEntry, QueueStatus};
 use kefu::plugin::bindings::FlowModulePre;
 use kefu::plugin::bindings::wit::StepInput as WitStepInput;
 use kefu::plugin::{HostServices, Limits, Origin, Runtime, RuntimeConfig, StepContext};
@@ -36,6 +36,10 @@ struct NoQueues;
 impl HostServices for NoQueues {
     async fn queue_status(&self, _: &str, _: &str) -> Option<QueueStatus> {
         None
+    }
+
+    async fn skill_groups(&self, _: &str) -> Vec<GroupEntry> {
+        Vec::new()
     }
 }
 

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kefu::flow::{self, QueueStatus};
+use kefu::flow::{self, GroupEntry, QueueStatus};
 use kefu::plugin::{HostServices, Limits, Origin, Runtime, RuntimeConfig, StepContext};
 use serde_json::{Value, json};
 
@@ -28,6 +28,10 @@ struct NoQueues;
 impl HostServices for NoQueues {
     async fn queue_status(&self, _: &str, _: &str) -> Option<QueueStatus> {
         None
+    }
+
+    async fn skill_groups(&self, _: &str) -> Vec<GroupEntry> {
+        Vec::new()
     }
 }
 

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeZone, Utc};
 use kefu::flow::{
-    self, Action, ConfigProblem, ExitInfo, ModuleError, Next, NodeInfo, Outgoing, QueueStatus,
-    ResumeReason, StepOutput, SurveyAction, Trigger, UserMessage, Variable,
+    self, Action, ConfigProblem, ExitInfo, GroupEntry, ModuleError, Next, NodeInfo, Outgoing,
+    QueueStatus, ResumeReason, StepOutput, SurveyAction, Trigger, UserMessage, Variable,
 };
 use kefu::plugin::{
     HostServices, Limits, Module, Origin, Runtime, RuntimeConfig, StepContext, StepFailure,
@@ -51,6 +51,18 @@ struct Host(Arc<World>);
 impl HostServices for Host {
     async fn queue_status(&self, _tenant: &str, group: &str) -> Option<QueueStatus> {
         self.0.queues.lock().unwrap().get(group).copied()
+    }
+
+    /// The groups that have a queue, by id, each named by its id.
+    async fn skill_groups(&self, _tenant: &str) -> Vec<GroupEntry> {
+        let mut ids: Vec<String> = self.0.queues.lock().unwrap().keys().cloned().collect();
+        ids.sort();
+        ids.into_iter()
+            .map(|id| GroupEntry {
+                name: id.clone(),
+                id,
+            })
+            .collect()
     }
 
     fn now(&self) -> DateTime<Utc> {

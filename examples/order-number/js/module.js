@@ -6,7 +6,7 @@
 // `timeout` when the user says nothing. Every step runs in a fresh instance, so the
 // number of attempts so far travels in the step's `state`.
 
-import { log } from "kefu:flow/host@0.1.0";
+import { log } from "kefu:flow/host@0.1.1";
 
 const NAME = "order-number-js";
 const VERSION = "1.0.0";

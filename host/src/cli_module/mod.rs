@@ -19,7 +19,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::config::Config;
-use crate::flow::QueueStatus;
+use crate::flow::{GroupEntry, QueueStatus};
 use crate::plugin::{HostServices, Limits, Module, Origin, Runtime};
 
 #[derive(Debug, Subcommand)]
@@ -112,7 +112,7 @@ pub async fn main(config: &Config, command: ModuleCommand) -> anyhow::Result<()>
 }
 
 /// What the host imports answer outside a server: the machine's clock, and the
-/// queues given on the command line.
+/// queues given on the command line (which are also the skill groups it lists).
 struct Offline {
     queues: Vec<(String, QueueStatus)>,
 }
@@ -124,6 +124,17 @@ impl HostServices for Offline {
             .iter()
             .find(|(id, _)| id == skill_group_id)
             .map(|(_, q)| *q)
+    }
+
+    /// The groups given by `--queue`, each named by its id.
+    async fn skill_groups(&self, _tenant: &str) -> Vec<GroupEntry> {
+        self.queues
+            .iter()
+            .map(|(id, _)| GroupEntry {
+                id: id.clone(),
+                name: id.clone(),
+            })
+            .collect()
     }
 }
 

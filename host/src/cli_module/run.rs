@@ -48,7 +48,8 @@ pub struct RunArgs {
     #[arg(long, default_value = "Asia/Shanghai")]
     pub time_zone: String,
     /// A skill group's queue, for `host.skill-group-queue`:
-    /// ID=ONLINE,FREE,WAITING,WAIT_SECS (repeatable).
+    /// ID=ONLINE,FREE,WAITING,WAIT_SECS (repeatable). `directory.skill-groups` lists
+    /// these groups, each named by its id.
     #[arg(long = "queue")]
     pub queues: Vec<String>,
 }

@@ -11,7 +11,7 @@ pub mod graph;
 pub mod step;
 
 pub use step::{
-    Action, Choice, ConfigProblem, CustomElement, ExitInfo, LocalTime, MessageElement, ModuleError,
-    ModuleInfo, Next, NodeInfo, Outgoing, QueueStatus, ResumeReason, SessionInfo, StepInput,
-    StepOutput, SurveyAction, Transfer, Trigger, UserMessage, Variable,
+    Action, Choice, ConfigProblem, CustomElement, ExitInfo, GroupEntry, LocalTime, MessageElement,
+    ModuleError, ModuleInfo, Next, NodeInfo, Outgoing, QueueStatus, ResumeReason, SessionInfo,
+    StepInput, StepOutput, SurveyAction, Transfer, Trigger, UserMessage, Variable,
 };

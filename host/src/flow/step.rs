@@ -221,6 +221,13 @@ pub struct LocalTime {
     pub weekday: u8,
 }
 
+/// A skill group as a module sees it (`kefu:flow/directory`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupEntry {
+    pub id: String,
+    pub name: String,
+}
+
 /// The live state of a skill group's queue.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueueStatus {

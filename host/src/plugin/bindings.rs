@@ -25,6 +25,7 @@ wasmtime::component::bindgen!({
 });
 
 pub use self::exports::kefu::flow::module as guest;
+pub use self::kefu::flow::directory;
 pub use self::kefu::flow::types as wit;
 
 /// What a module's stdout/stderr may hold per step (a panic message, say).
@@ -63,6 +64,8 @@ pub struct StepState {
     pub(super) stderr: MemoryOutputPipe,
     pub(super) timing: Timing,
     pub(super) queues: QueueMemo,
+    /// The answer of this call's `skill-groups`, once asked.
+    pub(super) groups: Option<Vec<directory::SkillGroup>>,
 }
 
 impl StepState {
@@ -86,6 +89,7 @@ impl StepState {
             stderr: MemoryOutputPipe::new(STDIO_BYTES),
             timing: Timing::new(deadline),
             queues: QueueMemo::new(),
+            groups: None,
         }
     }
 }

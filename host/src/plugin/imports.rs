@@ -1,4 +1,5 @@
-//! The `kefu:flow/host` imports, and a WASI clock that never sleeps.
+//! The `kefu:flow/host` and `kefu:flow/directory` imports, and a WASI clock that
+//! never sleeps.
 //!
 //! What a module buys from the host must cost it what it costs kefu: every import
 //! charges fuel (a fixed price per call, plus one unit per byte it hands over) and
@@ -16,7 +17,7 @@ use wasmtime::{StoreContextMut, Trap};
 use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
 
-use super::bindings::{StepState, local_time, wit};
+use super::bindings::{StepState, directory, local_time, wit};
 use super::logs::LINE_BYTES;
 
 /// Fuel one `log` call costs before its bytes (formatting and writing a line).
@@ -25,6 +26,10 @@ const LOG_FUEL: u64 = 20_000;
 const NOW_FUEL: u64 = 2_000;
 /// Fuel one `skill-group-queue` call costs (it may read the database).
 const QUEUE_FUEL: u64 = 200_000;
+/// Fuel one `skill-groups` call costs (it may read the database).
+const DIRECTORY_FUEL: u64 = 200_000;
+/// Most skill groups `skill-groups` lists.
+pub const SKILL_GROUPS_LISTED: usize = 100;
 /// Distinct skill groups one call may ask about; a module needs one or two.
 pub const QUEUE_LOOKUPS: usize = 8;
 /// Longest skill group id worth looking up (a UUID is 36 bytes).
@@ -107,10 +112,20 @@ fn charge(store: &mut StoreContextMut<'_, StepState>, fuel: u64) -> wasmtime::Re
     Ok(())
 }
 
-/// Adds `kefu:flow/types` and `kefu:flow/host` to the linker.
+/// Adds `kefu:flow/types`, `kefu:flow/host` and `kefu:flow/directory` to the linker,
+/// at the current version: wasmtime's linker answers an import of an earlier `0.1.x`
+/// with them too (semver-compatible names), so a module built against a frozen
+/// version links unchanged.
 pub fn add_to_linker(linker: &mut Linker<StepState>) -> wasmtime::Result<()> {
-    linker.instance("kefu:flow/types@0.1.0")?;
-    let mut host = linker.instance("kefu:flow/host@0.1.0")?;
+    linker.instance("kefu:flow/types@0.1.1")?;
+    let mut directory = linker.instance("kefu:flow/directory@0.1.1")?;
+    directory.func_wrap_async(
+        "skill-groups",
+        |mut store: StoreContextMut<'_, StepState>, ()| {
+            Box::new(async move { skill_groups(&mut store).await.map(|g| (g,)) })
+        },
+    )?;
+    let mut host = linker.instance("kefu:flow/host@0.1.1")?;
     host.func_wrap(
         "log",
         |mut store: StoreContextMut<'_, StepState>, (level, message): (wit::LogLevel, WasmStr)| {
@@ -217,6 +232,38 @@ async fn skill_group_queue(
     });
     state.queues.insert(id, status);
     Ok(status)
+}
+
+/// The tenant's skill groups, asked of kefu once per call, within the call's deadline
+/// like a queue lookup.
+async fn skill_groups(
+    store: &mut StoreContextMut<'_, StepState>,
+) -> wasmtime::Result<Vec<directory::SkillGroup>> {
+    charge(store, DIRECTORY_FUEL)?;
+    let state = store.data_mut();
+    if let Some(known) = &state.groups {
+        return Ok(known.clone());
+    }
+    let services = state.services.clone();
+    let tenant = state.ctx.tenant_id.clone();
+    let left = state.timing.left() + state.timing.deadline.saturating_sub(state.timing.host_wait);
+    let asked = Instant::now();
+    let groups = tokio::time::timeout(left, services.skill_groups(&tenant)).await;
+    let state = store.data_mut();
+    state.timing.host_wait += asked.elapsed();
+    let Ok(groups) = groups else {
+        return Err(Trap::Interrupt.into());
+    };
+    let groups: Vec<directory::SkillGroup> = groups
+        .into_iter()
+        .take(SKILL_GROUPS_LISTED)
+        .map(|g| directory::SkillGroup {
+            id: g.id,
+            name: g.name,
+        })
+        .collect();
+    state.groups = Some(groups.clone());
+    Ok(groups)
 }
 
 /// Queue answers of one call, by group id.

@@ -202,6 +202,7 @@ impl ComponentBounds {
 const ALLOWED_IMPORTS: &[&str] = &[
     "kefu:flow/types@0.1.",
     "kefu:flow/host@0.1.",
+    "kefu:flow/directory@0.1.",
     "wasi:io/",
     "wasi:clocks/wall-clock@0.2.",
     "wasi:clocks/monotonic-clock@0.2.",

@@ -39,13 +39,16 @@ pub use runtime::{Module, Runtime, RuntimeConfig};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::flow::{ModuleError, QueueStatus};
+use crate::flow::{GroupEntry, ModuleError, QueueStatus};
 
 /// What the host imports need from the rest of kefu.
 #[async_trait::async_trait]
 pub trait HostServices: Send + Sync + 'static {
     /// The live queue of a skill group of `tenant`; `None` when there is no such group.
     async fn queue_status(&self, tenant: &str, skill_group_id: &str) -> Option<QueueStatus>;
+
+    /// The skill groups of `tenant`, by name (the first hundred are enough).
+    async fn skill_groups(&self, tenant: &str) -> Vec<GroupEntry>;
 
     /// The current time, for the `now` import (in the tenant's time zone). The
     /// server's clock; tests and simulations may answer another.

@@ -30,7 +30,8 @@ pub use router::Router;
 pub use shortlists::Shortlists;
 
 use crate::cache::Fresh;
-use crate::flow::QueueStatus;
+use crate::directory::{MAX_PAGE_SIZE, PageRequest};
+use crate::flow::{GroupEntry, QueueStatus};
 use crate::plugin::HostServices;
 use crate::store::presence::Effects;
 use crate::store::{TenantId, assign, skill_groups};
@@ -138,7 +139,8 @@ impl Signals {
     }
 }
 
-/// Answers modules' questions about queues (the `skill-group-queue` host import).
+/// Answers modules' questions about queues and skill groups (the `skill-group-queue`
+/// and `skill-groups` host imports).
 ///
 /// A module's step has a wall-clock deadline that includes its host calls, and a
 /// burst of sessions transferring at once all ask about the same queue: answers are
@@ -150,6 +152,8 @@ pub struct QueueFigures {
     db: DatabaseConnection,
     heartbeat_timeout: Duration,
     recent: Fresh<(TenantId, Uuid), Option<QueueStatus>>,
+    /// Each tenant's skill groups, kept for a second like the queues.
+    groups: Fresh<TenantId, Arc<[GroupEntry]>>,
     /// Per tenant, held while a set of queries runs: those of the tenant who wait for
     /// it find its answer, and a tenant asking about many groups waits only on itself.
     computing: Turns<TenantId>,
@@ -161,6 +165,7 @@ impl QueueFigures {
             db,
             heartbeat_timeout,
             recent: Fresh::default(),
+            groups: Fresh::default(),
             computing: Turns::default(),
         }
     }
@@ -199,5 +204,32 @@ impl HostServices for QueueFigures {
         let status = self.compute(tenant, group).await;
         self.recent.put(key, status);
         status
+    }
+
+    /// A tenant that cannot be read answers no groups: the module sees an empty list.
+    async fn skill_groups(&self, tenant: &str) -> Vec<GroupEntry> {
+        let Ok(tenant) = Uuid::parse_str(tenant).map(TenantId) else {
+            return Vec::new();
+        };
+        let page = PageRequest {
+            page: 1,
+            page_size: MAX_PAGE_SIZE,
+        };
+        let groups = self
+            .groups
+            .get_or_load(tenant, || async {
+                let page = skill_groups::list(&self.db, tenant, page).await?;
+                let entries: Arc<[GroupEntry]> = page
+                    .items
+                    .into_iter()
+                    .map(|g| GroupEntry {
+                        id: g.id.to_string(),
+                        name: g.name,
+                    })
+                    .collect();
+                Ok::<_, crate::store::StoreError>(entries)
+            })
+            .await;
+        groups.map(|g| g.to_vec()).unwrap_or_default()
     }
 }

@@ -1,6 +1,6 @@
-//! What kefu offers a module during a call: its log, the tenant's clock and the live
-//! state of skill-group queues. Nothing else is reachable: no files, no network, no
-//! environment.
+//! What kefu offers a module during a call: its log, the tenant's clock, the tenant's
+//! skill groups and the live state of their queues. Nothing else is reachable: no
+//! files, no network, no environment.
 //!
 //! Inside a component these functions talk to kefu. Compiled natively (a module's
 //! `cargo test`), they answer from the [fake host](crate::testing::FakeHost) of the
@@ -9,9 +9,11 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 use crate::testing::fake as host;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::testing::fake as directory;
 #[cfg(target_arch = "wasm32")]
-use crate::wit::kefu::flow::host;
-use crate::{LocalTime, LogLevel, QueueStatus};
+use crate::wit::kefu::flow::{directory, host};
+use crate::{LocalTime, LogLevel, QueueStatus, SkillGroup};
 
 /// Writes `message` to kefu's log at `level`, tagged with the module, session and
 /// node. kefu keeps a limited number of lines per step and may shorten long ones.
@@ -53,4 +55,11 @@ pub fn now() -> LocalTime {
 /// has no such group.
 pub fn skill_group_queue(skill_group_id: &str) -> Option<QueueStatus> {
     host::skill_group_queue(skill_group_id)
+}
+
+/// The tenant's skill groups, by name (at most 100): for a module that lets an admin
+/// name a group, or picks one by its queue. Needs kefu 0.1.1 or later
+/// (`kefu:flow/directory`); a module that never calls it runs on any 0.1.x.
+pub fn skill_groups() -> Vec<SkillGroup> {
+    directory::skill_groups()
 }

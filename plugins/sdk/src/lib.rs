@@ -131,6 +131,9 @@ pub use wit::kefu::flow::types::{
     SurveyAction, SurveyResult, Transfer, Trigger, UserMessage, Variable,
 };
 
+/// A skill group of the tenant, as [`host::skill_groups`] lists it.
+pub use wit::kefu::flow::directory::SkillGroup;
+
 /// Registers a type implementing [`FlowModule`] as the module of this component.
 ///
 /// Call it exactly once, at the top level of the module's `cdylib` crate:

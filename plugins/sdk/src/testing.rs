@@ -43,7 +43,8 @@ use std::marker::PhantomData;
 use crate::wit::kefu::flow::types::StepInput;
 use crate::{
     Action, ConfigProblem, Error, FlowModule, LocalTime, LogLevel, MessageElement, Next, NodeInfo,
-    Outgoing, Output, QueueStatus, ResumeReason, Session, Trigger, UserMessage, Variable,
+    Outgoing, Output, QueueStatus, ResumeReason, Session, SkillGroup, Trigger, UserMessage,
+    Variable,
 };
 
 /// What the `host` imports answer in a native test.
@@ -53,6 +54,8 @@ pub struct FakeHost {
     pub now: LocalTime,
     /// What `host::skill_group_queue` answers, by skill group id.
     pub queues: HashMap<String, QueueStatus>,
+    /// What `host::skill_groups` answers.
+    pub groups: Vec<SkillGroup>,
     /// Every line the module logged, in order.
     pub logs: Vec<(LogLevel, String)>,
 }
@@ -74,6 +77,7 @@ impl Default for FakeHost {
                 weekday: 1,
             },
             queues: HashMap::new(),
+            groups: Vec::new(),
             logs: Vec::new(),
         }
     }
@@ -92,7 +96,7 @@ pub fn with_host<R>(f: impl FnOnce(&mut FakeHost) -> R) -> R {
 #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
 pub(crate) mod fake {
     use super::with_host;
-    use crate::{LocalTime, LogLevel, QueueStatus};
+    use crate::{LocalTime, LogLevel, QueueStatus, SkillGroup};
 
     pub fn log(level: LogLevel, message: &str) {
         with_host(|h| h.logs.push((level, message.to_owned())));
@@ -104,6 +108,10 @@ pub(crate) mod fake {
 
     pub fn skill_group_queue(id: &str) -> Option<QueueStatus> {
         with_host(|h| h.queues.get(id).cloned())
+    }
+
+    pub fn skill_groups() -> Vec<SkillGroup> {
+        with_host(|h| h.groups.clone())
     }
 }
 
@@ -296,5 +304,39 @@ impl Output {
             Next::Wait(ms) => Some(ms),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host;
+
+    #[test]
+    fn the_host_functions_answer_from_the_fake_host_of_the_thread() {
+        with_host(|h| {
+            h.groups = vec![SkillGroup {
+                id: "g1".into(),
+                name: "售后".into(),
+            }];
+            h.queues.insert(
+                "g1".into(),
+                QueueStatus {
+                    agents_online: 2,
+                    agents_free: 1,
+                    sessions_waiting: 3,
+                    estimated_wait_secs: 40,
+                },
+            );
+        });
+        let groups = host::skill_groups();
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].name, "售后");
+        let queue = host::skill_group_queue(&groups[0].id).unwrap();
+        assert_eq!(queue.sessions_waiting, 3);
+        assert!(host::skill_group_queue("g2").is_none());
+        host::info("asked");
+        with_host(|h| assert_eq!(h.logs.len(), 1));
+        assert_eq!(host::now().weekday, 1);
     }
 }
