@@ -103,6 +103,12 @@ fn step_buckets() -> Histogram {
     ])
 }
 
+fn db_buckets() -> Histogram {
+    Histogram::new([
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5,
+    ])
+}
+
 fn wait_buckets() -> Histogram {
     Histogram::new([
         1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
@@ -124,6 +130,8 @@ pub struct Metrics {
     pub flow_failures: Family<FailureLabels, Counter>,
     pub flow_step_duration: Histograms<ModuleLabels>,
     pub webhook_deliveries: Family<ResultLabels, Counter>,
+    pub db_statements: Family<ResultLabels, Counter>,
+    pub db_statement_duration: Histogram,
 }
 
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
@@ -139,6 +147,8 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
     flow_failures: Family::default(),
     flow_step_duration: Family::new_with_constructor(step_buckets),
     webhook_deliveries: Family::default(),
+    db_statements: Family::default(),
+    db_statement_duration: db_buckets(),
 });
 
 impl Metrics {
@@ -209,6 +219,16 @@ impl Metrics {
             "Webhook delivery attempts, by result (delivered, retry, failed, gone)",
             self.webhook_deliveries.clone(),
         );
+        registry.register(
+            "kefu_db_statements",
+            "Database statements run (inside transactions too; not their begin and commit), by result (ok, failed)",
+            self.db_statements.clone(),
+        );
+        registry.register(
+            "kefu_db_statement_duration_seconds",
+            "Time a database statement took, waiting for the driver included",
+            self.db_statement_duration.clone(),
+        );
     }
 }
 
@@ -239,6 +259,16 @@ pub fn im_ingress(endpoint: &'static str, ok: bool) {
         .im_ingress
         .get_or_create(&IngressLabels { endpoint, result })
         .inc();
+}
+
+/// A database statement ran (sea-orm's metric callback, set where the pool opens).
+pub fn db_statement(took: Duration, failed: bool) {
+    let result = if failed { "failed" } else { "ok" };
+    METRICS
+        .db_statements
+        .get_or_create(&ResultLabels { result })
+        .inc();
+    METRICS.db_statement_duration.observe(took.as_secs_f64());
 }
 
 /// An attempt to deliver a reply to IM: `sent`, `retry` or `failed`.

@@ -94,6 +94,8 @@ async fn metrics_count_requests_by_route_and_what_sessions_did() {
         "kefu_webhook_outbox_pending 0",
         "kefu_im_outbox_pending",
         "kefu_db_pool_max_connections 8",
+        "kefu_db_statements_total{result=\"ok\"}",
+        "kefu_db_statement_duration_seconds_bucket{",
         "# EOF",
     ] {
         assert!(text.contains(needle), "{needle} in:\n{text}");

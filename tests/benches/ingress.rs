@@ -21,7 +21,9 @@
 //!    delivered to IM, once. A failed check prints FAIL and exits with status 1.
 //!
 //! CPU per message counts the server's threads (`kefu-server`, and SQLite's driver
-//! threads) from `/proc`, not the load generator's.
+//! threads) from `/proc`, not the load generator's; statements per message are the
+//! server's `kefu_db_statements` counter over the phase (background work included:
+//! the outbox's deliveries, timers).
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -134,6 +136,7 @@ struct Tally {
     failures: Vec<String>,
     seconds: f64,
     cpu_seconds: f64,
+    statements: u64,
 }
 
 impl Tally {
@@ -170,6 +173,21 @@ fn cpu_seconds(all: bool) -> f64 {
     total as f64 / ticks
 }
 
+/// Database statements the server has run so far (its `kefu_db_statements` counter:
+/// the server runs in this process).
+fn db_statements() -> u64 {
+    use kefu::metrics::{METRICS, ResultLabels};
+    ["ok", "failed"]
+        .into_iter()
+        .map(|result| {
+            METRICS
+                .db_statements
+                .get_or_create(&ResultLabels { result })
+                .get()
+        })
+        .sum()
+}
+
 /// `workers` loops each sending as soon as its last request is answered, for `time`.
 async fn closed_loop<F, Fut>(workers: usize, time: Duration, send: F) -> Tally
 where
@@ -178,6 +196,7 @@ where
 {
     let send = Arc::new(send);
     let cpu = cpu_seconds(false);
+    let statements = db_statements();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..workers {
@@ -201,12 +220,14 @@ where
     }
     all.seconds = started.elapsed().as_secs_f64();
     all.cpu_seconds = cpu_seconds(false) - cpu;
+    all.statements = db_statements() - statements;
     all
 }
 
 /// Messages at `rate` a second for `time`, each timed from when it was due.
 async fn open_loop(target: Arc<Target>, rate: f64, time: Duration) -> Tally {
     let cpu = cpu_seconds(false);
+    let statements = db_statements();
     let started = Instant::now();
     let count = (rate * time.as_secs_f64()) as usize;
     // Bounded, so that a stalled server cannot make the generator hold without limit.
@@ -232,6 +253,7 @@ async fn open_loop(target: Arc<Target>, rate: f64, time: Duration) -> Tally {
     }
     all.seconds = started.elapsed().as_secs_f64();
     all.cpu_seconds = cpu_seconds(false) - cpu;
+    all.statements = db_statements() - statements;
     all
 }
 
@@ -331,13 +353,14 @@ async fn start(s: &Settings, im: &str) -> (Arc<Target>, sea_orm::DatabaseConnect
 
 fn row(label: &str, t: &Tally) {
     println!(
-        "  {label:<34} {:>8.0} /s   p50 {:>6.1} ms   p99 {:>6.1} ms   {:>6} ok   {:>4} failed   {:.3} ms CPU each",
+        "  {label:<28} {:>7.0} /s   p50 {:>6.1} ms   p99 {:>6.1} ms   {:>6} ok   {:>3} failed   {:.3} ms CPU and {:.1} statements each",
         t.rate(),
         percentile(&t.latencies_ms, 0.50),
         percentile(&t.latencies_ms, 0.99),
         t.latencies_ms.len(),
         t.failures.len(),
         t.cpu_seconds * 1e3 / t.latencies_ms.len().max(1) as f64,
+        t.statements as f64 / t.latencies_ms.len().max(1) as f64,
     );
 }
 
