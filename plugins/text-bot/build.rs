@@ -4,7 +4,9 @@
 //!   `jieba-rs` crate: about 350,000 words, each with its frequency in a large corpus and
 //!   its part of speech), as sorted arrays of fixed-width keys, one per word length, with
 //!   each word's log-probability and its class (function word, noun, other);
-//! - `t2s.bin`, OpenCC's traditional-to-simplified character table (from `hanconv`).
+//! - `t2s.bin`, OpenCC's traditional-to-simplified character table (from `hanconv`);
+//! - `longest.bin`, for each character of the basic CJK block, the length of the longest
+//!   word it starts, so that a step looks up no longer words than there are.
 //!
 //! jieba-rs itself cannot load its dictionary inside a module: parsing it and building
 //! its trie takes more than the fuel `prepare` is given, and a step could never afford
@@ -58,7 +60,9 @@ fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
     let t2s = traditional_to_simplified();
     let dict = fs::read_to_string(dictionary_path()).expect("reading jieba's dict.txt");
-    fs::write(out.join("dict.bin"), pack_dictionary(&dict, &t2s)).expect("writing dict.bin");
+    let (packed, longest) = pack_dictionary(&dict, &t2s);
+    fs::write(out.join("dict.bin"), packed).expect("writing dict.bin");
+    fs::write(out.join("longest.bin"), longest).expect("writing longest.bin");
     let mut table = Vec::with_capacity(t2s.len() * 8);
     for (t, s) in &t2s {
         table.extend_from_slice(&u32::from(*t).to_le_bytes());
@@ -121,8 +125,13 @@ struct Word {
     class: u8,
 }
 
-/// The dictionary's binary form (see `src/dict.rs`).
-fn pack_dictionary(text: &str, t2s: &BTreeMap<char, char>) -> Vec<u8> {
+/// The first character of the basic CJK block, and its size.
+const CJK_FIRST: u32 = 0x4E00;
+const CJK_COUNT: usize = 0x5200;
+
+/// The dictionary's binary form (see `src/dict.rs`), and the longest word each
+/// character of the basic CJK block starts.
+fn pack_dictionary(text: &str, t2s: &BTreeMap<char, char>) -> (Vec<u8>, Vec<u8>) {
     let mut entries: Vec<(&str, u64, &str)> = Vec::new();
     for line in text.lines() {
         let mut fields = line.split_whitespace();
@@ -191,7 +200,20 @@ fn pack_dictionary(text: &str, t2s: &BTreeMap<char, char>) -> Vec<u8> {
         }
     }
     out.extend_from_slice(&body);
-    out
+
+    let mut longest = vec![0u8; CJK_COUNT];
+    for (i, bucket) in buckets.iter().enumerate() {
+        for key in bucket.keys() {
+            if let Some(at) = u32::from(key[0])
+                .checked_sub(CJK_FIRST)
+                .map(|at| at as usize)
+                .filter(|&at| at < CJK_COUNT)
+            {
+                longest[at] = longest[at].max((i + 1) as u8);
+            }
+        }
+    }
+    (out, longest)
 }
 
 /// CJK unified ideographs (the basic block and extension A): the dictionary's script.

@@ -11,11 +11,16 @@
 //! noun). All little-endian.
 //!
 //! `t2s.bin`: (traditional, simplified) code points, u32 pairs sorted by the first.
+//!
+//! `longest.bin`: per character from U+4E00, one byte: the length of the longest word
+//! it starts (0: none).
 
 /// jieba's dictionary.
 static DICT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dict.bin"));
 /// OpenCC's traditional-to-simplified characters.
 static T2S: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/t2s.bin"));
+/// Per character of the basic CJK block (U+4E00…): the longest word it starts.
+static LONGEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/longest.bin"));
 
 /// What the dictionary says of a word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +64,15 @@ impl Dictionary {
     /// The longest word, in characters.
     pub fn max_len(&self) -> usize {
         u32_at(self.bytes, 8) as usize
+    }
+
+    /// The length of the longest word that starts with `c`.
+    pub fn longest_from(&self, c: char) -> usize {
+        match u32::from(c).checked_sub(0x4E00) {
+            Some(at) => LONGEST.get(at as usize).map_or(0, |&n| usize::from(n)),
+            // Extension A: rare characters; look as far as the longest word.
+            None => self.max_len(),
+        }
     }
 
     /// The word made of `chars`, if the dictionary has it.
@@ -163,6 +177,8 @@ mod tests {
         assert_eq!(d.get(&chars("")), None);
         assert_eq!(d.get(&chars("😀")), None);
         assert_eq!(d.max_len(), 16);
+        assert!(d.longest_from('退') >= 2);
+        assert_eq!(d.longest_from('\u{9FFF}'), 0);
     }
 
     #[test]

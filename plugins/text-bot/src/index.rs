@@ -20,6 +20,9 @@ use crate::table::Strings;
 
 /// Bytes per posting: the entry (u16) and the term's frequency in it (u8).
 pub const POSTING_BYTES: usize = 3;
+/// The part of an answer that is indexed, in characters: its opening says what it is
+/// about, and the whole of 2,000 long answers would not fit `prepare`'s budget.
+const INDEXED_ANSWER_CHARS: usize = 500;
 
 /// One FAQ in one language, as steps need it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +109,8 @@ impl Index<'static> {
         let phrases = entry_faq.len();
         for (i, faq) in versions.iter().enumerate() {
             for version in faq {
-                entry_terms.push(terms(&plain.normalize(version.answer)));
+                let answer: String = version.answer.chars().take(INDEXED_ANSWER_CHARS).collect();
+                entry_terms.push(terms(&plain.normalize(&answer)));
                 entry_text.push(String::new());
                 entry_faq.push(u16::try_from(i).unwrap_or(u16::MAX));
             }

@@ -146,8 +146,12 @@ const EN_ASKING: &[&str] = &[
     "your",
 ];
 
+/// The part of a message read for a request, in characters: a request is short.
+const READ_CHARS: usize = 300;
+
 /// Whether `message` asks for an agent with one of `keywords` (see the module's doc).
 pub fn asks_for_agent(message: &str, keywords: &[String]) -> bool {
+    let message: String = message.chars().take(READ_CHARS).collect();
     let mut keywords: Vec<String> = keywords
         .iter()
         .map(|k| clean(k))
@@ -155,7 +159,7 @@ pub fn asks_for_agent(message: &str, keywords: &[String]) -> bool {
         .collect();
     // The longest first: 转人工 goes whole, not as 转 and 人工.
     keywords.sort_by_key(|k| std::cmp::Reverse(k.len()));
-    let folded = fold(message);
+    let folded = fold(&message);
     folded
         .split(|c: char| is_punctuation(c) && c != '\'' && c != '’')
         .map(clean)

@@ -46,7 +46,7 @@ pub fn cut(dict: &Dictionary, chars: &[char]) -> Vec<Word> {
         };
         let mut pick = (unknown + best[start + 1].0, alone);
         let mut found = false;
-        for len in 1..=dict.max_len().min(n - start) {
+        for len in 1..=dict.longest_from(chars[start]).min(n - start) {
             let end = start + len;
             let Some(entry) = dict.get(&chars[start..end]) else {
                 continue;
