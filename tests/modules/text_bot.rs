@@ -320,6 +320,30 @@ async fn answers_a_question_that_mentions_an_agent_and_transfers_a_request() {
     }
 }
 
+/// The demo flow's bot (`host/src/demo/flow.json`) keeps its configuration valid and
+/// answers in both languages.
+#[tokio::test]
+async fn the_demo_flow_s_bot_still_answers() {
+    let flow: Value = serde_json::from_str(include_str!("../../host/src/demo/flow.json")).unwrap();
+    let node = flow["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["module"] == "text-bot")
+        .unwrap();
+    let h = Harness::new();
+    let mut c = entered(&h, node["config"].clone()).await;
+    assert_eq!(
+        answered(&c.say("怎么退款？").await).as_deref(),
+        Some("refund")
+    );
+    assert_eq!(
+        answered(&c.say("how do I get a refund").await).as_deref(),
+        Some("refund")
+    );
+    assert_eq!(c.say("转人工").await.exit(), Some("transfer"));
+}
+
 #[tokio::test]
 async fn transfers_after_consecutive_misses_and_an_answer_resets_the_count() {
     let h = Harness::new();
