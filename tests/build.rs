@@ -76,7 +76,37 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
         "otherworld",
         "A component of another world than `kefu:flow/flow-module`.",
     ),
+    (
+        "HAVOC",
+        "havoc",
+        "A module whose validate-config, prepare and step misbehave as the node's configuration says.",
+    ),
+    (
+        "DESCRIBE_SLEEP",
+        "describe-sleep",
+        "A module whose describe sleeps for an hour.",
+    ),
+    (
+        "DESCRIBE_SPIN",
+        "describe-spin",
+        "A module whose describe loops forever.",
+    ),
+    (
+        "DESCRIBE_HOG",
+        "describe-hog",
+        "A module whose describe allocates without end.",
+    ),
+    (
+        "DESCRIBE_BIG",
+        "describe-big",
+        "A module whose describe answers megabytes.",
+    ),
 ];
+
+/// The compile bomb's one function: this many locals, all live across this many
+/// blocks. Reading it is instant; compiling it takes seconds and gigabytes.
+const BOMB_LOCALS: u32 = 3_000;
+const BOMB_BLOCKS: u32 = 15_000;
 
 /// The smallest valid core (non-component) WebAssembly module: magic and version.
 const CORE_MODULE: &[u8] = b"\0asm\x01\0\0\0";
@@ -133,6 +163,18 @@ fn main() {
         &core_module,
     );
 
+    let bomb = out_dir.join("compile-bomb.wasm");
+    let minimal = wasm_build::component_path(&release, "minimal");
+    if let Ok(base) = fs::read(&minimal) {
+        write(&bomb, &compile_bomb(&base, BOMB_LOCALS, BOMB_BLOCKS));
+    }
+    push_const(
+        &mut code,
+        "COMPILE_BOMB",
+        "The minimal module with an extra core module whose one function keeps 3,000 locals live across 15,000 blocks: built to be slow to compile.",
+        &bomb,
+    );
+
     let random = out_dir.join("random.bin");
     write(&random, &random_bytes(RANDOM_LEN));
     push_const(
@@ -143,6 +185,62 @@ fn main() {
     );
 
     write(&out_dir.join("fixtures.rs"), code.as_bytes());
+}
+
+/// `component` with one more core module, never instantiated (a compiler compiles it
+/// all the same), whose one function sets `locals` locals, changes one of them in
+/// each of `blocks` conditional blocks, and adds them all up at the end: every local
+/// is live across every block.
+fn compile_bomb(component: &[u8], locals: u32, blocks: u32) -> Vec<u8> {
+    use wasm_encoder::{
+        BlockType, CodeSection, Function, FunctionSection, Instruction as I, Module, TypeSection,
+        ValType,
+    };
+    let mut types = TypeSection::new();
+    types.ty().function([ValType::I32], [ValType::I32]);
+    let mut functions = FunctionSection::new();
+    functions.function(0);
+    let mut body = Function::new([(locals, ValType::I32)]);
+    for l in 1..=locals {
+        body.instruction(&I::I32Const(l as i32));
+        body.instruction(&I::LocalSet(l));
+    }
+    for b in 0..blocks {
+        let l = 1 + b % locals;
+        body.instruction(&I::LocalGet(0));
+        body.instruction(&I::If(BlockType::Empty));
+        body.instruction(&I::LocalGet(l));
+        body.instruction(&I::I32Const(1));
+        body.instruction(&I::I32Add);
+        body.instruction(&I::LocalSet(l));
+        body.instruction(&I::End);
+    }
+    body.instruction(&I::LocalGet(0));
+    for l in 1..=locals {
+        body.instruction(&I::LocalGet(l));
+        body.instruction(&I::I32Add);
+    }
+    body.instruction(&I::End);
+    let mut code = CodeSection::new();
+    code.function(&body);
+    let mut module = Module::new();
+    module.section(&types).section(&functions).section(&code);
+    let core = module.finish();
+    // A component's core module section: id 1, the size as unsigned LEB128, the module.
+    let mut out = component.to_vec();
+    out.push(1);
+    let mut size = core.len();
+    loop {
+        let byte = (size & 0x7f) as u8;
+        size >>= 7;
+        if size == 0 {
+            out.push(byte);
+            break;
+        }
+        out.push(byte | 0x80);
+    }
+    out.extend_from_slice(&core);
+    out
 }
 
 /// A path cargo gives every build script.

@@ -15,11 +15,32 @@ use crate::auth::throttle::ThrottlePolicy;
 use crate::auth::{LoginThrottle, TokenKeys};
 use crate::config::Config;
 use crate::http;
-use crate::plugin::{Limits, Registry, Runtime, RuntimeConfig};
+use crate::plugin::{CompileBounds, Limits, Registry, Runtime, RuntimeConfig};
 use crate::routing::{Kick, QueueFigures, Router, RoutingConfig, Signals};
 use crate::sessions::{Sessions, SessionsConfig};
 use crate::state::AppState;
 use crate::store::{self, auth_sessions, secrets};
+
+/// The plugin runtime's settings from kefu's configuration: the server and the
+/// `kefu module` commands run modules under the same ones.
+pub fn runtime_config(config: &Config) -> RuntimeConfig {
+    RuntimeConfig {
+        cache_dir: config
+            .plugins
+            .compile_cache
+            .then(|| config.data_dir.join("module-cache")),
+        max_instances: config.plugins.max_instances,
+        max_limits: Limits::server_max(),
+        instances_per_tenant: config.plugins.max_instances_per_tenant,
+        instances_per_module: config.plugins.max_instances_per_module,
+        slot_wait: Duration::from_millis(config.plugins.instance_wait_ms),
+        compile: CompileBounds {
+            concurrent: config.plugins.concurrent_compiles,
+            timeout: Duration::from_secs(config.plugins.compile_timeout_secs),
+            component: config.plugins.component,
+        },
+    }
+}
 
 /// A built server: database migrated, socket bound, not yet serving.
 pub struct Application {
@@ -57,23 +78,20 @@ impl Application {
             keys,
             throttle,
             Duration::from_secs(config.auth.session_ttl_secs),
+            config.auth.max_concurrent_logins,
         );
         let runtime = Runtime::new(
-            RuntimeConfig {
-                cache_dir: config
-                    .plugins
-                    .compile_cache
-                    .then(|| config.data_dir.join("module-cache")),
-                max_instances: config.plugins.max_instances,
-                max_limits: Limits::server_max(),
-            },
+            runtime_config(&config),
             Arc::new(QueueFigures::new(
                 db.clone(),
                 Duration::from_secs(config.routing.heartbeat_timeout_secs),
             )),
         )
         .context("starting the plugin runtime")?;
-        let plugins = Arc::new(Registry::new(db.clone(), Arc::new(runtime)));
+        let plugins = Arc::new(
+            Registry::new(db.clone(), Arc::new(runtime))
+                .with_quota(config.plugins.max_modules_per_tenant),
+        );
         plugins
             .start(crate::builtin_plugins::MODULES)
             .await
@@ -91,6 +109,9 @@ impl Application {
             SessionsConfig {
                 max_steps_per_turn: config.sessions.max_steps_per_turn,
                 timer_tick: Duration::from_millis(config.sessions.timer_tick_ms),
+                max_turn: Duration::from_millis(config.sessions.max_turn_ms),
+                max_turn_output_bytes: config.sessions.max_turn_output_bytes,
+                max_flow_state_bytes: config.sessions.max_flow_state_bytes,
             },
             signals.clone(),
         ));
@@ -126,6 +147,25 @@ impl Application {
         let url = self.state.config.database_url();
         let listen =
             (!store::is_sqlite(&url)).then(|| tokio::spawn(self.state.router.clone().listen(url)));
+        let rollup = tokio::spawn(crate::records::rollup::run(self.state.db.clone()));
+        let webhooks = tokio::spawn(crate::webhooks::worker::run(self.state.clone()));
+        let metrics = match (
+            self.state.config.metrics.enabled,
+            self.state.config.metrics.listen,
+        ) {
+            (true, Some(addr)) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("listening for metrics on {addr}"))?;
+                let app = http::metrics::router(self.state.clone());
+                Some(tokio::spawn(async move {
+                    if let Err(e) = axum::serve(listener, app).await {
+                        tracing::error!(error = %e, "serving metrics failed");
+                    }
+                }))
+            }
+            _ => None,
+        };
         let app = http::router(self.state.clone());
         // Small writes leave at once: with Nagle's algorithm a second event written
         // before the agent's machine acknowledged the first waits for that
@@ -154,6 +194,11 @@ impl Application {
         outbox.abort();
         routing.abort();
         sweeper.abort();
+        rollup.abort();
+        webhooks.abort();
+        if let Some(m) = metrics {
+            m.abort();
+        }
         if let Some(l) = listen {
             l.abort();
         }

@@ -1,4 +1,5 @@
-//! The `kefu` command line: `serve`, `migrate` and `admin create`.
+//! The `kefu` command line: `serve`, `migrate`, `admin create`, `im-app` and `module`
+//! (in `cli_module/`).
 
 use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
@@ -12,7 +13,7 @@ use crate::auth::password;
 use crate::config::Config;
 use crate::demo;
 use crate::directory::{NewAgent, Role};
-use crate::store::{StoreError, agents, tenants};
+use crate::store::{StoreError, agents, channels, tenants};
 use crate::telemetry;
 
 #[derive(Debug, Parser)]
@@ -38,6 +39,32 @@ enum Command {
     /// Manages admin accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Which tenant owns each IM app (SDKAppID), for the server's operator.
+    #[command(subcommand, name = "im-app")]
+    ImApp(ImAppCommand),
+    /// Flow modules without a server: new, check, run, install.
+    #[command(subcommand)]
+    Module(crate::cli_module::ModuleCommand),
+    /// Prints a UserSig (TLSSigAPIv2) for an identifier of an IM app, e.g. to try IM
+    /// ingress: `sendmsg?…&identifier=administrator&usersig=…`.
+    Usersig(crate::cli_module::UsersigArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ImAppCommand {
+    /// Lists every claimed IM app with its owner and channel count.
+    List(StoreArgs),
+    /// Releases an IM app from the tenant that claimed it, deleting that tenant's
+    /// channels of the app (with their sessions), so that another tenant can claim it.
+    Release(ImAppReleaseArgs),
+}
+
+#[derive(Debug, Args)]
+struct ImAppReleaseArgs {
+    #[arg(long)]
+    sdkappid: u64,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(Debug, Args)]
@@ -120,6 +147,38 @@ pub fn main() -> anyhow::Result<()> {
                 args.store.apply(&mut config);
                 create_admin(&config, args).await
             }
+            Command::Module(command) => crate::cli_module::main(&config, command).await,
+            Command::Usersig(args) => crate::cli_module::usersig(args),
+            Command::ImApp(ImAppCommand::List(store)) => {
+                store.apply(&mut config);
+                let db = app::open_database(&config).await?;
+                let apps = channels::apps(&db).await?;
+                if apps.is_empty() {
+                    println!("no IM app is claimed");
+                }
+                for (sdkappid, owner, count) in apps {
+                    let tenant = tenants::get(&db, owner).await?;
+                    println!("{sdkappid}\ttenant {}\t{count} channel(s)", tenant.slug);
+                }
+                Ok(())
+            }
+            Command::ImApp(ImAppCommand::Release(args)) => {
+                args.store.apply(&mut config);
+                let db = app::open_database(&config).await?;
+                match channels::release_app(&db, args.sdkappid).await {
+                    Ok(deleted) => {
+                        println!(
+                            "released IM app {}; deleted {deleted} channel(s) of its owner",
+                            args.sdkappid
+                        );
+                        Ok(())
+                    }
+                    Err(StoreError::NotFound) => {
+                        anyhow::bail!("no tenant owns IM app {}", args.sdkappid)
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
         }
     })
 }
@@ -187,6 +246,8 @@ fn print_demo_banner(url: &str, seeded: &demo::Seeded) {
     };
     println!(
         "\nkefu is running with the demo tenant.\n\
+         \n  Admin console  {url}/admin       the admin signs in here: instance {tenant}, {admin}, the password below\n\
+         \n  Workbench      {url}/workbench   agents sign in here: instance {tenant}, agent1@demo.kefu, the password below\n\
          \n  API            {url}/api/v1\n  OpenAPI        {url}/api/v1/openapi.json\n  Health         {url}/healthz  {url}/readyz\n\
          \n  Tenant         {tenant}\n  Admin          {admin}\n  Agents         agent1@demo.kefu  agent2@demo.kefu  agent3@demo.kefu\n  Password       {password}\n  Flow           {flow}\n\
          \n  Log in:  curl -s {url}/api/v1/auth/login -H 'content-type: application/json' \\\n             -d '{{\"tenant\":\"{tenant}\",\"email\":\"{admin}\",\"password\":\"…\"}}'\n",

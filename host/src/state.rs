@@ -8,6 +8,7 @@ use crate::auth::service::Authenticator;
 use crate::cache::Fresh;
 use crate::config::Config;
 use crate::directory::Channel;
+use crate::im::webchat::AddressGuard;
 use crate::plugin::Registry;
 use crate::routing::Router;
 use crate::sessions::Sessions;
@@ -27,6 +28,10 @@ pub struct Inner {
     /// The channels of each IM app (by SDKAppID) as ingress reads them on every
     /// request; handlers that change a channel clear it.
     pub im_apps: Fresh<u64, Arc<Vec<Channel>>>,
+    /// How many web chat sockets each client address holds and opens.
+    pub webchat: Arc<AddressGuard>,
+    /// Live figures, and the live streams and record exports in progress.
+    pub records: Arc<crate::records::Live>,
 }
 
 impl AppState {
@@ -38,14 +43,20 @@ impl AppState {
         sessions: Arc<Sessions>,
         router: Arc<Router>,
     ) -> Self {
+        let webchat = Arc::new(AddressGuard::new(
+            config.webchat.max_sockets_per_address,
+            config.webchat.connects_per_minute_per_address,
+        ));
         Self(Arc::new(Inner {
             db,
             config,
             auth,
             plugins,
             sessions,
+            webchat,
             router,
             im_apps: Fresh::default(),
+            records: Arc::default(),
         }))
     }
 }

@@ -7,23 +7,13 @@
 #[allow(dead_code)]
 #[path = "../../tests/support/db.rs"]
 mod db;
+#[allow(dead_code)]
+mod server;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::process::{Command, Stdio};
 
-const KEFU: &str = env!("CARGO_BIN_EXE_kefu");
-
-fn kefu(database: &db::TestDatabase) -> Command {
-    let mut cmd = Command::new(KEFU);
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("KEFU_DATABASE_URL", &database.url)
-        .env("KEFU_DATA_DIR", database.dir.path())
-        .env("RUST_LOG", "warn")
-        .current_dir(database.dir.path());
-    cmd
-}
+use server::{KEFU, Server, kefu};
 
 #[tokio::test]
 async fn migrate_then_admin_create_then_login() {
@@ -97,6 +87,16 @@ async fn serve_demo_seeds_idempotently_and_stops_on_sigterm() {
         server.banner.contains("admin@demo.kefu"),
         "{}",
         server.banner
+    );
+    // The banner names the workbench, which the binary serves.
+    let workbench = format!("{}/workbench", server.base);
+    assert!(server.banner.contains(&workbench), "{}", server.banner);
+    let page = reqwest::get(&workbench).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("/workbench/app.js") && page.contains("/shared/login.js"),
+        "the page loads the workbench and its sign-in: {page}"
     );
     let reply = server
         .login("demo", "admin@demo.kefu", "demo password 1")
@@ -258,97 +258,4 @@ fn refused_admin_create(
 async fn access_token(reply: reqwest::Response) -> String {
     let body: serde_json::Value = reply.json().await.unwrap();
     body["access_token"].as_str().unwrap().to_owned()
-}
-
-/// `kefu serve --demo` on an ephemeral port, its banner read from standard output.
-struct Server {
-    child: Child,
-    base: String,
-    banner: String,
-}
-
-impl Server {
-    fn start(database: &db::TestDatabase, env: &[(&str, &str)]) -> Self {
-        let mut cmd = kefu(database);
-        cmd.args(["serve", "--demo", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut banner = String::new();
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let done = line.trim_start().starts_with("Log in:");
-                banner.push_str(&line);
-                banner.push('\n');
-                if done {
-                    let _ = tx.send(banner.clone());
-                }
-            }
-        });
-        let banner = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the demo banner");
-        let base = banner
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("API"))
-            .map(|u| u.trim().trim_end_matches("/api/v1").to_owned())
-            .expect("the API URL");
-        Self {
-            child,
-            base,
-            banner,
-        }
-    }
-
-    async fn login(&self, tenant: &str, email: &str, password: &str) -> reqwest::Response {
-        reqwest::Client::new()
-            .post(format!("{}/api/v1/auth/login", self.base))
-            .json(&serde_json::json!({"tenant": tenant, "email": email, "password": password}))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn get(&self, token: &str, path: &str) -> serde_json::Value {
-        reqwest::Client::new()
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    /// SIGTERM, then the process must exit 0 promptly.
-    fn stop(&mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "kefu exited with {status} after SIGTERM");
-                return;
-            }
-            assert!(Instant::now() < deadline, "kefu did not stop after SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

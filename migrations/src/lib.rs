@@ -21,6 +21,14 @@ mod m20261121_000008_create_channels;
 mod m20261121_000009_create_sessions;
 mod m20261121_000010_create_routing;
 mod m20261122_000011_add_session_survey;
+mod m20261204_000012_create_im_apps;
+mod m20261204_000013_add_webchat_identity;
+mod m20261204_000020_create_quick_replies;
+mod m20261204_000021_create_session_notes;
+mod m20261204_000030_add_flow_verdict;
+mod m20261204_000050_create_session_records;
+mod m20261204_000051_create_stats_rollups;
+mod m20261204_000052_create_webhooks;
 
 /// The ordered list of kefu's migrations.
 #[derive(Debug)]
@@ -41,6 +49,14 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000009_create_sessions::Migration),
             Box::new(m20261121_000010_create_routing::Migration),
             Box::new(m20261122_000011_add_session_survey::Migration),
+            Box::new(m20261204_000012_create_im_apps::Migration),
+            Box::new(m20261204_000013_add_webchat_identity::Migration),
+            Box::new(m20261204_000020_create_quick_replies::Migration),
+            Box::new(m20261204_000021_create_session_notes::Migration),
+            Box::new(m20261204_000030_add_flow_verdict::Migration),
+            Box::new(m20261204_000050_create_session_records::Migration),
+            Box::new(m20261204_000051_create_stats_rollups::Migration),
+            Box::new(m20261204_000052_create_webhooks::Migration),
         ]
     }
 }

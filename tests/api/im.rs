@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use kefu_tests::fake_im::{FakeIm, admin_query};
+use kefu_tests::webchat::{self, frame_where, next_frame};
 use kefu_tests::{TestApp, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as Ws;
@@ -559,38 +560,6 @@ async fn im_callbacks_bring_user_input_and_kefus_own_replies_are_ignored() {
     );
 }
 
-async fn next_frame(
-    ws: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-) -> Value {
-    let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
-        .await
-        .expect("a frame in time")
-        .expect("the socket is open")
-        .expect("a frame");
-    match frame {
-        Ws::Text(t) => serde_json::from_str(&t).unwrap(),
-        other => panic!("unexpected frame {other:?}"),
-    }
-}
-
-/// Reads frames until one satisfies `want`.
-async fn frame_where(
-    ws: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-    want: impl Fn(&Value) -> bool,
-) -> Value {
-    for _ in 0..50 {
-        let f = next_frame(ws).await;
-        if want(&f) {
-            return f;
-        }
-    }
-    panic!("no such frame");
-}
-
 #[tokio::test]
 async fn the_web_chat_talks_to_the_flow_over_its_websocket() {
     let app = spawn_app_with(|_| {}).await;
@@ -618,14 +587,15 @@ async fn the_web_chat_talks_to_the_flow_over_its_websocket() {
         .unwrap();
     assert_eq!(missing.status(), 404);
 
-    let visitor = "0123456789abcdef0123456789abcdef";
-    let url = format!(
-        "ws://{}/chat/{}/ws?visitor={visitor}&nickname=Alice",
-        app.addr, shop.channel
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let mut ws = webchat::visit(&app, &shop.channel, "alice", "Alice").await;
     let ready = next_frame(&mut ws).await;
     assert_eq!(ready["type"], "ready");
+    let account = ready["user_id"].as_str().unwrap().to_owned();
+    assert!(account.starts_with("web_"), "{ready}");
+    assert!(
+        !account.contains(&webchat::token("alice")[..8]),
+        "the account never shows the secret token"
+    );
     assert_eq!(
         ready["session"]["status"], "in_flow",
         "opening the chat starts the flow"
@@ -681,8 +651,8 @@ async fn the_web_chat_talks_to_the_flow_over_its_websocket() {
 
     // Reconnecting shows the same conversation, without starting the flow again.
     drop(ws);
-    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
-    next_frame(&mut ws).await;
+    let mut ws = webchat::visit(&app, &shop.channel, "alice", "Alice").await;
+    assert_eq!(next_frame(&mut ws).await["user_id"], account.as_str());
     let history = next_frame(&mut ws).await;
     let messages = history["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 4, "{messages:?}");
@@ -692,6 +662,7 @@ async fn the_web_chat_talks_to_the_flow_over_its_websocket() {
     assert_eq!(list.body["total"], 1);
     assert_eq!(list.body["items"][0]["source"], "webchat");
     assert_eq!(list.body["items"][0]["user_nickname"], "Alice");
+    assert_eq!(list.body["items"][0]["user_id"], account.as_str());
 }
 
 /// A flow whose second node runs the `panic` fixture; with `error_edge` its failure

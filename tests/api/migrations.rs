@@ -39,6 +39,9 @@ async fn migrations_go_up_down_and_up_again() {
         "plugin_blobs",
         "flows",
         "flow_revisions",
+        "quick_replies",
+        "session_notes",
+        "session_reads",
     ] {
         assert!(all.contains(&t.to_owned()), "{t} missing from {all:?}");
     }

@@ -101,6 +101,10 @@ async fn an_installed_module_is_used_at_once() {
     assert_eq!(installed.body["version"], "0.1.0");
     assert_eq!(installed.body["exits"][0]["name"], "next");
     assert_eq!(installed.body["limits"]["fuel"], 50_000_000);
+    assert_eq!(
+        installed.body["limits"]["deadline_ms"], 100,
+        "compiled code starts with the default deadline"
+    );
 
     let entered = dry_run(
         &app,

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use kefu::flow::{self, QueueStatus};
 use kefu::plugin::bindings::FlowModulePre;
 use kefu::plugin::bindings::wit::StepInput as WitStepInput;
-use kefu::plugin::{HostServices, Limits, Runtime, RuntimeConfig, StepContext};
+use kefu::plugin::{HostServices, Limits, Origin, Runtime, RuntimeConfig, StepContext};
 use kefu_tests::fixtures;
 use wasmtime::Store;
 use wasmtime::component::{Component, Linker, ResourceTable};
@@ -67,7 +67,7 @@ async fn run() {
             RuntimeConfig {
                 cache_dir: None,
                 max_instances: 16,
-                max_limits: Limits::server_max(),
+                ..RuntimeConfig::default()
             },
             Arc::new(NoQueues),
         )
@@ -75,7 +75,12 @@ async fn run() {
     );
     let limits = Limits::default();
     let echo = runtime
-        .load(Arc::new(std::fs::read(fixtures::ECHO).unwrap()), &limits)
+        .load(
+            Arc::new(std::fs::read(fixtures::ECHO).unwrap()),
+            &limits,
+            Origin::Builtin,
+            None,
+        )
         .await
         .unwrap();
     let ctx = StepContext {
@@ -84,6 +89,7 @@ async fn run() {
         session_id: "s".into(),
         node_id: "n".into(),
         exits: None,
+        turn_log: None,
     };
     let input = flow::StepInput {
         session: flow::SessionInfo {
@@ -110,7 +116,12 @@ async fn run() {
     };
 
     let minimal = runtime
-        .load(Arc::new(std::fs::read(fixtures::MINIMAL).unwrap()), &limits)
+        .load(
+            Arc::new(std::fs::read(fixtures::MINIMAL).unwrap()),
+            &limits,
+            Origin::Builtin,
+            None,
+        )
         .await
         .unwrap();
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kefu::flow::{self, QueueStatus};
-use kefu::plugin::{HostServices, Limits, Runtime, RuntimeConfig, StepContext};
+use kefu::plugin::{HostServices, Limits, Origin, Runtime, RuntimeConfig, StepContext};
 use serde_json::{Value, json};
 
 const WARMUP: usize = 200;
@@ -130,7 +130,7 @@ async fn run() {
             RuntimeConfig {
                 cache_dir: None,
                 max_instances: 16,
-                max_limits: Limits::server_max(),
+                ..RuntimeConfig::default()
             },
             Arc::new(NoQueues),
         )
@@ -146,16 +146,22 @@ async fn run() {
     });
     let bytes = Arc::new(std::fs::read(&path).unwrap());
     let started = Instant::now();
-    let module = runtime.load(bytes.clone(), &limits).await.unwrap();
+    let module = runtime
+        .load(bytes.clone(), &limits, Origin::Builtin, None)
+        .await
+        .unwrap();
     let load_time = started.elapsed();
 
     let config = knowledge_base().to_string();
     let node = runtime
-        .validate_config(&module, &limits, &config)
+        .validate_config(&module, &StepContext::default(), &limits, &config)
         .await
         .unwrap();
     let started = Instant::now();
-    let prepared = runtime.prepare(&module, &limits, &config).await.unwrap();
+    let prepared = runtime
+        .prepare(&module, &StepContext::default(), &limits, &config)
+        .await
+        .unwrap();
     let prepare_time = started.elapsed();
 
     let ctx = StepContext {
@@ -164,6 +170,7 @@ async fn run() {
         session_id: "s".into(),
         node_id: "n".into(),
         exits: Some(node.exits.iter().map(|e| e.name.clone()).collect()),
+        turn_log: None,
     };
     let inputs: Vec<flow::StepInput> = QUESTIONS
         .iter()

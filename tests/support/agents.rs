@@ -71,6 +71,36 @@ pub fn transfer_graph(group: &str, priority: u8) -> Value {
     })
 }
 
+/// The flow of the survey test: a welcome naming the channel, the transfer, and the
+/// survey after the agent.
+pub fn survey_graph(group: &str) -> Value {
+    json!({
+        "start": "welcome",
+        "nodes": [
+            {"id": "welcome", "module": "send-message", "config": {"messages": [
+                {"text": "欢迎来到 ${ClientAppName}（${ClientAppID}）"}
+            ]}},
+            {"id": "human", "module": "transfer", "config": {
+                "skill_group_id": group, "require_online_agent": false, "queued_message": ""
+            }},
+            {"id": "rate", "module": "survey", "config": {
+                "invitation": "请为客服 ${StaffNickName}（工号 ${StaffNo}）评分",
+                "thanks_message": "感谢您的评价（${Label}）！"
+            }},
+            {"id": "bye", "module": "end", "config": {"end_status": 1}}
+        ],
+        "edges": [
+            {"from": "welcome", "exit": "next", "to": "human"},
+            {"from": "human", "exit": "done", "to": "rate"},
+            {"from": "human", "exit": "failed", "to": "bye"},
+            {"from": "human", "exit": "no-agent", "to": "bye"},
+            {"from": "rate", "exit": "rated", "to": "bye"},
+            {"from": "rate", "exit": "skipped", "to": "bye"},
+            {"from": "rate", "exit": "expired", "to": "bye"}
+        ]
+    })
+}
+
 /// Creates a skill group with `routing` settings and returns its id.
 pub async fn skill_group(app: &TestApp, admin: &str, name: &str, routing: Value) -> String {
     let created = app
@@ -214,6 +244,25 @@ impl Desk {
     /// `user` writes `text` to the desk's channel.
     pub async fn say(&self, app: &TestApp, user: &str, text: &str) {
         say(app, &self.account, user, text).await;
+    }
+
+    /// Waits until IM has been asked to deliver a message to `user` containing `text`.
+    pub async fn told(&self, text: &str, user: &str, what: &str) {
+        eventually(WAIT, what, async || {
+            let got = self.im.received();
+            if got
+                .iter()
+                .any(|d| d.to() == user && d.text().contains(text))
+            {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{:?}",
+                    got.iter().map(|d| d.text()).collect::<Vec<_>>()
+                ))
+            }
+        })
+        .await
     }
 
     /// How many sessions there are, in `status` when given.

@@ -16,6 +16,8 @@ pub mod db;
 pub mod fake_im;
 #[path = "modules.rs"]
 pub mod modules;
+pub mod receiver;
+pub mod webchat;
 
 use std::net::SocketAddr;
 
@@ -62,6 +64,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     // Many test servers share one process: keep each one's instance pool small.
     config.plugins.max_instances = 32;
     config.auth.jwt_secret = Some(format!("test-secret-{}", uuid::Uuid::new_v4().simple()));
+    // The fake IM servers and webhook receivers of the tests listen on loopback.
+    config.outbound.allow_private_addresses = true;
     configure(&mut config);
     // `KEFU_TEST_LOG=1` shows the servers' logs (`RUST_LOG` filters them).
     if std::env::var_os("KEFU_TEST_LOG").is_some() {

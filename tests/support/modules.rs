@@ -13,7 +13,7 @@ use kefu::flow::{
     ResumeReason, StepOutput, SurveyAction, Trigger, UserMessage, Variable,
 };
 use kefu::plugin::{
-    HostServices, Limits, Module, Runtime, RuntimeConfig, StepContext, StepFailure,
+    HostServices, Limits, Module, Origin, Runtime, RuntimeConfig, StepContext, StepFailure,
 };
 use serde_json::Value;
 
@@ -98,7 +98,7 @@ impl Harness {
         let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let module = Arc::new(
             self.runtime
-                .load(Arc::new(bytes), &Limits::default())
+                .load(Arc::new(bytes), &Limits::default(), Origin::Builtin, None)
                 .await
                 .unwrap_or_else(|e| panic!("{name} does not load: {e}")),
         );
@@ -129,7 +129,12 @@ impl Harness {
         let module = self.module(name).await;
         match self
             .runtime
-            .validate_config(&module, &Limits::default(), &config.to_string())
+            .validate_config(
+                &module,
+                &StepContext::default(),
+                &Limits::default(),
+                &config.to_string(),
+            )
             .await
         {
             Ok(node) => Ok(node),
@@ -155,7 +160,12 @@ impl Harness {
         };
         let prepared = self
             .runtime
-            .prepare(&module, &Limits::default(), &config)
+            .prepare(
+                &module,
+                &StepContext::default(),
+                &Limits::default(),
+                &config,
+            )
             .await
             .unwrap_or_else(|e| panic!("prepare of {name} failed: {e}"));
         Conversation {
@@ -271,6 +281,7 @@ impl Conversation<'_> {
             session_id: self.session.id.clone(),
             node_id: "node-1".into(),
             exits: Some(self.exits.iter().map(|e| e.name.clone()).collect()),
+            turn_log: None,
         };
         if matches!(trigger, Trigger::Entered) {
             self.state = None;

@@ -36,6 +36,9 @@ pub enum AuthError {
     InvalidCredentials,
     #[error("too many failed logins; try again later")]
     Throttled(Duration),
+    /// Too many password checks are running; the client may retry shortly.
+    #[error("the server is busy checking other logins; try again in a moment")]
+    Busy,
     #[error("the refresh token is not valid")]
     InvalidRefreshToken,
     #[error("the refresh token was already used; the sign-in session has been revoked")]
@@ -53,7 +56,13 @@ pub struct Authenticator {
     keys: TokenKeys,
     throttle: LoginThrottle,
     session_lifetime: chrono::Duration,
+    /// Password checks running at once: each Argon2 hash takes ~19 MiB and tens of
+    /// milliseconds of a blocking thread.
+    hashing: tokio::sync::Semaphore,
 }
+
+/// How long a login waits for a password check to be free before it is answered 503.
+const HASH_WAIT: Duration = Duration::from_secs(5);
 
 /// Longest tenant, e-mail and password inputs looked at; longer ones fail fast.
 const MAX_INPUT: usize = 256;
@@ -64,6 +73,7 @@ impl Authenticator {
         keys: TokenKeys,
         throttle: LoginThrottle,
         session_lifetime: Duration,
+        max_concurrent_logins: u32,
     ) -> Self {
         let session_lifetime =
             chrono::Duration::from_std(session_lifetime).unwrap_or(chrono::Duration::days(30));
@@ -72,6 +82,7 @@ impl Authenticator {
             keys,
             throttle,
             session_lifetime,
+            hashing: tokio::sync::Semaphore::new(max_concurrent_logins.max(1) as usize),
         }
     }
 
@@ -88,12 +99,20 @@ impl Authenticator {
         origin: Origin,
     ) -> Result<TokenPair, AuthError> {
         let address = origin.client_ip.clone();
-        if let Some(wait) = self.throttle.check(tenant_slug, email, address.as_deref()) {
-            return Err(AuthError::Throttled(wait));
-        }
-        match self.check_password(tenant_slug, email, password).await? {
+        let attempt = self
+            .throttle
+            .begin(tenant_slug, email, address.as_deref())
+            .map_err(AuthError::Throttled)?;
+        let checked = {
+            let _hashing = tokio::time::timeout(HASH_WAIT, self.hashing.acquire())
+                .await
+                .map_err(|_| AuthError::Busy)?
+                .map_err(|_| AuthError::Busy)?;
+            self.check_password(tenant_slug, email, password).await?
+        };
+        match checked {
             Some((tenant, agent_id, role)) => {
-                self.throttle.success(tenant_slug, email);
+                attempt.succeeded();
                 let refresh = new_refresh_token()?;
                 let session = auth_sessions::open(
                     &self.db,
@@ -108,8 +127,7 @@ impl Authenticator {
                 self.pair(agent_id, tenant, role, session, refresh)
             }
             None => {
-                self.throttle
-                    .failure(tenant_slug, email, address.as_deref());
+                attempt.failed();
                 Err(AuthError::InvalidCredentials)
             }
         }

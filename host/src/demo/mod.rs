@@ -159,16 +159,20 @@ async fn create_channel(
         default_skill_group_id: Some(fallback_group),
         im_base_url: base_url,
         webchat_enabled: true,
+        webchat_require_identity: false,
         idle_timeout_secs: crate::directory::channel::DEFAULT_IDLE_TIMEOUT_SECS,
     };
     new.validate()
         .map_err(|e| anyhow::anyhow!("demo channel: {e:?}"))?;
-    let secret = match &new.secret_key {
-        Some(s) => s.clone(),
-        None => random_secret(24)?,
+    let secrets = crate::directory::ChannelSecrets {
+        secret_key: match &new.secret_key {
+            Some(s) => s.clone(),
+            None => random_secret(24)?,
+        },
+        callback_token: random_secret(24)?,
+        webchat_identity_secret: random_secret(24)?,
     };
-    let token = random_secret(24)?;
-    Ok(channels::create(db, tenant, &new, &secret, &token).await?)
+    Ok(channels::create(db, tenant, &new, &secrets).await?)
 }
 
 /// Seeds the demo tenant. With `password` (from `KEFU_DEMO_PASSWORD`) every demo

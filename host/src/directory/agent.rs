@@ -8,19 +8,25 @@ use uuid::Uuid;
 
 use super::validate::{self, FieldErrors};
 
-/// What a signed-in person may do. Admins manage the tenant; agents serve sessions.
-/// An admin is also an agent and can be routed sessions.
+/// What a signed-in person may do. Agents serve sessions and see their own work;
+/// supervisors also watch the sessions, queues and agents of their skill groups;
+/// admins manage the tenant and see everything. Everyone is also an agent and can be
+/// routed sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,
+    Supervisor,
     Agent,
 }
 
 impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Supervisor, Role::Agent];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
+            Role::Supervisor => "supervisor",
             Role::Agent => "agent",
         }
     }
@@ -28,8 +34,22 @@ impl Role {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "admin" => Some(Role::Admin),
+            "supervisor" => Some(Role::Supervisor),
             "agent" => Some(Role::Agent),
             _ => None,
+        }
+    }
+
+    /// Whether this role includes everything `other` may do.
+    pub fn includes(self, other: Role) -> bool {
+        self.rank() >= other.rank()
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            Role::Agent => 0,
+            Role::Supervisor => 1,
+            Role::Admin => 2,
         }
     }
 }
@@ -50,9 +70,11 @@ pub const MAX_MEMBERSHIPS: usize = 50;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Membership {
+    /// A skill group of the tenant (422 when there is none with this id), listed once.
     pub skill_group_id: Uuid,
     /// 1 (served first) to 10. Default 5.
     #[serde(default = "default_priority")]
+    #[schema(minimum = 1, maximum = 10)]
     pub priority: i32,
 }
 
@@ -86,24 +108,45 @@ pub struct Agent {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAgent {
+    /// The sign-in name, unique in the tenant (409 `email_taken`); kept in lower case.
+    #[schema(
+        max_length = 254,
+        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s.\x00-\x1f\x7f-\x9f][^@\s\x00-\x1f\x7f-\x9f]*\.[^@\s\x00-\x1f\x7f-\x9f]*[^@\s.\x00-\x1f\x7f-\x9f]$"
+    )]
     pub email: String,
+    #[schema(
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// Defaults to `name`.
     #[serde(default)]
+    #[schema(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub nickname: Option<String>,
+    /// Digits with spaces, dashes, brackets and an optional leading `+`.
     #[serde(default)]
+    #[schema(
+        max_length = 32,
+        pattern = r"^\+?[ ()-]*[0-9][ ()-]*[0-9][ ()-]*[0-9][0-9 ()-]*$"
+    )]
     pub phone: Option<String>,
+    /// Unique in the tenant when set (409 `staff_no_taken`).
     #[serde(default)]
+    #[schema(max_length = 32, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub staff_no: Option<String>,
     /// Default `agent`.
     #[serde(default = "default_role")]
     pub role: Role,
     /// 1–100, default 5.
     #[serde(default = "default_max_sessions")]
+    #[schema(minimum = 1, maximum = 100)]
     pub max_concurrent_sessions: i32,
     /// The initial password, 8–128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
+    /// Each skill group at most once.
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub skill_groups: Vec<Membership>,
 }
 
@@ -135,23 +178,44 @@ impl NewAgent {
 }
 
 /// A partial update: absent fields are left as they are; `null` clears an optional one.
+/// At least one field must be given.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct AgentPatch {
+    #[schema(
+        nullable = false,
+        max_length = 254,
+        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s.\x00-\x1f\x7f-\x9f][^@\s\x00-\x1f\x7f-\x9f]*\.[^@\s\x00-\x1f\x7f-\x9f]*[^@\s.\x00-\x1f\x7f-\x9f]$"
+    )]
     pub email: Option<String>,
+    #[schema(
+        nullable = false,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
+    #[schema(
+        nullable = false,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub nickname: Option<String>,
     #[serde(default, deserialize_with = "super::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 32, pattern = r"^\+?[ ()-]*[0-9][ ()-]*[0-9][ ()-]*[0-9][0-9 ()-]*$")]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "super::double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 32, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub staff_no: Option<Option<String>>,
+    #[schema(nullable = false)]
     pub role: Option<Role>,
+    #[schema(nullable = false, minimum = 1, maximum = 100)]
     pub max_concurrent_sessions: Option<i32>,
     /// Sets a new password and signs the agent out everywhere.
+    #[schema(nullable = false, min_length = 8, max_length = 128)]
     pub password: Option<String>,
-    /// Replaces the agent's skill groups.
+    /// Replaces the agent's skill groups; each at most once.
+    #[schema(nullable = false, max_items = 50)]
     pub skill_groups: Option<Vec<Membership>>,
 }
 

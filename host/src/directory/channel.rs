@@ -46,6 +46,11 @@ pub struct Channel {
     pub webchat_enabled: bool,
     /// A session whose user stays silent this long ends with 108; 0 never.
     pub idle_timeout_secs: u32,
+    /// Checks the tokens with which a site embedding the web chat vouches for its
+    /// signed-in user; `None` for channels made before there were any.
+    pub webchat_identity_secret: Option<String>,
+    /// The web chat accepts only users a site vouched for, no anonymous visitors.
+    pub webchat_require_identity: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -68,6 +73,11 @@ pub struct ChannelView {
     pub webchat_enabled: bool,
     /// The web chat page, relative to kefu's address.
     pub webchat_path: String,
+    /// `****` and the web chat identity key's last 4 characters; empty when the channel
+    /// has none yet (rotate its secrets to make one).
+    pub webchat_identity_secret_hint: String,
+    /// Only users a site vouched for (with a token signed by the identity key) may chat.
+    pub webchat_require_identity: bool,
     pub idle_timeout_secs: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -78,6 +88,8 @@ pub struct ChannelView {
 pub struct ChannelSecrets {
     pub secret_key: String,
     pub callback_token: String,
+    /// Signs (HS256) the identity tokens of a site that embeds the web chat.
+    pub webchat_identity_secret: String,
 }
 
 fn hint(secret: &str) -> String {
@@ -107,6 +119,12 @@ impl Channel {
             im_base_url: self.im_base_url.clone(),
             webchat_enabled: self.webchat_enabled,
             webchat_path: format!("/chat/{}", self.id),
+            webchat_identity_secret_hint: self
+                .webchat_identity_secret
+                .as_deref()
+                .map(hint)
+                .unwrap_or_default(),
+            webchat_require_identity: self.webchat_require_identity,
             idle_timeout_secs: self.idle_timeout_secs,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -117,6 +135,7 @@ impl Channel {
         ChannelSecrets {
             secret_key: self.secret_key.clone(),
             callback_token: self.callback_token.clone(),
+            webchat_identity_secret: self.webchat_identity_secret.clone().unwrap_or_default(),
         }
     }
 }
@@ -125,24 +144,48 @@ impl Channel {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewChannel {
+    /// Unique in the tenant (409 `channel_name_taken`).
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
+    /// The IM account users write to: printable ASCII, no spaces; unique in the app
+    /// (409 `channel_account_taken`).
+    #[schema(min_length = 1, max_length = 32, pattern = r"^[!-~]+$")]
     pub account: String,
+    /// The IM app; one another tenant's channels claimed is refused (409 `im_app_taken`).
+    #[schema(minimum = 1, maximum = 4294967295.0)]
     pub sdkappid: u64,
     #[serde(default = "default_admin")]
+    #[schema(min_length = 1, max_length = 32, pattern = r"^[!-~]+$")]
     pub admin_identifier: String,
+    /// Generated when left out.
     #[serde(default)]
+    #[schema(min_length = 16, max_length = 128, pattern = r"^[!-~]+$")]
     pub secret_key: Option<String>,
+    /// Generated when left out.
     #[serde(default)]
+    #[schema(min_length = 16, max_length = 128, pattern = r"^[!-~]+$")]
     pub callback_token: Option<String>,
+    /// A flow of the tenant (422 when there is none with this id).
     #[serde(default)]
     pub flow_id: Option<Uuid>,
+    /// A skill group of the tenant (422 when there is none with this id).
     #[serde(default)]
     pub default_skill_group_id: Option<Uuid>,
+    /// An http(s) URL; replies to IM users go to `{im_base_url}/v4/openim/sendmsg`.
     #[serde(default)]
+    #[schema(max_length = 500, pattern = r"^https?://[!-~]*[!-.0-~]$")]
     pub im_base_url: Option<String>,
     #[serde(default = "yes")]
     pub webchat_enabled: bool,
+    /// Only users a site vouched for may use the web chat (default false).
+    #[serde(default)]
+    pub webchat_require_identity: bool,
+    /// Seconds of silence after which a session ends (108); 0 never. At most 7 days.
     #[serde(default = "default_idle")]
+    #[schema(maximum = 604800)]
     pub idle_timeout_secs: u32,
 }
 
@@ -162,21 +205,53 @@ fn default_idle() -> u32 {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelPatch {
+    #[schema(
+        nullable = false,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 32,
+        pattern = r"^[!-~]+$"
+    )]
     pub admin_identifier: Option<String>,
+    #[schema(
+        nullable = false,
+        min_length = 16,
+        max_length = 128,
+        pattern = r"^[!-~]+$"
+    )]
     pub secret_key: Option<String>,
+    #[schema(
+        nullable = false,
+        min_length = 16,
+        max_length = 128,
+        pattern = r"^[!-~]+$"
+    )]
     pub callback_token: Option<String>,
+    /// A flow of the tenant (422 when there is none with this id).
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<Uuid>)]
     pub flow_id: Option<Option<Uuid>>,
+    /// A skill group of the tenant (422 when there is none with this id).
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<Uuid>)]
     pub default_skill_group_id: Option<Option<Uuid>>,
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = r"^https?://[!-~]*[!-.0-~]$")]
     pub im_base_url: Option<Option<String>>,
+    #[schema(nullable = false)]
     pub webchat_enabled: Option<bool>,
+    #[schema(nullable = false)]
+    pub webchat_require_identity: Option<bool>,
+    #[schema(nullable = false, maximum = 604800)]
     pub idle_timeout_secs: Option<u32>,
+    /// Set by a rotation only, never by a client.
+    #[serde(skip)]
+    pub webchat_identity_secret: Option<String>,
 }
 
 mod double_option {
@@ -329,12 +404,15 @@ mod tests {
             im_base_url: None,
             webchat_enabled: true,
             idle_timeout_secs: 0,
+            webchat_identity_secret: Some("identityidentity5678".into()),
+            webchat_require_identity: false,
             created_at: now,
             updated_at: now,
         };
         let v = c.view();
         assert_eq!(v.secret_key_hint, "****WXYZ");
         assert_eq!(v.callback_token_hint, "****1234");
+        assert_eq!(v.webchat_identity_secret_hint, "****5678");
         let json = serde_json::to_string(&v).unwrap_or_default();
         assert!(!json.contains("0123456789"));
     }

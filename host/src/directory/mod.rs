@@ -28,9 +28,11 @@ use utoipa::{IntoParams, ToSchema};
 pub struct PageRequest {
     /// Page number, from 1. Default 1.
     #[serde(default = "default_page")]
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: u64,
     /// Items per page, 1–100. Default 20.
     #[serde(default = "default_page_size")]
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: u64,
 }
 

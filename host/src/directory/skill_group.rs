@@ -75,14 +75,18 @@ pub struct RoutingSettings {
     /// Offer the session to the agent who last served this user, if they are free.
     pub prefer_last_agent: bool,
     /// How far back "last served" reaches, in seconds (0–30 days).
+    #[schema(minimum = 0, maximum = 2592000)]
     pub last_agent_window_secs: i32,
     pub accept_mode: AcceptMode,
     /// Countdown for a manual accept, in seconds (5–600).
+    #[schema(minimum = 5, maximum = 600)]
     pub offer_timeout_secs: i32,
     /// Sessions that may wait in the queue (1–100000).
+    #[schema(minimum = 1, maximum = 100000)]
     pub queue_max_length: i32,
     /// Longest wait in the queue, in seconds (10–86400), after which the session
     /// leaves by the transfer module's exits.
+    #[schema(minimum = 10, maximum = 86400)]
     pub queue_max_wait_secs: i32,
 }
 
@@ -139,10 +143,14 @@ impl RoutingSettings {
 pub struct RoutingPatch {
     pub strategy: Option<RoutingStrategy>,
     pub prefer_last_agent: Option<bool>,
+    #[schema(minimum = 0, maximum = 2592000)]
     pub last_agent_window_secs: Option<i32>,
     pub accept_mode: Option<AcceptMode>,
+    #[schema(minimum = 5, maximum = 600)]
     pub offer_timeout_secs: Option<i32>,
+    #[schema(minimum = 1, maximum = 100000)]
     pub queue_max_length: Option<i32>,
+    #[schema(minimum = 10, maximum = 86400)]
     pub queue_max_wait_secs: Option<i32>,
 }
 
@@ -189,8 +197,14 @@ pub struct SkillGroup {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSkillGroup {
+    /// Unique in the tenant (409 `skill_group_name_taken`).
+    #[schema(
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 512, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub description: String,
     #[serde(default)]
     pub routing: RoutingSettings,
@@ -210,7 +224,12 @@ impl NewSkillGroup {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SkillGroupPatch {
+    #[schema(
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
+    #[schema(max_length = 512, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub description: Option<String>,
     pub routing: Option<RoutingPatch>,
 }

@@ -50,6 +50,12 @@ impl FieldErrors {
     }
 }
 
+/// What [`text`] accepts once trimmed, as a JSON Schema pattern: no control characters
+/// and no surrounding white space (so that two entries differ exactly when they differ
+/// after trimming).
+pub const TRIMMED_PATTERN: &str =
+    r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$";
+
 /// Trims `value` in place and checks its length in characters (not bytes, so that
 /// Chinese names get the same allowance as Latin ones) and that it has no control
 /// characters.

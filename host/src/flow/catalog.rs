@@ -3,6 +3,8 @@
 //! installation of every node. Rolling back publishes an earlier revision's graph
 //! again, as a new revision, so the history says who went back and when.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
@@ -29,6 +31,9 @@ pub struct Flow {
     pub live_revision: Option<i32>,
     /// The number of the newest revision (0 when none).
     pub latest_revision: i32,
+    /// The verdict on the draft as last checked; `None` when it never was.
+    #[serde(skip)]
+    pub checked: Option<Verdict>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -77,7 +82,7 @@ impl Revision {
 }
 
 /// The outcome of checking a graph.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Verdict {
     pub valid: bool,
     /// Every problem, with the JSON pointer of what is wrong.
@@ -86,6 +91,12 @@ pub struct Verdict {
     #[serde(skip)]
     pub nodes: Vec<PinnedNode>,
 }
+
+/// Node configurations checked at once for one request.
+pub const CHECK_PARALLELISM: usize = 4;
+/// How long checking one graph's nodes may take in all; nodes not checked by then
+/// are reported as such.
+pub const CHECK_BUDGET: Duration = Duration::from_secs(10);
 
 /// Why a publication was refused.
 #[derive(Debug, thiserror::Error)]
@@ -151,7 +162,9 @@ fn parse_requirement(text: &str) -> Result<semver::VersionReq, String> {
 }
 
 /// Checks a graph completely: its shape, each node's module and configuration (with
-/// the module's own `validate-config`), and its topology.
+/// the module's own `validate-config`), and its topology. Configurations are checked
+/// a few at a time, their verdicts kept by the registry, and all of them within
+/// [`CHECK_BUDGET`]: a node not checked in time is a problem of its own.
 pub async fn check(
     registry: &Registry,
     tenant: TenantId,
@@ -166,24 +179,37 @@ pub async fn check(
         });
     }
     let installed = registry.list(tenant).await?;
-    let mut shapes: Vec<Option<NodeInfo>> = Vec::with_capacity(graph.nodes.len());
-    let mut pinned = Vec::with_capacity(graph.nodes.len());
+    let mut rows: Vec<Option<&PluginRow>> = Vec::with_capacity(graph.nodes.len());
     for (i, node) in graph.nodes.iter().enumerate() {
-        let row = match resolve(&installed, &node.module, &node.version) {
-            Ok(row) => row,
+        match resolve(&installed, &node.module, &node.version) {
+            Ok(row) => rows.push(Some(row)),
             Err((field, message)) => {
                 problems.push(ConfigProblem {
                     path: format!("/nodes/{i}/{field}"),
                     message,
                 });
-                shapes.push(None);
-                continue;
+                rows.push(None);
             }
+        }
+    }
+    let answers = check_configs(registry, tenant, graph, &rows).await;
+    let mut shapes: Vec<Option<NodeInfo>> = Vec::with_capacity(graph.nodes.len());
+    let mut pinned = Vec::with_capacity(graph.nodes.len());
+    for (i, (node, answer)) in graph.nodes.iter().zip(answers).enumerate() {
+        let (Some(row), Some(answer)) = (rows[i], answer) else {
+            if rows[i].is_some() {
+                problems.push(ConfigProblem {
+                    path: format!("/nodes/{i}/config"),
+                    message: format!(
+                        "not checked: checking the flow's nodes took over {} s",
+                        CHECK_BUDGET.as_secs()
+                    ),
+                });
+            }
+            shapes.push(None);
+            continue;
         };
-        match registry
-            .validate_config(row, &node.config.to_string())
-            .await
-        {
+        match answer {
             Ok(shape) => {
                 pinned.push(PinnedNode {
                     id: node.id.clone(),
@@ -224,6 +250,73 @@ pub async fn check(
         problems,
         nodes: if valid { pinned } else { Vec::new() },
     })
+}
+
+/// Each resolved node's `validate-config` answer, [`CHECK_PARALLELISM`] at a time;
+/// `None` for a node without a module, or not reached within [`CHECK_BUDGET`].
+async fn check_configs(
+    registry: &Registry,
+    tenant: TenantId,
+    graph: &Graph,
+    rows: &[Option<&PluginRow>],
+) -> Vec<Option<Result<NodeInfo, StepFailure>>> {
+    use futures_util::StreamExt;
+    use futures_util::stream::FuturesUnordered;
+
+    let mut answers: Vec<Option<Result<NodeInfo, StepFailure>>> = vec![None; rows.len()];
+    let mut waiting: Vec<(usize, &PluginRow)> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, row)| row.map(|r| (i, r)))
+        .rev()
+        .collect();
+    let mut running = FuturesUnordered::new();
+    let until = tokio::time::Instant::now() + CHECK_BUDGET;
+    loop {
+        while running.len() < CHECK_PARALLELISM {
+            let Some((i, row)) = waiting.pop() else {
+                break;
+            };
+            running.push(check_one(
+                registry,
+                tenant,
+                i,
+                row,
+                graph.nodes[i].config.to_string(),
+            ));
+        }
+        match tokio::time::timeout_at(until, running.next()).await {
+            Ok(Some((i, answer))) => answers[i] = Some(answer),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    answers
+}
+
+async fn check_one(
+    registry: &Registry,
+    tenant: TenantId,
+    i: usize,
+    row: &PluginRow,
+    config: String,
+) -> (usize, Result<NodeInfo, StepFailure>) {
+    (i, registry.validate_config(tenant, row, &config).await)
+}
+
+/// The verdict on a flow's draft: as stored when it was saved; a draft never checked
+/// (saved before kefu kept verdicts) is checked once, and its verdict kept.
+pub async fn draft_verdict(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    tenant: TenantId,
+    flow: &Flow,
+) -> Result<Verdict, StoreError> {
+    if let Some(verdict) = &flow.checked {
+        return Ok(verdict.clone());
+    }
+    let verdict = check(registry, tenant, &flow.draft).await?;
+    flows::set_verdict(db, tenant, flow.id, &flow.draft, &verdict).await?;
+    Ok(verdict)
 }
 
 /// Publishes a flow's draft as its next revision, which becomes live.
@@ -275,6 +368,9 @@ async fn publish_graph(
     by: Option<Uuid>,
 ) -> Result<Revision, PublishError> {
     let verdict = check(registry, tenant, graph).await?;
+    // What was just learned of the graph is the draft's verdict too, when it is the
+    // draft (the modules may have changed since it was saved).
+    flows::set_verdict(db, tenant, flow_id, graph, &verdict).await?;
     if !verdict.valid {
         return Err(PublishError::Invalid(verdict.problems));
     }

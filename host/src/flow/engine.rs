@@ -10,7 +10,10 @@
 //! A failed step never stops the session: the flow leaves the node by its `error`
 //! edge when it has one, and otherwise falls back safely, to the channel's default
 //! skill group or, without one, by ending the session with end status 0. A turn that
-//! steps more than its step limit is a runaway loop and fails the same way.
+//! steps more than its step limit is a runaway loop and fails the same way; so does
+//! one whose module calls run longer than the turn's time in all. What a turn may
+//! send, and what a session may hold (its variables and modules' private states), is
+//! bounded too: a step that would go beyond fails without being applied.
 //!
 //! The engine knows nothing of the database, HTTP or wasmtime: nodes are stepped
 //! through [`NodeRunner`].
@@ -124,6 +127,8 @@ pub struct Turn {
     pub failures: Vec<NodeFailure>,
     /// Steps run.
     pub steps: u32,
+    /// Bytes of the messages sent so far.
+    pub sent_bytes: u64,
 }
 
 /// Steps nodes for the engine, and checks what they ask for.
@@ -149,6 +154,12 @@ pub struct TurnContext<'a> {
     /// The channel's default skill group, for the fallback.
     pub fallback_group: Option<Uuid>,
     pub max_steps: u32,
+    /// How long the turn's steps may take in all.
+    pub max_time: std::time::Duration,
+    /// Most bytes of messages the turn may send.
+    pub max_sent_bytes: u64,
+    /// Most bytes the session's variables and modules' states may hold together.
+    pub max_state_bytes: u64,
     pub now: DateTime<Utc>,
 }
 
@@ -166,7 +177,9 @@ pub async fn run_turn(
         outcome: Outcome::Suspended,
         failures: Vec::new(),
         steps: 0,
+        sent_bytes: 0,
     };
+    let started = std::time::Instant::now();
     state.turns = state.turns.saturating_add(1);
     let graph = &ctx.revision.graph;
     let mut trigger = trigger;
@@ -184,6 +197,17 @@ pub async fn run_turn(
                 format!(
                     "the flow ran {} steps in one turn without waiting: a runaway loop",
                     turn.steps
+                ),
+            );
+            turn.outcome = fail(ctx, state, &mut turn, &current, failure, false);
+            return turn;
+        }
+        if turn.steps > 0 && started.elapsed() >= ctx.max_time {
+            let failure = StepFailure::new(
+                FailureKind::Deadline,
+                format!(
+                    "the turn's steps ran for over {} ms without waiting",
+                    ctx.max_time.as_millis()
                 ),
             );
             turn.outcome = fail(ctx, state, &mut turn, &current, failure, false);
@@ -326,6 +350,39 @@ async fn apply(
             format!("a session may hold at most {MAX_VARIABLES} variables"),
         ));
     }
+    let held = state_bytes(
+        &variables,
+        &state.node_states,
+        node,
+        output.state.as_deref(),
+    );
+    if held > ctx.max_state_bytes {
+        return Err(StepFailure::new(
+            FailureKind::OversizedOutput,
+            format!(
+                "the session would hold {held} bytes of variables and module states, over {}",
+                ctx.max_state_bytes
+            ),
+        ));
+    }
+    let sent: u64 = output
+        .actions
+        .iter()
+        .map(|a| match a {
+            Action::Send { message } => outgoing_bytes(message),
+            _ => 0,
+        })
+        .sum();
+    if turn.sent_bytes + sent > ctx.max_sent_bytes {
+        return Err(StepFailure::new(
+            FailureKind::OversizedOutput,
+            format!(
+                "the turn would send more than {} bytes of messages",
+                ctx.max_sent_bytes
+            ),
+        ));
+    }
+    turn.sent_bytes += sent;
     state.variables = variables;
     for action in output.actions {
         match action {
@@ -356,6 +413,38 @@ async fn apply(
         }),
         Next::Suspend => Step::Stop(Outcome::Suspended),
     })
+}
+
+/// What a session would hold: its variables, and every node's state with `node`'s
+/// replaced by `new_state`.
+fn state_bytes(
+    variables: &BTreeMap<String, String>,
+    states: &BTreeMap<String, Vec<u8>>,
+    node: &str,
+    new_state: Option<&[u8]>,
+) -> u64 {
+    let vars: usize = variables.iter().map(|(k, v)| k.len() + v.len()).sum();
+    let others: usize = states
+        .iter()
+        .filter(|(k, _)| k.as_str() != node)
+        .map(|(k, v)| k.len() + v.len())
+        .sum();
+    (vars + others + new_state.map_or(0, |s| node.len() + s.len())) as u64
+}
+
+fn outgoing_bytes(message: &Outgoing) -> u64 {
+    let len = match message {
+        Outgoing::Text { text } => text.len(),
+        Outgoing::Menu { title, choices } => {
+            title.len()
+                + choices
+                    .iter()
+                    .map(|c| c.id.len() + c.label.len())
+                    .sum::<usize>()
+        }
+        Outgoing::Custom(c) => c.data.len() + c.desc.len() + c.ext.len(),
+    };
+    len as u64
 }
 
 fn record(turn: &mut Turn, node: &str, failure: &StepFailure, took_error_exit: bool) {
@@ -488,6 +577,9 @@ mod tests {
             revision,
             fallback_group: fallback,
             max_steps: 20,
+            max_time: std::time::Duration::from_secs(10),
+            max_sent_bytes: 1024,
+            max_state_bytes: 1024,
             now: Utc::now(),
         }
     }

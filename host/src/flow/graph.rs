@@ -66,9 +66,10 @@ pub struct Node {
     /// installed, enabled version that matches is pinned when the flow is published.
     #[serde(default = "any_version")]
     pub version: String,
-    /// The node's configuration, checked by the module.
+    /// The node's configuration, checked by the module: any JSON value is kept as given
+    /// (the verdict says when the module wants another).
     #[serde(default = "empty_object")]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub config: serde_json::Value,
     /// A name for people, shown by the flow editor.
     #[serde(default, skip_serializing_if = "String::is_empty")]

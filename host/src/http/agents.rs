@@ -27,10 +27,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct ListAgents {
     /// Page number, from 1. Default 1.
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<u64>,
     /// Items per page, 1–100. Default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u64>,
     /// Case-insensitive text found in the name, nickname, e-mail or staff number.
+    #[param(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub q: Option<String>,
     pub role: Option<crate::directory::Role>,
     /// `true` for active agents only, `false` for deactivated ones only.
@@ -44,7 +47,7 @@ pub struct ListAgents {
     get,
     path = "/api/v1/agents",
     tag = "agents",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(ListAgents),
     responses(
         (status = 200, body = Page<Agent>),
@@ -83,7 +86,7 @@ async fn list_agents(
     post,
     path = "/api/v1/agents",
     tag = "agents",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     request_body = NewAgent,
     responses(
         (status = 201, body = Agent),
@@ -110,7 +113,7 @@ async fn create_agent(
     get,
     path = "/api/v1/agents/{id}",
     tag = "agents",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Agent id")),
     responses((status = 200, body = Agent), (status = 404, body = ErrorBody))
 )]
@@ -132,7 +135,7 @@ async fn get_agent(
     patch,
     path = "/api/v1/agents/{id}",
     tag = "agents",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Agent id")),
     request_body = AgentPatch,
     responses(
@@ -173,7 +176,7 @@ async fn update_agent(
     post,
     path = "/api/v1/agents/{id}/deactivate",
     tag = "agents",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Agent id")),
     responses(
         (status = 200, body = Agent),
@@ -194,7 +197,7 @@ async fn deactivate_agent(
     post,
     path = "/api/v1/agents/{id}/reactivate",
     tag = "agents",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Agent id")),
     responses((status = 200, body = Agent), (status = 404, body = ErrorBody))
 )]

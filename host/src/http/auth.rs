@@ -45,6 +45,7 @@ pub struct LoginRequest {
         (status = 401, description = "`invalid_credentials`", body = ErrorBody),
         (status = 422, body = ErrorBody),
         (status = 429, description = "`too_many_attempts`, with `Retry-After`", body = ErrorBody),
+        (status = 503, description = "`server_busy`: too many password checks at once; retry after `Retry-After`", body = ErrorBody),
     )
 )]
 async fn login(

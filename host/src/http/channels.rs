@@ -42,7 +42,7 @@ fn generated() -> Result<String> {
     get,
     path = "/api/v1/channels",
     tag = "channels",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(PageRequest),
     responses((status = 200, body = Page<ChannelView>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody))
 )]
@@ -63,18 +63,20 @@ async fn list_channels(
     }))
 }
 
-/// Creates a channel. A secret key or callback token left out is generated; both are
-/// answered in full this once (later only their last characters are shown).
+/// Creates a channel. A secret key or callback token left out is generated; they and
+/// the web chat identity key are answered in full this once (later only their last
+/// characters are shown). The tenant's first channel of an IM app claims the app for
+/// the tenant; an app another tenant owns is refused with `im_app_taken`.
 #[utoipa::path(
     post,
     path = "/api/v1/channels",
     tag = "channels",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     request_body = NewChannel,
     responses(
         (status = 201, body = ChannelWithSecrets),
         (status = 403, body = ErrorBody),
-        (status = 409, description = "`channel_name_taken`, `channel_account_taken`", body = ErrorBody),
+        (status = 409, description = "`channel_name_taken`, `channel_account_taken`, `im_app_taken`", body = ErrorBody),
         (status = 422, body = ErrorBody),
     )
 )]
@@ -84,15 +86,18 @@ async fn create_channel(
     Json(mut new): Json<NewChannel>,
 ) -> Result<(StatusCode, axum::Json<ChannelWithSecrets>)> {
     new.validate()?;
-    let secret_key = match &new.secret_key {
-        Some(k) => k.clone(),
-        None => generated()?,
+    let secrets = ChannelSecrets {
+        secret_key: match &new.secret_key {
+            Some(k) => k.clone(),
+            None => generated()?,
+        },
+        callback_token: match &new.callback_token {
+            Some(t) => t.clone(),
+            None => generated()?,
+        },
+        webchat_identity_secret: generated()?,
     };
-    let token = match &new.callback_token {
-        Some(t) => t.clone(),
-        None => generated()?,
-    };
-    let channel = channels::create(&state.db, auth.tenant, &new, &secret_key, &token).await?;
+    let channel = channels::create(&state.db, auth.tenant, &new, &secrets).await?;
     state.im_apps.clear();
     tracing::info!(channel_id = %channel.id, by = %auth.agent_id, "channel created");
     Ok((
@@ -109,7 +114,7 @@ async fn create_channel(
     get,
     path = "/api/v1/channels/{id}",
     tag = "channels",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Channel id")),
     responses((status = 200, body = ChannelView), (status = 404, body = ErrorBody))
 )]
@@ -132,13 +137,13 @@ async fn get_channel(
     patch,
     path = "/api/v1/channels/{id}",
     tag = "channels",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Channel id")),
     request_body = ChannelPatch,
     responses(
         (status = 200, body = ChannelView),
         (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody),
+        (status = 409, description = "`channel_name_taken`", body = ErrorBody),
         (status = 422, body = ErrorBody),
     )
 )]
@@ -156,12 +161,13 @@ async fn update_channel(
     Ok(axum::Json(channel.view()))
 }
 
-/// Makes a new secret key and callback token for a channel and answers them once.
+/// Makes a new secret key, callback token and web chat identity key for a channel and
+/// answers them once.
 #[utoipa::path(
     post,
     path = "/api/v1/channels/{id}/rotate-secrets",
     tag = "channels",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Channel id")),
     responses((status = 200, body = ChannelWithSecrets), (status = 404, body = ErrorBody))
 )]
@@ -173,6 +179,7 @@ async fn rotate_channel_secrets(
     let patch = ChannelPatch {
         secret_key: Some(generated()?),
         callback_token: Some(generated()?),
+        webchat_identity_secret: Some(generated()?),
         ..ChannelPatch::default()
     };
     let channel = channels::update(&state.db, auth.tenant, id, &patch)
@@ -191,7 +198,7 @@ async fn rotate_channel_secrets(
     delete,
     path = "/api/v1/channels/{id}",
     tag = "channels",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Channel id")),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody))
 )]

@@ -20,7 +20,7 @@ use crate::store::StoreError;
 pub enum Error {
     #[error("{message}")]
     Unauthorized { code: &'static str, message: String },
-    #[error("this action needs the admin role")]
+    #[error("your role does not allow this action")]
     Forbidden,
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -55,6 +55,10 @@ pub enum Error {
     MethodNotAllowed,
     #[error("too many failed attempts; try again later")]
     TooManyRequests(Duration),
+    /// The server cannot take this request now; the client may retry (503 with
+    /// `Retry-After: 1`).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("an internal error occurred")]
     Internal(#[from] anyhow::Error),
 }
@@ -120,6 +124,7 @@ impl Error {
             }
             Self::Status { status, .. } => *status,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -139,6 +144,7 @@ impl Error {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::TooManyRequests(_) => "too_many_attempts",
+            Self::Unavailable(_) => "server_busy",
             Self::Internal(_) => "internal",
         }
     }
@@ -152,6 +158,7 @@ impl IntoResponse for Error {
         let status = self.status();
         let retry_after = match &self {
             Self::TooManyRequests(wait) => Some(wait.as_secs().max(1)),
+            Self::Unavailable(_) => Some(1),
             _ => None,
         };
         let code = self.code().to_owned();
@@ -218,6 +225,7 @@ impl From<AuthError> for Error {
                 Self::unauthorized("invalid_credentials", e.to_string())
             }
             AuthError::Throttled(wait) => Self::TooManyRequests(wait),
+            AuthError::Busy => Self::Unavailable(e.to_string()),
             AuthError::InvalidRefreshToken => {
                 Self::unauthorized("invalid_refresh_token", e.to_string())
             }

@@ -12,9 +12,10 @@ use uuid::Uuid;
 
 use super::error::Error;
 use crate::directory::{FieldErrors, Role};
+use crate::sessions::Visibility;
 use crate::state::AppState;
-use crate::store::TenantId;
 use crate::store::auth_sessions::{self, Origin};
+use crate::store::{TenantId, agents};
 
 /// A JSON body. Malformed JSON is a 400 `invalid_json`; well-formed JSON of the wrong
 /// shape is a 422 naming the offending field; a body over the limit is a 413.
@@ -68,25 +69,44 @@ fn body_limit(req: &Request) -> usize {
 pub struct BodyLimit(pub usize);
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(&mut de) {
-        Ok(value) => Ok(value),
-        Err(err) => {
-            let path = err.path().to_string();
-            let inner = err.into_inner();
-            if inner.is_syntax() || inner.is_eof() {
-                Err(Error::bad_request(
-                    "invalid_json",
-                    format!("the body is not valid JSON: {inner}"),
-                ))
-            } else {
-                let field = if path == "." { "body".to_owned() } else { path };
-                Err(Error::Validation(FieldErrors::single(
-                    field,
-                    strip_position(&inner.to_string()),
-                )))
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|inner| {
+        Error::bad_request(
+            "invalid_json",
+            format!("the body is not valid JSON: {inner}"),
+        )
+    })?;
+    whole_numbers(&mut value);
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
+        let path = err.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        Error::Validation(FieldErrors::single(
+            field,
+            strip_position(&err.into_inner().to_string()),
+        ))
+    })
+}
+
+/// JSON has one kind of number, and to JSON Schema (so to the OpenAPI document) `5.0` is
+/// the integer 5: a client whose language writes whole numbers that way must not be
+/// refused where an integer is expected. The parser's depth limit bounds the recursion.
+fn whole_numbers(value: &mut serde_json::Value) {
+    use serde_json::{Number, Value};
+    // Beyond 2^53 a float no longer names one integer.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= EXACT) {
+                // Exact: `f` is whole and within ±2^53.
+                *n = if f < 0.0 {
+                    Number::from(f as i64)
+                } else {
+                    Number::from(f as u64)
+                };
             }
         }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(members) => members.values_mut().for_each(whole_numbers),
+        _ => {}
     }
 }
 
@@ -203,7 +223,20 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
-/// A signed-in admin; an agent gets 403.
+impl Auth {
+    /// Which sessions, agents and queues the caller may read (`sessions::visibility`).
+    pub async fn visibility(&self, state: &AppState) -> Result<Visibility, Error> {
+        let groups = match self.role {
+            Role::Admin => Vec::new(),
+            Role::Supervisor | Role::Agent => {
+                agents::groups_of(&state.db, self.tenant, self.agent_id).await?
+            }
+        };
+        Ok(Visibility::of(self.role, self.agent_id, groups))
+    }
+}
+
+/// A signed-in admin; anyone else gets 403.
 #[derive(Debug, Clone, Copy)]
 pub struct Admin(pub Auth);
 
@@ -212,10 +245,27 @@ impl FromRequestParts<AppState> for Admin {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let auth = Auth::from_request_parts(parts, state).await?;
-        if auth.role != Role::Admin {
+        if !auth.role.includes(Role::Admin) {
             return Err(Error::Forbidden);
         }
         Ok(Admin(auth))
+    }
+}
+
+/// A signed-in supervisor or admin; an agent gets 403. What a supervisor then sees is
+/// limited to their groups by [`Auth::visibility`].
+#[derive(Debug, Clone, Copy)]
+pub struct Supervisor(pub Auth);
+
+impl FromRequestParts<AppState> for Supervisor {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        if !auth.role.includes(Role::Supervisor) {
+            return Err(Error::Forbidden);
+        }
+        Ok(Supervisor(auth))
     }
 }
 

@@ -44,8 +44,11 @@ async fn tag_flow_body_limit(mut req: Request, next: Next) -> Response {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewFlow {
+    /// Unique in the tenant (409 `flow_name_taken`).
+    #[schema(max_length = 100, pattern = r"^[\s\S]*\S[\s\S]*$")]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub description: String,
     pub draft: Option<Graph>,
 }
@@ -54,7 +57,9 @@ pub struct NewFlow {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlowPatch {
+    #[schema(max_length = 100, pattern = r"^[\s\S]*\S[\s\S]*$")]
     pub name: Option<String>,
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
     pub draft: Option<Graph>,
 }
@@ -74,6 +79,7 @@ pub struct FlowWithVerdict {
 pub struct Publication {
     /// Why, for the history (at most 500 characters).
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub note: String,
 }
 
@@ -81,8 +87,12 @@ pub struct Publication {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rollback {
+    /// A revision of this flow (404 when there is none with this number).
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub revision: i32,
+    /// At most 500 characters.
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub note: String,
 }
 
@@ -129,7 +139,7 @@ fn publish_error(e: PublishError, what: &'static str) -> Error {
 }
 
 /// 422 `flow_invalid`, every problem in `fields` keyed by its JSON pointer.
-fn invalid_flow(problems: &[crate::flow::ConfigProblem]) -> Error {
+pub(super) fn invalid_flow(problems: &[crate::flow::ConfigProblem]) -> Error {
     let mut fields = FieldErrors::new();
     for p in problems {
         let key = if p.path.is_empty() { "/" } else { &p.path };
@@ -157,7 +167,7 @@ fn invalid_flow(problems: &[crate::flow::ConfigProblem]) -> Error {
     get,
     path = "/api/v1/flows",
     tag = "flows",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(PageRequest),
     responses((status = 200, body = Page<Flow>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody))
 )]
@@ -178,7 +188,7 @@ async fn list_flows(
     post,
     path = "/api/v1/flows",
     tag = "flows",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     request_body = NewFlow,
     responses(
         (status = 201, body = FlowWithVerdict),
@@ -202,19 +212,20 @@ async fn create_flow(
     )
     .await?;
     tracing::info!(flow = %flow.id, by = %auth.agent_id, "flow created");
-    let validation = catalog::check(&state.plugins, auth.tenant, &flow.draft).await?;
+    let validation = catalog::draft_verdict(&state.db, &state.plugins, auth.tenant, &flow).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(FlowWithVerdict { flow, validation }),
     ))
 }
 
-/// One flow, with the verdict on its draft.
+/// One flow, with the verdict on its draft as it was checked when saved: reading a
+/// flow runs no module.
 #[utoipa::path(
     get,
     path = "/api/v1/flows/{id}",
     tag = "flows",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Flow id")),
     responses((status = 200, body = FlowWithVerdict), (status = 404, body = ErrorBody))
 )]
@@ -226,7 +237,7 @@ async fn get_flow(
     let flow = flows::get(&state.db, auth.tenant, id)
         .await
         .or_not_found("flow")?;
-    let validation = catalog::check(&state.plugins, auth.tenant, &flow.draft).await?;
+    let validation = catalog::draft_verdict(&state.db, &state.plugins, auth.tenant, &flow).await?;
     Ok(axum::Json(FlowWithVerdict { flow, validation }))
 }
 
@@ -236,7 +247,7 @@ async fn get_flow(
     patch,
     path = "/api/v1/flows/{id}",
     tag = "flows",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Flow id")),
     request_body = FlowPatch,
     responses(
@@ -263,7 +274,7 @@ async fn update_flow(
     )
     .await
     .or_not_found("flow")?;
-    let validation = catalog::check(&state.plugins, auth.tenant, &flow.draft).await?;
+    let validation = catalog::draft_verdict(&state.db, &state.plugins, auth.tenant, &flow).await?;
     Ok(axum::Json(FlowWithVerdict { flow, validation }))
 }
 
@@ -272,7 +283,7 @@ async fn update_flow(
     delete,
     path = "/api/v1/flows/{id}",
     tag = "flows",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Flow id")),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody))
 )]
@@ -295,7 +306,7 @@ async fn delete_flow(
     post,
     path = "/api/v1/flows/validate",
     tag = "flows",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     request_body = Graph,
     responses((status = 200, body = Verdict), (status = 422, body = ErrorBody))
 )]
@@ -315,7 +326,7 @@ async fn validate_flow(
     post,
     path = "/api/v1/flows/{id}/publish",
     tag = "flows",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Flow id")),
     request_body = Publication,
     responses(
@@ -350,7 +361,7 @@ async fn publish_flow(
     get,
     path = "/api/v1/flows/{id}/revisions",
     tag = "flows",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Flow id")),
     responses((status = 200, body = Vec<RevisionSummary>), (status = 404, body = ErrorBody))
 )]
@@ -371,7 +382,7 @@ async fn list_revisions(
     get,
     path = "/api/v1/flows/{id}/revisions/{number}",
     tag = "flows",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(
         ("id" = Uuid, Path, description = "Flow id"),
         ("number" = i32, Path, description = "Revision number"),
@@ -398,7 +409,7 @@ async fn get_revision(
     post,
     path = "/api/v1/flows/{id}/rollback",
     tag = "flows",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Flow id")),
     request_body = Rollback,
     responses(

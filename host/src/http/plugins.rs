@@ -16,7 +16,7 @@ use super::extract::{Admin, Id, Json, Query};
 use crate::directory::FieldErrors;
 use crate::flow::{self, ConfigProblem, ExitInfo, ModuleError, StepOutput};
 use crate::plugin::registry::InstallError;
-use crate::plugin::{FailureKind, Limits, MetricsSnapshot, StepContext, StepFailure};
+use crate::plugin::{FailureKind, Limits, LoadError, MetricsSnapshot, StepContext, StepFailure};
 use crate::state::AppState;
 use crate::store::plugins::PluginRow;
 use crate::store::tenants;
@@ -82,7 +82,7 @@ impl From<PluginRow> for Plugin {
     get,
     path = "/api/v1/plugins",
     tag = "plugins",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 200, body = Vec<Plugin>), (status = 403, body = ErrorBody))
 )]
 async fn list_plugins(
@@ -102,21 +102,26 @@ pub struct InstallQuery {
 }
 
 /// Installs a flow module: the body is the component (`application/wasm`). It is
-/// validated, compiled, linked against what kefu provides and described before it is
-/// accepted, and usable at once.
+/// inspected (its world, imports, and what compiling it would cost), compiled within
+/// bounds, linked against what kefu provides and described before it is accepted,
+/// and usable at once.
 #[utoipa::path(
     post,
     path = "/api/v1/plugins",
     tag = "plugins",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(InstallQuery),
-    request_body(content = Vec<u8>, content_type = "application/wasm"),
+    request_body(content(
+        (super::bodies::ComponentBytes = "application/wasm"),
+        (super::bodies::ComponentBytes = "application/octet-stream"),
+    )),
     responses(
         (status = 201, body = Plugin),
-        (status = 409, description = "`plugin_exists`", body = ErrorBody),
+        (status = 409, description = "`plugin_exists`, `plugin_quota`", body = ErrorBody),
         (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody),
-        (status = 422, description = "`not_wasm`, `not_a_component`, `invalid_component`, `unsupported_import`, `wrong_world` or `describe_failed`", body = ErrorBody),
+        (status = 422, description = "`not_wasm`, `not_a_component`, `invalid_component`, `unsupported_import`, `wrong_world`, `too_complex`, `compile_timeout` or `describe_failed`", body = ErrorBody),
+        (status = 503, description = "`compiler_busy`: another upload of the tenant, or too many of all tenants, are being compiled", body = ErrorBody),
     )
 )]
 async fn install_plugin(
@@ -150,6 +155,11 @@ async fn install_plugin(
         .install(auth.tenant, body.to_vec(), query.enabled.unwrap_or(true))
         .await
         .map_err(|e| match e {
+            InstallError::Load(load @ LoadError::Busy(_)) => Error::Status {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: load.code(),
+                message: load.to_string(),
+            },
             InstallError::Load(load) => Error::Unprocessable {
                 code: load.code(),
                 message: load.to_string(),
@@ -164,7 +174,7 @@ async fn install_plugin(
     get,
     path = "/api/v1/plugins/{id}",
     tag = "plugins",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Plugin id")),
     responses((status = 200, body = Plugin), (status = 404, body = ErrorBody))
 )]
@@ -189,12 +199,16 @@ async fn get_plugin(
     Ok(axum::Json(plugin))
 }
 
+/// At least one of the two.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct PluginPatch {
     /// A disabled module cannot be used in new flow revisions.
+    #[schema(nullable = false)]
     pub enabled: Option<bool>,
     /// New limits (all fields; omitted ones take their defaults), within the server maximum.
+    #[schema(nullable = false)]
     pub limits: Option<Limits>,
 }
 
@@ -203,7 +217,7 @@ pub struct PluginPatch {
     patch,
     path = "/api/v1/plugins/{id}",
     tag = "plugins",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Plugin id")),
     request_body = PluginPatch,
     responses(
@@ -241,7 +255,7 @@ async fn update_plugin(
     delete,
     path = "/api/v1/plugins/{id}",
     tag = "plugins",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Plugin id")),
     responses(
         (status = 204, description = "Deleted"),
@@ -284,7 +298,7 @@ pub struct ConfigVerdict {
     post,
     path = "/api/v1/plugins/{id}/validate-config",
     tag = "plugins",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Plugin id")),
     request_body = ConfigCheck,
     responses((status = 200, body = ConfigVerdict), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
@@ -302,7 +316,7 @@ async fn validate_config(
         .or_not_found("plugin")?;
     match state
         .plugins
-        .validate_config(&row, &check.config.to_string())
+        .validate_config(auth.tenant, &row, &check.config.to_string())
         .await
     {
         Ok(node) => Ok(axum::Json(ConfigVerdict {
@@ -349,14 +363,16 @@ pub struct DryRun {
     #[schema(value_type = Object)]
     pub config: serde_json::Value,
     pub trigger: DryTrigger,
-    /// Session variables, name → JSON value.
+    /// Session variables, name → JSON value (at most 200).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(schema_with = super::bodies::variables)]
     pub variables: serde_json::Map<String, serde_json::Value>,
     /// The private state the module returned from its previous step.
     #[serde(default)]
+    #[schema(schema_with = super::bodies::byte_list)]
     pub state: Option<Vec<u8>>,
     #[serde(default)]
+    #[schema(maximum = 4294967295.0)]
     pub turn: u32,
     /// The end user's nickname.
     #[serde(default)]
@@ -369,7 +385,7 @@ pub struct DryRun {
     post,
     path = "/api/v1/plugins/{id}/dry-run",
     tag = "plugins",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Plugin id")),
     request_body = DryRun,
     responses((status = 200, body = StepOutput), (status = 404, body = ErrorBody), (status = 422, description = "`step_failed`", body = ErrorBody))
@@ -391,12 +407,12 @@ async fn dry_run(
     let config = run.config.to_string();
     let node = state
         .plugins
-        .validate_config(&row, &config)
+        .validate_config(auth.tenant, &row, &config)
         .await
         .map_err(step_failed)?;
     let prepared = state
         .plugins
-        .prepare(&row, &config)
+        .prepare(auth.tenant, &row, &config)
         .await
         .map_err(step_failed)?;
     let tenant = tenants::get(&state.db, auth.tenant).await?;
@@ -407,6 +423,7 @@ async fn dry_run(
         session_id: session_id.clone(),
         node_id: "dry-run".into(),
         exits: Some(node.exits.into_iter().map(|e| e.name).collect()),
+        turn_log: None,
     };
     let input = flow::StepInput {
         session: flow::SessionInfo {

@@ -1,5 +1,6 @@
-//! Admin views of routing: the tenant's reception settings, a skill group's queue in
-//! order, and agents' live status with time spent in each status per day.
+//! Views of routing: the tenant's reception settings (admins), a skill group's queue in
+//! order, and agents' live status with time spent in each status per day (admins, and
+//! supervisors for their own skill groups and their members).
 
 use axum::extract::State;
 use chrono::{NaiveDate, TimeZone, Utc};
@@ -10,10 +11,10 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::{Error, ErrorBody, NotFoundAs, Result};
-use super::extract::{Admin, Id, Json, Query};
+use super::extract::{Admin, Id, Json, Query, Supervisor};
 use crate::directory::{FieldErrors, Page, PageRequest};
 use crate::routing::status::{Shown, StatusView, TenantRouting, TenantRoutingPatch};
-use crate::sessions::Session;
+use crate::sessions::{Session, Visibility};
 use crate::state::AppState;
 use crate::store::{agents, assign, presence, skill_groups, tenants};
 
@@ -30,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     get,
     path = "/api/v1/routing/settings",
     tag = "routing",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 200, body = TenantRouting), (status = 403, body = ErrorBody))
 )]
 async fn get_settings(
@@ -47,7 +48,7 @@ async fn get_settings(
     put,
     path = "/api/v1/routing/settings",
     tag = "routing",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     request_body = TenantRoutingPatch,
     responses((status = 200, body = TenantRouting), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody))
 )]
@@ -76,13 +77,13 @@ pub struct QueueEntry {
     get,
     path = "/api/v1/skill-groups/{id}/queue",
     tag = "routing",
-    security(("bearer" = [])),
+    security(("bearer" = ["supervisor"])),
     params(("id" = Uuid, Path, description = "Skill group id"), PageRequest),
     responses((status = 200, body = Page<QueueEntry>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
 )]
 async fn group_queue(
     State(state): State<AppState>,
-    Admin(auth): Admin,
+    Supervisor(auth): Supervisor,
     Id(id): Id,
     Query(page): Query<PageRequest>,
 ) -> Result<axum::Json<Page<QueueEntry>>> {
@@ -92,6 +93,9 @@ async fn group_queue(
     skill_groups::get(&state.db, auth.tenant, id)
         .await
         .or_not_found("skill group")?;
+    if !auth.visibility(&state).await?.sees_group(id) {
+        return Err(Error::NotFound("skill group"));
+    }
     let found = assign::queue_page(&state.db, auth.tenant, id, page).await?;
     let first = page.offset() + 1;
     Ok(axum::Json(Page {
@@ -116,6 +120,7 @@ async fn group_queue(
 #[into_params(parameter_in = Query)]
 pub struct DayQuery {
     /// `YYYY-MM-DD` in the tenant's time zone; default today.
+    #[param(format = Date)]
     pub date: Option<String>,
 }
 
@@ -136,19 +141,27 @@ pub struct AgentDay {
     get,
     path = "/api/v1/agents/{id}/status",
     tag = "routing",
-    security(("bearer" = [])),
+    security(("bearer" = ["supervisor"])),
     params(("id" = Uuid, Path, description = "Agent id"), DayQuery),
     responses((status = 200, body = AgentDay), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
 )]
 async fn agent_status(
     State(state): State<AppState>,
-    Admin(auth): Admin,
+    Supervisor(auth): Supervisor,
     Id(id): Id,
     Query(q): Query<DayQuery>,
 ) -> Result<axum::Json<AgentDay>> {
-    agents::get(&state.db, auth.tenant, id)
+    let agent = agents::get(&state.db, auth.tenant, id)
         .await
         .or_not_found("agent")?;
+    let groups: Vec<Uuid> = agent
+        .skill_groups
+        .iter()
+        .map(|m| m.skill_group_id)
+        .collect();
+    if !auth.visibility(&state).await?.sees_agent(id, &groups) {
+        return Err(Error::NotFound("agent"));
+    }
     let tenant = tenants::get(&state.db, auth.tenant).await?;
     let tz: chrono_tz::Tz = tenant
         .time_zone
@@ -201,21 +214,30 @@ pub struct MonitorBoard {
     pub items: Vec<MonitoredAgent>,
 }
 
-/// Every active agent who ever opened the workbench, with their live status.
+/// Every active agent who ever opened the workbench, with their live status (for a
+/// supervisor, the members of their groups).
 #[utoipa::path(
     get,
     path = "/api/v1/monitor/agents",
     tag = "routing",
-    security(("bearer" = [])),
+    security(("bearer" = ["supervisor"])),
     responses((status = 200, body = MonitorBoard), (status = 403, body = ErrorBody))
 )]
 async fn monitor_agents(
     State(state): State<AppState>,
-    Admin(auth): Admin,
+    Supervisor(auth): Supervisor,
 ) -> Result<axum::Json<MonitorBoard>> {
     let cutoff = state.router.signals().cutoff(Utc::now());
-    let items = presence::list(&state.db, auth.tenant, cutoff)
-        .await?
+    let who = auth.visibility(&state).await?;
+    let mut board = presence::list(&state.db, auth.tenant, cutoff).await?;
+    if who != Visibility::All {
+        let ids: Vec<Uuid> = board.iter().map(|(id, _, _)| *id).collect();
+        let groups = agents::groups_of_many(&state.db, auth.tenant, &ids).await?;
+        board.retain(|(id, _, _)| {
+            who.sees_agent(*id, groups.get(id).map(Vec::as_slice).unwrap_or_default())
+        });
+    }
+    let items = board
         .into_iter()
         .map(|(agent_id, name, p)| MonitoredAgent {
             agent_id,

@@ -1,4 +1,6 @@
-//! `/api/v1/sessions`: the tenant's sessions and their transcripts (service records).
+//! `/api/v1/sessions`: the tenant's sessions and their transcripts (service records),
+//! as far as the caller may see them: everything for an admin, their groups' for a
+//! supervisor, their own work for an agent (`sessions::visibility`).
 
 use axum::extract::State;
 use serde::Deserialize;
@@ -26,14 +28,19 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct SessionQuery {
+    /// Page number, from 1. Default 1.
     #[serde(default = "first_page")]
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: u64,
+    /// Items per page, 1–100. Default 20.
     #[serde(default = "twenty")]
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: u64,
     /// Only sessions in this status.
     pub status: Option<Status>,
     pub channel_id: Option<Uuid>,
     /// Only this end user's sessions.
+    #[param(max_length = 128)]
     pub user_id: Option<String>,
 }
 
@@ -65,11 +72,12 @@ async fn list_sessions(
     };
     let mut errors = FieldErrors::new();
     page.validate(&mut errors);
-    if q.user_id.as_ref().is_some_and(|u| u.len() > 128) {
-        errors.add("user_id", "must be at most 128 bytes");
+    if q.user_id.as_ref().is_some_and(|u| u.chars().count() > 128) {
+        errors.add("user_id", "must be at most 128 characters");
     }
     errors.into_result()?;
     let filter = SessionFilter {
+        visibility: auth.visibility(&state).await?,
         status: q.status,
         channel_id: q.channel_id,
         user_id: q.user_id,
@@ -93,8 +101,9 @@ async fn get_session(
     auth: Auth,
     Id(id): Id,
 ) -> Result<axum::Json<Session>> {
+    let who = auth.visibility(&state).await?;
     Ok(axum::Json(
-        store::get(&state.db, auth.tenant, id)
+        store::get_visible(&state.db, auth.tenant, id, &who)
             .await
             .or_not_found("session")?,
     ))
@@ -107,12 +116,15 @@ async fn get_session(
 pub struct TranscriptQuery {
     /// Messages per page, 1–100 (default 100).
     #[serde(default = "hundred", rename = "Limit", alias = "limit")]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: u64,
-    /// Messages to skip.
+    /// Messages to skip, at most 1000000.
     #[serde(default, rename = "Offset", alias = "offset")]
+    #[param(maximum = 1000000)]
     pub offset: u64,
-    /// `asc` (oldest first, the default) or `desc`.
+    /// `asc` (oldest first, the default) or `desc`, in any case.
     #[serde(default = "ascending", rename = "Order", alias = "order")]
+    #[param(pattern = "^([aA][sS][cC]|[dD][eE][sS][cC])$")]
     pub order: String,
 }
 
@@ -163,7 +175,8 @@ async fn session_messages(
     Query(q): Query<TranscriptQuery>,
 ) -> Result<axum::Json<Vec<Message>>> {
     let (limit, offset, newest_first) = q.checked()?;
-    store::get(&state.db, auth.tenant, id)
+    let who = auth.visibility(&state).await?;
+    store::get_visible(&state.db, auth.tenant, id, &who)
         .await
         .or_not_found("session")?;
     Ok(axum::Json(

@@ -51,7 +51,7 @@ async fn list_skill_groups(
     post,
     path = "/api/v1/skill-groups",
     tag = "skill-groups",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     request_body = NewSkillGroup,
     responses(
         (status = 201, body = SkillGroup),
@@ -97,7 +97,7 @@ async fn get_skill_group(
     patch,
     path = "/api/v1/skill-groups/{id}",
     tag = "skill-groups",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Skill group id")),
     request_body = SkillGroupPatch,
     responses(
@@ -130,7 +130,7 @@ async fn update_skill_group(
     delete,
     path = "/api/v1/skill-groups/{id}",
     tag = "skill-groups",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Skill group id")),
     responses(
         (status = 204, description = "Deleted"),

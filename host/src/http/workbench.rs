@@ -13,14 +13,15 @@ use uuid::Uuid;
 use super::error::{Error, ErrorBody, Result};
 use super::extract::{Auth, Id, Json, Query};
 use super::sessions::TranscriptQuery;
+use super::workbench_desk::visible;
 use crate::directory::{FieldErrors, Page, PageRequest};
 use crate::routing::router::{QueueView, StatusError};
 use crate::routing::status::{SetStatus, StatusView};
 use crate::sessions::{Acting, AgentActionError, Element, Message, Session, Target};
 use crate::state::AppState;
+use crate::store::agents;
 use crate::store::assign::{self, AgentOpError};
 use crate::store::sessions as store;
-use crate::store::{StoreError, agents};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -111,7 +112,7 @@ async fn get_status(State(state): State<AppState>, auth: Auth) -> Result<axum::J
     path = "/api/v1/agent/status",
     tag = "workbench",
     security(("bearer" = [])),
-    request_body = SetStatus,
+    request_body = crate::routing::status::SetStatusBody,
     responses((status = 200, body = StatusView), (status = 422, body = ErrorBody))
 )]
 async fn set_status(
@@ -190,9 +191,11 @@ async fn decline_offer(
 #[serde(deny_unknown_fields)]
 pub struct NewAgentMessage {
     /// 1–10 elements: `{"type":"text","text":…}` or `{"type":"custom","data","desc","ext"}`.
+    #[schema(value_type = Vec<super::bodies::AgentElement>, min_items = 1, max_items = 10)]
     pub elements: Vec<serde_json::Value>,
-    /// Makes a retry safe: the same id in the same session is stored once.
+    /// Makes a retry safe: the same id in the same session is stored once (1 to 64 bytes).
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64, pattern = "^[ -~]+$")]
     pub client_id: Option<String>,
 }
 
@@ -303,20 +306,6 @@ async fn send_message(
     Ok((status, axum::Json(m)))
 }
 
-/// The session if the caller serves it, was offered it, or served it.
-async fn visible(state: &AppState, auth: &Auth, id: Uuid) -> Result<Session> {
-    let s = match store::get(&state.db, auth.tenant, id).await {
-        Ok(s) => s,
-        Err(StoreError::NotFound) => return Err(Error::NotFound("session")),
-        Err(e) => return Err(e.into()),
-    };
-    if s.agent_id == Some(auth.agent_id) || s.skipped_agents.contains(&auth.agent_id) {
-        Ok(s)
-    } else {
-        Err(Error::NotFound("session"))
-    }
-}
-
 /// A page of the transcript of a session of the caller (`Limit` ≤ 100, `Offset`, `Order`).
 #[utoipa::path(
     get,
@@ -359,6 +348,7 @@ async fn user_history(
     errors.into_result()?;
     let s = visible(&state, &auth, id).await?;
     let filter = store::SessionFilter {
+        visibility: auth.visibility(&state).await?,
         status: None,
         channel_id: Some(s.channel_id),
         user_id: Some(s.user_id.clone()),
@@ -402,7 +392,7 @@ pub struct Transferred {
     tag = "workbench",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Session id")),
-    request_body = TransferRequest,
+    request_body = super::bodies::TransferTarget,
     responses((status = 200, body = Transferred), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody))
 )]
 async fn transfer_session(

@@ -10,45 +10,59 @@
 //! `im.egress_max_backoff_secs`) until `im.egress_max_attempts`, then given up and
 //! logged. Delivery is therefore at least once, and in order per user: a reply waits
 //! while an older one to the same user is still pending.
+//!
+//! Each tenant's replies go out from a task of their own, so a tenant whose IM is
+//! slow or down delays only itself. The base URL is the tenant's choice, so requests
+//! go through `outbound` (public addresses only, no redirects, bounded answers).
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use tokio::sync::{Semaphore, mpsc};
+use uuid::Uuid;
 
 use super::usersig;
 use super::wire::{self, SendMsgRequest, SendMsgResponse};
 use crate::directory::Channel;
+use crate::outbound;
 use crate::state::AppState;
-use crate::store::sessions::{self as store, Delivery, DeliveryOutcome};
+use crate::store::outbox::{self as store, Delivery, DeliveryOutcome};
 use crate::store::{TenantId, channels};
 
 /// Rows claimed at once.
 const BATCH: u64 = 50;
-/// How long a claimed row is left alone before another attempt may claim it.
-const LEASE_SECS: i64 = 60;
 /// How often the outbox is looked at when nothing signals it.
 const IDLE_POLL: Duration = Duration::from_secs(1);
+/// Replies one tenant's task holds waiting to be sent; more are left for later.
+const TENANT_QUEUE: usize = 200;
+/// Calls to IM in flight at once, over all tenants.
+const MAX_IN_FLIGHT: usize = 64;
+/// A tenant's task ends after this long without work.
+const TENANT_IDLE: Duration = Duration::from_secs(30);
 
 /// Sends due replies until the task is dropped.
 pub async fn run(state: AppState) {
-    let client = match reqwest::Client::builder()
-        .timeout(Duration::from_millis(state.config.im.egress_timeout_ms))
-        .connect_timeout(Duration::from_millis(state.config.im.egress_timeout_ms))
-        .build()
-    {
+    let client = match outbound::client(
+        &state.config.outbound,
+        Duration::from_millis(state.config.im.egress_timeout_ms),
+    ) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "cannot build the HTTP client for IM egress");
             return;
         }
     };
+    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let signal = state.sessions.outbox_signal();
+    let mut tenants: HashMap<Uuid, mpsc::Sender<Delivery>> = HashMap::new();
     loop {
         loop {
             let batch = match store::claim_deliveries(
                 &state.db,
                 Utc::now(),
-                chrono::Duration::seconds(LEASE_SECS),
+                chrono::Duration::seconds(state.config.im.egress_lease_secs as i64),
                 BATCH,
             )
             .await
@@ -62,19 +76,20 @@ pub async fn run(state: AppState) {
             if batch.is_empty() {
                 break;
             }
-            // In order per user: once one reply to a user fails, that user's later
-            // replies of the batch wait for it.
-            let mut blocked: Vec<(uuid::Uuid, String)> = Vec::new();
+            tenants.retain(|_, tx| !tx.is_closed());
             for delivery in batch {
-                let recipient = (delivery.channel_id, delivery.to_account.clone());
-                if blocked.contains(&recipient) {
+                let tx = tenants.entry(delivery.tenant_id).or_insert_with(|| {
+                    spawn_tenant(state.clone(), client.clone(), in_flight.clone())
+                });
+                if let Err(e) = tx.try_send(delivery) {
+                    // That tenant has more than it can send now: the row waits.
+                    let delivery = match e {
+                        mpsc::error::TrySendError::Full(d)
+                        | mpsc::error::TrySendError::Closed(d) => d,
+                    };
                     if let Err(e) = store::release_delivery(&state.db, delivery.id).await {
                         tracing::warn!(delivery = %delivery.id, error = %e, "releasing a delivery failed");
                     }
-                    continue;
-                }
-                if !deliver(&state, &client, delivery).await {
-                    blocked.push(recipient);
                 }
             }
         }
@@ -83,6 +98,41 @@ pub async fn run(state: AppState) {
             () = tokio::time::sleep(IDLE_POLL) => {}
         }
     }
+}
+
+/// A task sending one tenant's replies one after the other, in the order claimed.
+fn spawn_tenant(
+    state: AppState,
+    client: reqwest::Client,
+    in_flight: Arc<Semaphore>,
+) -> mpsc::Sender<Delivery> {
+    let (tx, mut rx) = mpsc::channel::<Delivery>(TENANT_QUEUE);
+    tokio::spawn(async move {
+        // In order per user: once one reply to a user fails, that user's later replies
+        // already handed over wait for it.
+        let mut blocked: Vec<(Uuid, String)> = Vec::new();
+        while let Ok(Some(delivery)) = tokio::time::timeout(TENANT_IDLE, rx.recv()).await {
+            let recipient = (delivery.channel_id, delivery.to_account.clone());
+            if blocked.contains(&recipient) {
+                if let Err(e) = store::release_delivery(&state.db, delivery.id).await {
+                    tracing::warn!(delivery = %delivery.id, error = %e, "releasing a delivery failed");
+                }
+            } else {
+                let Ok(_permit) = in_flight.acquire().await else {
+                    return;
+                };
+                if !deliver(&state, &client, delivery).await {
+                    blocked.push(recipient);
+                }
+            }
+            // What was handed over together has been dealt with; the outbox itself
+            // holds a user's later replies back until the failed one is sent.
+            if rx.is_empty() {
+                blocked.clear();
+            }
+        }
+    });
+    tx
 }
 
 /// Makes one attempt at a delivery and records its outcome; `true` when it was sent
@@ -140,6 +190,11 @@ async fn deliver(state: &AppState, client: &reqwest::Client, delivery: Delivery)
 }
 
 async fn finish(state: &AppState, delivery: &Delivery, outcome: DeliveryOutcome<'_>) {
+    crate::metrics::im_egress(match outcome {
+        DeliveryOutcome::Sent => "sent",
+        DeliveryOutcome::Retry { .. } => "retry",
+        DeliveryOutcome::GiveUp { .. } => "failed",
+    });
     if let Err(e) = store::finish_delivery(&state.db, delivery.id, outcome).await {
         // The lease runs out and the row is tried again: at least once.
         tracing::warn!(delivery = %delivery.id, error = %e, "recording a delivery failed");
@@ -176,6 +231,7 @@ async fn attempt(
     let Some(base) = &channel.im_base_url else {
         return Err("the channel has no IM base URL".into());
     };
+    outbound::check_url(base, &state.config.outbound).map_err(|e| e.to_string())?;
     let now = Utc::now().timestamp().max(0) as u64;
     let sig = usersig::generate(
         channel.sdkappid,
@@ -200,19 +256,32 @@ async fn attempt(
         .json(&request(channel, delivery))
         .send()
         .await
-        .map_err(|e| format!("IM unreachable: {e}"))?;
+        .map_err(|e| format!("IM unreachable: {}", error_chain(&e)))?;
     let status = response.status();
     if !status.is_success() {
         return Err(format!("IM answered HTTP {status}"));
     }
-    let answer: SendMsgResponse = response
-        .json()
+    let body = outbound::read_limited(response, state.config.outbound.max_response_bytes)
         .await
         .map_err(|e| format!("IM's answer is unreadable: {e}"))?;
+    let answer: SendMsgResponse =
+        serde_json::from_slice(&body).map_err(|e| format!("IM's answer is unreadable: {e}"))?;
     match answer.error() {
         None => Ok(()),
         Some(e) => Err(format!("IM refused the message: {} {}", e.code, e.info)),
     }
+}
+
+/// An error and its causes, which say why a connection was refused.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

@@ -26,16 +26,21 @@ use super::wire::{self, AdminQuery, CallbackResponse, ImError, SendMsgQuery, Sen
 use crate::directory::Channel;
 use crate::sessions::{EndUser, Inbound, SessionError, Source};
 use crate::state::AppState;
-use crate::store::channels;
 use crate::store::sessions as store;
+use crate::store::{channels, outbox};
 
 /// The path IM's callbacks are configured to reach.
 pub const CALLBACK_PATH: &str = "/im/callback";
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(wire::SENDMSG_PATH, post(sendmsg))
-        .route(CALLBACK_PATH, post(callback))
+        .route(wire::SENDMSG_PATH, post(sendmsg).fallback(wrong_method))
+        .route(CALLBACK_PATH, post(callback).fallback(wrong_method))
+}
+
+/// IM's endpoints answer in IM's shape whatever comes, another method included.
+async fn wrong_method() -> Response {
+    fail(&ImError::invalid_url("the method must be POST"))
 }
 
 fn json_response(body: String) -> Response {
@@ -79,20 +84,55 @@ async fn app_channels(state: &AppState, sdkappid: u64) -> Result<Arc<Vec<Channel
     Ok(found)
 }
 
-/// Checks the administrator's UserSig against the app's channels: any channel's key
-/// that verifies it authenticates the request for the app.
-fn authenticate(query: &AdminQuery, channels: &[Channel]) -> Result<(), ImError> {
+/// The channels of the app whose secret key and administrator verify the request's
+/// UserSig (a refused request is answered with the first reason found). IM apps have
+/// one key, so this is usually one verification; the channel a message is for must
+/// then be one of these: a key proves the right to speak for its own channel only.
+fn authenticate<'a>(
+    query: &AdminQuery,
+    channels: &'a [Channel],
+) -> Result<Vec<&'a Channel>, ImError> {
     let now = now_unix();
     let mut first_error = None;
+    let mut verified: Vec<&Channel> = Vec::new();
+    let mut tried: Vec<(&str, &str, bool)> = Vec::new();
     for c in channels {
-        match query.authenticate(c.sdkappid, &c.secret_key, &c.admin_identifier, now) {
-            Ok(_) => return Ok(()),
-            Err(e) => {
-                first_error.get_or_insert(e);
+        let known = tried
+            .iter()
+            .find(|(key, admin, _)| *key == c.secret_key && *admin == c.admin_identifier)
+            .map(|(_, _, ok)| *ok);
+        let ok = match known {
+            Some(ok) => ok,
+            None => {
+                let ok =
+                    match query.authenticate(c.sdkappid, &c.secret_key, &c.admin_identifier, now) {
+                        Ok(_) => true,
+                        Err(e) => {
+                            first_error.get_or_insert(e);
+                            false
+                        }
+                    };
+                tried.push((&c.secret_key, &c.admin_identifier, ok));
+                ok
             }
+        };
+        if ok {
+            verified.push(c);
         }
     }
-    Err(first_error.unwrap_or_else(ImError::admin_required))
+    if verified.is_empty() {
+        return Err(first_error.unwrap_or_else(ImError::admin_required));
+    }
+    Ok(verified)
+}
+
+/// Refuses a message for a channel whose own key did not make the UserSig.
+fn authorized(verified: &[&Channel], channel: &Channel) -> Result<(), ImError> {
+    if verified.iter().any(|c| c.id == channel.id) {
+        Ok(())
+    } else {
+        Err(ImError::usersig_other_account())
+    }
 }
 
 /// Who a message is between, as kefu sees it.
@@ -132,7 +172,9 @@ fn message_key(from: &str, to: &str, msg_random: u32, msg_seq: u32) -> String {
 }
 
 async fn sendmsg(State(state): State<AppState>, RawQuery(query): RawQuery, body: Body) -> Response {
-    match handle_sendmsg(&state, query.as_deref().unwrap_or(""), body).await {
+    let answer = handle_sendmsg(&state, query.as_deref().unwrap_or(""), body).await;
+    crate::metrics::im_ingress("sendmsg", answer.is_ok());
+    match answer {
         Ok(answer) => json_response(answer),
         Err(e) => fail(&e),
     }
@@ -141,7 +183,7 @@ async fn sendmsg(State(state): State<AppState>, RawQuery(query): RawQuery, body:
 async fn handle_sendmsg(state: &AppState, raw_query: &str, body: Body) -> Result<String, ImError> {
     let query = SendMsgQuery::parse(raw_query)?.validate()?;
     let channels = app_channels(state, query.sdkappid).await?;
-    authenticate(&query, &channels)?;
+    let verified = authenticate(&query, &channels)?;
     let body = read_body(body).await?;
     let request: SendMsgRequest = wire::parse_sendmsg(&body)?;
     let from = request
@@ -154,6 +196,7 @@ async fn handle_sendmsg(state: &AppState, raw_query: &str, body: Body) -> Result
     let channel = match &route {
         Route::Activation { channel, .. } | Route::Input { channel, .. } => *channel,
     };
+    authorized(&verified, channel)?;
     if let Some(answer) = stored_answer(state, channel, &key).await? {
         return Ok(answer);
     }
@@ -239,7 +282,9 @@ async fn callback(
     RawQuery(query): RawQuery,
     body: Body,
 ) -> Response {
-    callback_answer(handle_callback(&state, query.as_deref().unwrap_or(""), body).await)
+    let answer = handle_callback(&state, query.as_deref().unwrap_or(""), body).await;
+    crate::metrics::im_ingress("callback", answer.is_ok());
+    callback_answer(answer)
 }
 
 async fn handle_callback(state: &AppState, raw_query: &str, body: Body) -> Result<(), ImError> {
@@ -278,7 +323,7 @@ async fn handle_callback(state: &AppState, raw_query: &str, body: Body) -> Resul
     let elements = wire::to_message_elements(&cb.msg_body);
     let (user, inbound) = match route {
         Route::Activation { user, .. } => {
-            let own = store::is_own_delivery(&state.db, channel.id, &user, cb.msg_random)
+            let own = outbox::is_own_delivery(&state.db, channel.id, &user, cb.msg_random)
                 .await
                 .map_err(|e| {
                     tracing::error!(error = %e, "checking an IM callback against the outbox failed");

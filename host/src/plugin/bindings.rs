@@ -1,9 +1,10 @@
 //! The one place that runs `bindgen!` for the `kefu:flow` world, and the per-step host
 //! state that implements its imports.
 //!
-//! Each step gets a fresh `Store<StepState>`: its own WASI context (no files, no
-//! network, no environment, a frozen clock and a deterministic random source), its
-//! own memory limits and its own log budget. Nothing survives the step.
+//! Each call gets a fresh `Store<StepState>`: its own WASI context (no files, no
+//! network, no environment, stopped clocks and a deterministic random source), its
+//! own memory limits, deadline and log allowance. Nothing survives the call. The
+//! `kefu:flow/host` imports themselves are in `imports.rs`.
 
 use std::sync::Arc;
 
@@ -14,24 +15,18 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::HostServices;
+use super::imports::{self, QueueMemo, StoppedClock, Timing};
+use super::logs::{self, LogBudget, LogRate};
 
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "kefu:flow/flow-module",
-    imports: {
-        "kefu:flow/host.skill-group-queue": async,
-        default: tracing,
-    },
     exports: { default: async },
 });
 
 pub use self::exports::kefu::flow::module as guest;
 pub use self::kefu::flow::types as wit;
 
-/// Log lines a module may write per step; more are dropped (and counted).
-const LOG_LINES_PER_STEP: u32 = 50;
-/// Longest log line kept.
-const LOG_LINE_BYTES: usize = 2048;
 /// What a module's stdout/stderr may hold per step (a panic message, say).
 pub const STDIO_BYTES: usize = 4096;
 
@@ -46,33 +41,37 @@ pub struct StepContext {
     /// The exits the node may leave by, as `validate-config` answered for its
     /// configuration; `None` means the module's own exits from `describe`.
     pub exits: Option<Arc<[String]>>,
+    /// What the session's turn may still log, shared by its steps; `None` outside a
+    /// turn (installation, checks, dry runs).
+    pub turn_log: Option<Arc<LogBudget>>,
 }
 
-/// The data of one step's store.
+/// The data of one call's store.
 pub struct StepState {
     /// Built on the module's first WASI call: most steps make none, and a step should
     /// not pay for what it does not use.
     wasi: Option<WasiCtx>,
     table: ResourceTable,
     pub(super) limits: StoreLimits,
-    services: Arc<dyn HostServices>,
-    ctx: StepContext,
-    module: Arc<str>,
-    log_lines: u32,
+    pub(super) services: Arc<dyn HostServices>,
+    pub(super) ctx: StepContext,
+    pub(super) label: Arc<str>,
+    pub(super) step_log: LogBudget,
+    pub(super) log_rate: Arc<LogRate>,
+    /// Log lines dropped for want of allowance.
+    pub(super) logs_dropped: u64,
     pub(super) stderr: MemoryOutputPipe,
-    /// When the step started, and how long it has waited on kefu in host calls: the
-    /// deadline counts the module's own time, not time kefu takes to answer it (a
-    /// busy database must not fail a well-behaved module).
-    pub(super) started: std::time::Instant,
-    pub(super) host_wait: std::time::Duration,
+    pub(super) timing: Timing,
+    pub(super) queues: QueueMemo,
 }
 
 impl StepState {
     pub fn new(
         services: Arc<dyn HostServices>,
         ctx: StepContext,
-        module: Arc<str>,
+        module: &super::Module,
         limits: StoreLimits,
+        deadline: std::time::Duration,
     ) -> Self {
         Self {
             wasi: None,
@@ -80,11 +79,13 @@ impl StepState {
             limits,
             services,
             ctx,
-            module,
-            log_lines: 0,
+            label: module.label.clone(),
+            step_log: LogBudget::new(logs::PER_STEP),
+            log_rate: module.log_rate.clone(),
+            logs_dropped: 0,
             stderr: MemoryOutputPipe::new(STDIO_BYTES),
-            started: std::time::Instant::now(),
-            host_wait: std::time::Duration::ZERO,
+            timing: Timing::new(deadline),
+            queues: QueueMemo::new(),
         }
     }
 }
@@ -96,7 +97,6 @@ fn wasi_context(stdio: &MemoryOutputPipe) -> WasiCtx {
     wasi.stdout(stdio.clone())
         .stderr(stdio.clone())
         .wall_clock(FrozenClock)
-        .monotonic_clock(FrozenClock)
         .secure_random(wasmtime_wasi::Deterministic::new(vec![
             0x6b, 0x65, 0x66, 0x75,
         ]))
@@ -117,8 +117,9 @@ impl WasiView for StepState {
     }
 }
 
-/// WASI's clocks, stopped at the Unix epoch: a module learns the time only through
-/// `host.now`, in the tenant's time zone, and cannot time the host.
+/// WASI's wall clock, stopped at the Unix epoch: a module learns the time only through
+/// `host.now`, in the tenant's time zone, and cannot time the host. The monotonic
+/// clock is stopped too (`imports::StoppedClock`).
 struct FrozenClock;
 
 impl wasmtime_wasi::HostWallClock for FrozenClock {
@@ -128,73 +129,6 @@ impl wasmtime_wasi::HostWallClock for FrozenClock {
 
     fn now(&self) -> std::time::Duration {
         std::time::Duration::ZERO
-    }
-}
-
-impl wasmtime_wasi::HostMonotonicClock for FrozenClock {
-    fn resolution(&self) -> u64 {
-        1_000_000_000
-    }
-
-    fn now(&self) -> u64 {
-        0
-    }
-}
-
-impl wit::Host for StepState {}
-
-impl self::kefu::flow::host::Host for StepState {
-    fn log(&mut self, level: wit::LogLevel, message: String) {
-        self.log_lines += 1;
-        if self.log_lines > LOG_LINES_PER_STEP {
-            return;
-        }
-        let mut message = message;
-        if message.len() > LOG_LINE_BYTES {
-            let mut cut = LOG_LINE_BYTES;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-        }
-        let (module, session, node) = (&*self.module, &self.ctx.session_id, &self.ctx.node_id);
-        match level {
-            wit::LogLevel::Trace => {
-                tracing::trace!(target: "kefu::module", module, session, node, "{message}")
-            }
-            wit::LogLevel::Debug => {
-                tracing::debug!(target: "kefu::module", module, session, node, "{message}")
-            }
-            wit::LogLevel::Info => {
-                tracing::info!(target: "kefu::module", module, session, node, "{message}")
-            }
-            wit::LogLevel::Warn => {
-                tracing::warn!(target: "kefu::module", module, session, node, "{message}")
-            }
-            wit::LogLevel::Error => {
-                tracing::error!(target: "kefu::module", module, session, node, "{message}")
-            }
-        }
-    }
-
-    fn now(&mut self) -> wit::LocalTime {
-        local_time(self.services.now(), &self.ctx.time_zone)
-    }
-
-    async fn skill_group_queue(&mut self, skill_group_id: String) -> Option<wit::QueueStatus> {
-        let asked = std::time::Instant::now();
-        let status = self
-            .services
-            .queue_status(&self.ctx.tenant_id, &skill_group_id)
-            .await;
-        self.host_wait += asked.elapsed();
-        let status = status?;
-        Some(wit::QueueStatus {
-            agents_online: status.agents_online,
-            agents_free: status.agents_free,
-            sessions_waiting: status.sessions_waiting,
-            estimated_wait_secs: status.estimated_wait_secs,
-        })
     }
 }
 
@@ -217,17 +151,10 @@ pub fn local_time(now: chrono::DateTime<Utc>, zone: &str) -> wit::LocalTime {
     }
 }
 
-/// Gives the bindings access to the whole `StepState`.
-struct Everything;
-
-impl HasData for Everything {
-    type Data<'a> = &'a mut StepState;
-}
-
 /// The WASI interfaces kefu provides, and only those: streams and polling (for
-/// stdio), stdio itself (into a small buffer), an empty environment, exit, frozen
-/// clocks, deterministic randomness, and a file system with nothing in it — what a
-/// Rust `std` guest links against. No sockets: a module that imports them is refused
+/// stdio), stdio itself (into a small buffer), an empty environment, exit, stopped
+/// clocks (nothing can sleep), deterministic randomness, and a file system with
+/// nothing in it — what a Rust `std` guest links against. No sockets: a module that imports them is refused
 /// at installation.
 pub fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<StepState>> {
     use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, random};
@@ -247,10 +174,7 @@ pub fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<StepState>> 
         l,
         wasmtime_wasi::clocks::WasiClocksView::clocks,
     )?;
-    clocks::monotonic_clock::add_to_linker::<StepState, wasmtime_wasi::clocks::WasiClocks>(
-        l,
-        wasmtime_wasi::clocks::WasiClocksView::clocks,
-    )?;
+    clocks::monotonic_clock::add_to_linker::<StepState, Clock>(l, |s| StoppedClock(&mut s.table))?;
     random::random::add_to_linker::<StepState, wasmtime_wasi::random::WasiRandom>(l, |s| {
         WasiView::ctx(s).ctx.random()
     })?;
@@ -287,11 +211,17 @@ pub fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<StepState>> 
         l,
         wasmtime_wasi::filesystem::WasiFilesystemView::filesystem,
     )?;
-    FlowModule::add_to_linker::<StepState, Everything>(l, |s| s)?;
+    imports::add_to_linker(l)?;
     Ok(linker)
 }
 
 struct Io;
+
+struct Clock;
+
+impl HasData for Clock {
+    type Data<'a> = StoppedClock<'a>;
+}
 
 impl HasData for Io {
     type Data<'a> = &'a mut ResourceTable;

@@ -13,18 +13,25 @@ use crate::directory::validate;
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Fuel (roughly, WebAssembly instructions) per step.
+    #[schema(minimum = 10000, maximum = 2000000000)]
     pub fuel: u64,
     /// Wall-clock deadline per step, in milliseconds.
+    #[schema(minimum = 1, maximum = 5000)]
     pub deadline_ms: u64,
     /// Linear memory the module may grow to, in bytes.
+    #[schema(minimum = 1048576, maximum = 268435456)]
     pub memory_bytes: u64,
     /// Total bytes of strings and byte lists in a step's output.
+    #[schema(minimum = 1024, maximum = 8388608)]
     pub max_output_bytes: u64,
     /// Actions in a step's output.
+    #[schema(minimum = 1, maximum = 1000)]
     pub max_actions: u32,
     /// Bytes of any one string in the output (a message text, a variable value).
+    #[schema(minimum = 256, maximum = 1048576)]
     pub max_string_bytes: u64,
     /// Bytes of private state a module may keep between steps.
+    #[schema(minimum = 0, maximum = 4194304)]
     pub max_state_bytes: u64,
 }
 
@@ -42,7 +49,23 @@ impl Default for Limits {
     }
 }
 
+/// The default deadline of a module that runs an interpreter: CPython or SpiderMonkey
+/// is instantiated afresh for every step, which takes tens of milliseconds.
+pub const INTERPRETED_DEADLINE_MS: u64 = 1_000;
+
 impl Limits {
+    /// The limits a newly installed component starts with: the defaults, with the
+    /// deadline an interpreter needs when it runs one (`inspect::interpreter`).
+    pub fn for_component(interpreter: Option<&str>) -> Self {
+        match interpreter {
+            Some(_) => Self {
+                deadline_ms: INTERPRETED_DEADLINE_MS,
+                ..Self::default()
+            },
+            None => Self::default(),
+        }
+    }
+
     /// The server-wide ceiling: no module's limits may exceed these.
     pub fn server_max() -> Self {
         Self {

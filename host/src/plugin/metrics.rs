@@ -21,6 +21,7 @@ pub struct ModuleMetrics {
     failures: [AtomicU64; FailureKind::ALL.len()],
     fuel: AtomicU64,
     latency: [AtomicU64; BUCKETS],
+    logs_dropped: AtomicU64,
 }
 
 impl Default for ModuleMetrics {
@@ -30,6 +31,7 @@ impl Default for ModuleMetrics {
             failures: std::array::from_fn(|_| AtomicU64::new(0)),
             fuel: AtomicU64::new(0),
             latency: std::array::from_fn(|_| AtomicU64::new(0)),
+            logs_dropped: AtomicU64::new(0),
         }
     }
 }
@@ -45,6 +47,8 @@ pub struct MetricsSnapshot {
     pub latency_p50_us: Option<u64>,
     pub latency_p99_us: Option<u64>,
     pub fuel_used: u64,
+    /// Log lines the module wrote beyond its allowances, not written to the log.
+    pub logs_dropped: u64,
 }
 
 impl ModuleMetrics {
@@ -55,6 +59,12 @@ impl ModuleMetrics {
             self.failures[kind as usize].fetch_add(1, Relaxed);
         }
         self.latency[bucket(latency)].fetch_add(1, Relaxed);
+    }
+
+    pub fn logs_dropped(&self, lines: u64) {
+        if lines > 0 {
+            self.logs_dropped.fetch_add(lines, Relaxed);
+        }
     }
 
     pub fn snapshot(&self) -> MetricsSnapshot {
@@ -71,6 +81,7 @@ impl ModuleMetrics {
             latency_p50_us: percentile(&counts, 0.50),
             latency_p99_us: percentile(&counts, 0.99),
             fuel_used: self.fuel.load(Relaxed),
+            logs_dropped: self.logs_dropped.load(Relaxed),
         }
     }
 }

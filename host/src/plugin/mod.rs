@@ -5,24 +5,36 @@
 //! metrics, and the registry of installed modules. Must not know about HTTP; of the
 //! database it knows only its own tables.
 //!
-//! A module can never take the server down: fuel and an epoch deadline stop runaway
-//! code, `StoreLimits` caps memory, host-side checks bound what it returns, and every
-//! step runs in a fresh instance so nothing leaks between sessions or tenants. A
-//! failed step is reported as a [`StepFailure`]; the flow engine decides where the
-//! session goes next.
+//! A module can never take the server down: what it uploads is read before it is
+//! compiled, and compiled on a bounded pool; every call ends within its limits (fuel,
+//! an epoch deadline that also makes it yield, host imports that charge for their
+//! work, clocks that cannot sleep, a host-side timeout), `StoreLimits` caps memory,
+//! host-side checks bound what it returns, instance slots are shared fairly between
+//! tenants and modules, and every call runs in a fresh instance so nothing leaks
+//! between sessions or tenants. A failed call is reported as a [`StepFailure`]; the
+//! flow engine decides where the session goes next.
 
 pub mod bindings;
+pub mod compile;
 pub mod convert;
+mod failures;
+pub mod imports;
+pub mod inspect;
 pub mod limits;
+pub mod logs;
 pub mod metrics;
 pub mod registry;
 pub mod runtime;
+pub mod slots;
+pub mod verdicts;
 
 pub use bindings::StepContext;
+pub use compile::{CompileBounds, LoadError, Origin};
 pub use limits::Limits;
+pub use logs::LogBudget;
 pub use metrics::{MetricsSnapshot, ModuleMetrics};
 pub use registry::Registry;
-pub use runtime::{LoadError, Module, Runtime, RuntimeConfig};
+pub use runtime::{Module, Runtime, RuntimeConfig};
 
 use serde::Serialize;
 use utoipa::ToSchema;

@@ -12,14 +12,17 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::RwLock;
 use uuid::Uuid;
 
-use super::{Limits, LoadError, MetricsSnapshot, Module, Runtime, StepContext, StepFailure};
+use super::verdicts::{self, Verdicts};
+use super::{
+    Limits, LoadError, MetricsSnapshot, Module, Origin, Runtime, StepContext, StepFailure,
+};
 use crate::cache::Fresh;
 use crate::flow::{NodeInfo, StepInput, StepOutput};
 use crate::store::plugins::{self, PluginRow};
 use crate::store::{StoreError, TenantId};
 
-/// Largest component accepted.
-pub const MAX_COMPONENT_BYTES: usize = 16 * 1024 * 1024;
+/// Modules one tenant may install, unless configured otherwise.
+pub const MODULES_PER_TENANT: usize = 50;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
@@ -40,6 +43,9 @@ pub struct Registry {
     runtime: Arc<Runtime>,
     loaded: RwLock<HashMap<Uuid, Loaded>>,
     prepared: std::sync::Mutex<PreparedCache>,
+    verdicts: Verdicts,
+    /// Most modules one tenant may install.
+    quota: usize,
     /// Installations as flow steps read them, by tenant and id.
     rows: Fresh<(Uuid, Uuid), Arc<PluginRow>>,
 }
@@ -94,8 +100,16 @@ impl Registry {
             runtime,
             loaded: RwLock::new(HashMap::new()),
             prepared: std::sync::Mutex::new(PreparedCache::default()),
+            verdicts: Verdicts::default(),
+            quota: MODULES_PER_TENANT,
             rows: Fresh::default(),
         }
+    }
+
+    /// Sets how many modules one tenant may install.
+    pub fn with_quota(mut self, modules_per_tenant: usize) -> Self {
+        self.quota = modules_per_tenant;
+        self
     }
 
     pub fn runtime(&self) -> &Arc<Runtime> {
@@ -116,9 +130,15 @@ impl Registry {
             let started = std::time::Instant::now();
             let module = self
                 .runtime
-                .load(Arc::new(bytes.clone()), &Limits::default())
+                .load(
+                    Arc::new(bytes.clone()),
+                    &Limits::default(),
+                    Origin::Builtin,
+                    None,
+                )
                 .await
                 .map_err(|e| anyhow::anyhow!("built-in module {crate_name} does not load: {e}"))?;
+            self.runtime.keep_compiled(&module);
             let row =
                 plugins::upsert_builtin(&self.db, &module.info, &module.sha256, &bytes).await?;
             tracing::info!(module = %format!("{}@{}", row.info.name, row.info.version), ms = started.elapsed().as_millis() as u64, "built-in module ready");
@@ -138,15 +158,38 @@ impl Registry {
         Ok(())
     }
 
-    /// Validates and installs a component for a tenant. It is usable at once.
+    /// Validates and installs a component for a tenant. It is usable at once. Its
+    /// compiled form is kept only once it is installed: a refused component leaves
+    /// nothing behind.
     pub async fn install(
         &self,
         tenant: TenantId,
         bytes: Vec<u8>,
         enabled: bool,
     ) -> Result<PluginRow, InstallError> {
+        if plugins::count_installed(&self.db, tenant).await? >= self.quota {
+            return Err(StoreError::conflict(
+                "plugin_quota",
+                format!(
+                    "a tenant may install at most {} modules; delete one first",
+                    self.quota
+                ),
+            )
+            .into());
+        }
         let bytes = Arc::new(bytes);
-        let module = self.runtime.load(bytes.clone(), &Limits::default()).await?;
+        let owner = tenant.0.to_string();
+        let module = self
+            .runtime
+            .load(
+                bytes.clone(),
+                &Limits::default(),
+                Origin::Tenant(&owner),
+                None,
+            )
+            .await?;
+        // An interpreter starts with the deadline it needs; an admin may change it.
+        let limits = Limits::for_component(super::inspect::interpreter(&bytes));
         let row = plugins::insert(
             &self.db,
             Some(tenant),
@@ -154,9 +197,10 @@ impl Registry {
             &module.sha256,
             &bytes,
             enabled,
-            &Limits::default(),
+            &limits,
         )
         .await?;
+        self.runtime.keep_compiled(&module);
         self.loaded.write().await.insert(
             row.id,
             Loaded {
@@ -215,9 +259,12 @@ impl Registry {
     }
 
     pub async fn delete(&self, tenant: TenantId, id: Uuid) -> Result<(), StoreError> {
-        let row = plugins::delete(&self.db, tenant, id).await?;
+        let (row, unused) = plugins::delete(&self.db, tenant, id).await?;
         self.rows.clear();
         self.loaded.write().await.remove(&row.id);
+        if unused {
+            self.runtime.forget_compiled(&row.sha256);
+        }
         tracing::info!(plugin = %id, module = %format!("{}@{}", row.info.name, row.info.version), "module deleted");
         Ok(())
     }
@@ -230,7 +277,17 @@ impl Registry {
             return Ok(l.module.clone());
         }
         let bytes = plugins::blob(&self.db, &row.sha256).await?;
-        let module = Arc::new(self.runtime.load(Arc::new(bytes), &row.limits).await?);
+        let owner = row.tenant.map(|t| t.0.to_string());
+        let origin = match &owner {
+            Some(t) => Origin::Tenant(t),
+            None => Origin::Builtin,
+        };
+        let module = self
+            .runtime
+            .load(Arc::new(bytes), &row.limits, origin, Some(row.info.clone()))
+            .await?;
+        self.runtime.keep_compiled(&module);
+        let module = Arc::new(module);
         self.loaded.write().await.insert(
             row.id,
             Loaded {
@@ -263,22 +320,34 @@ impl Registry {
     }
 
     /// Checks a node configuration with the module's own `validate-config`, answering
-    /// the exits of a node so configured and whether it waits.
+    /// the exits of a node so configured and whether it waits. Answers are kept
+    /// (`verdicts.rs`): the same component asked the same thing is not asked again.
     pub async fn validate_config(
         &self,
+        tenant: TenantId,
         row: &PluginRow,
         config: &str,
     ) -> Result<NodeInfo, StepFailure> {
+        let key = verdicts::key("validate-config", &row.sha256, &row.limits, config);
+        if let Some(answer) = self.verdicts.configs.get(&key) {
+            return answer;
+        }
         let module = self.loaded_for_call(row).await?;
-        self.runtime
-            .validate_config(&module, &row.limits, config)
-            .await
+        let answer = self
+            .runtime
+            .validate_config(&module, &setup_context(tenant), &row.limits, config)
+            .await;
+        self.verdicts.configs.put(key, &answer);
+        answer
     }
 
     /// The prepared form of a node configuration: `prepare` runs once per module and
-    /// configuration, and later calls are answered from memory.
+    /// configuration, and later calls are answered from memory; so, for a while, is a
+    /// failure, so that a flow looping through a failing node does not run it again
+    /// on every pass.
     pub async fn prepare(
         &self,
+        tenant: TenantId,
         row: &PluginRow,
         config: &str,
     ) -> Result<Arc<Vec<u8>>, StepFailure> {
@@ -290,16 +359,41 @@ impl Registry {
         if let Some(hit) = self.lock_prepared().get(&key) {
             return Ok(hit);
         }
+        let failed = verdicts::key("prepare", &row.sha256, &row.limits, config);
+        if let Some(Err(failure)) = self.verdicts.prepares.get(&failed) {
+            return Err(failure);
+        }
         let module = self.loaded_for_call(row).await?;
-        let prepared = Arc::new(self.runtime.prepare(&module, &row.limits, config).await?);
-        self.lock_prepared().insert(key, prepared.clone());
-        Ok(prepared)
+        let prepared = self
+            .runtime
+            .prepare(&module, &setup_context(tenant), &row.limits, config)
+            .await;
+        match prepared {
+            Ok(prepared) => {
+                let prepared = Arc::new(prepared);
+                self.lock_prepared().insert(key, prepared.clone());
+                Ok(prepared)
+            }
+            Err(failure) => {
+                self.verdicts.prepares.put(failed, &Err(failure.clone()));
+                Err(failure)
+            }
+        }
     }
 
     fn lock_prepared(&self) -> std::sync::MutexGuard<'_, PreparedCache> {
         self.prepared
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Who a configuration check or a `prepare` runs for: the tenant's share of the
+/// instance slots pays for it.
+fn setup_context(tenant: TenantId) -> StepContext {
+    StepContext {
+        tenant_id: tenant.0.to_string(),
+        ..StepContext::default()
     }
 }
 

@@ -1,8 +1,15 @@
-//! The wasmtime engine and everything that runs a module: validation, compilation and
-//! the on-disk compile cache, linking, and one call with limits.
+//! The wasmtime engine and everything that runs a module: loading (through the
+//! bounded compiler), linking, and one call with limits.
+//!
+//! A call ends within its limits whatever the module does. Fuel and an epoch deadline
+//! stop its own code; the epoch also makes it yield every tick, so guest code never
+//! holds a server thread for longer than that; the host imports charge fuel and count
+//! against the deadline (`imports.rs`); nothing in WASI can sleep; and the whole call
+//! runs under a host-side timeout, which drops the store when it fires. A call first
+//! takes an instance slot under the tenant's and the module's caps (`slots.rs`).
 
 use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -15,16 +22,28 @@ use wasmtime::{
 };
 
 use super::bindings::{self, FlowModulePre, StepContext, StepState};
+use super::compile::{
+    CompileBounds, Compiler, LoadError, Origin, check_header, first_line, link_error,
+};
 use super::convert::{self, Rejected};
+use super::failures::{classify, module_failure};
+use super::imports::TICK;
+use super::imports::Timing;
 use super::limits::Limits;
+use super::logs::{Allowance, LogRate};
 use super::metrics::ModuleMetrics;
+use super::slots::{Claim, SlotPolicy, Slots};
 use super::{FailureKind, HostServices, StepFailure};
 use crate::flow::{ModuleInfo, NodeInfo, StepInput, StepOutput};
 
-/// How often the epoch ticks: the resolution of step deadlines.
-const TICK: Duration = Duration::from_millis(2);
 /// Fuel between cooperative yields to tokio, so a long step never hogs a worker.
 const YIELD_FUEL: u64 = 200_000;
+/// Most bytes one host call may take from a module (a log line, a stdout write), or
+/// a call's answer hold, beyond what its limits let it answer: the rest of a larger
+/// one is never copied.
+const HOSTCALL_BYTES: u64 = 1024 * 1024;
+/// Failures of one module written to the log per minute; the rest are counted only.
+const FAILURES_LOGGED_PER_MINUTE: u64 = 60;
 
 /// Runtime settings (from `kefu.toml`'s `[plugins]`).
 #[derive(Debug, Clone)]
@@ -35,6 +54,13 @@ pub struct RuntimeConfig {
     pub max_instances: u32,
     /// The ceiling for any module's limits.
     pub max_limits: Limits,
+    /// Most instances one tenant's calls may hold at once.
+    pub instances_per_tenant: u32,
+    /// Most instances one module may hold at once for one tenant.
+    pub instances_per_module: u32,
+    /// How long a call waits for an instance before it fails with `capacity`.
+    pub slot_wait: Duration,
+    pub compile: CompileBounds,
 }
 
 impl Default for RuntimeConfig {
@@ -43,40 +69,10 @@ impl Default for RuntimeConfig {
             cache_dir: None,
             max_instances: 256,
             max_limits: Limits::server_max(),
-        }
-    }
-}
-
-/// Why a component could not be installed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LoadError {
-    #[error("not a WebAssembly binary")]
-    NotWasm,
-    #[error(
-        "a core WebAssembly module, not a component: build it for wasm32-wasip2 (or wrap it with `wasm-tools component new`)"
-    )]
-    NotComponent,
-    #[error("the component is invalid: {0}")]
-    Invalid(String),
-    #[error(
-        "the component imports {0}, which kefu does not provide (modules get no sockets, files or environment beyond kefu:flow/host)"
-    )]
-    UnsupportedImport(String),
-    #[error("the component does not implement kefu:flow@0.1.x (no `kefu:flow/module` export): {0}")]
-    WrongWorld(String),
-    #[error("describe() failed: {0}")]
-    Describe(String),
-}
-
-impl LoadError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::NotWasm => "not_wasm",
-            Self::NotComponent => "not_a_component",
-            Self::Invalid(_) => "invalid_component",
-            Self::UnsupportedImport(_) => "unsupported_import",
-            Self::WrongWorld(_) => "wrong_world",
-            Self::Describe(_) => "describe_failed",
+            instances_per_tenant: 64,
+            instances_per_module: 32,
+            slot_wait: Duration::from_secs(1),
+            compile: CompileBounds::default(),
         }
     }
 }
@@ -85,9 +81,16 @@ impl LoadError {
 pub struct Module {
     pub sha256: String,
     pub info: ModuleInfo,
+    /// One of kefu's own modules, which may use the slots kept for them.
+    pub builtin: bool,
+    component: Component,
     pre: FlowModulePre<StepState>,
-    label: Arc<str>,
+    pub(super) label: Arc<str>,
     pub metrics: ModuleMetrics,
+    /// What it may log per minute.
+    pub(super) log_rate: Arc<LogRate>,
+    /// Its failures written to the log per minute.
+    failures_logged: LogRate,
 }
 
 impl std::fmt::Debug for Module {
@@ -105,7 +108,8 @@ pub struct Runtime {
     linker: wasmtime::component::Linker<StepState>,
     services: Arc<dyn HostServices>,
     config: RuntimeConfig,
-    engine_key: String,
+    compiler: Compiler,
+    slots: Arc<Slots>,
     ticker: Arc<AtomicBool>,
 }
 
@@ -144,14 +148,41 @@ impl Runtime {
                     ticking.increment_epoch();
                 }
             })?;
+        let compiler = Compiler::new(
+            engine.clone(),
+            config.cache_dir.clone(),
+            engine_key,
+            config.compile,
+        );
+        let slots = Slots::new(SlotPolicy::new(
+            config.max_instances,
+            config.instances_per_tenant,
+            config.instances_per_module,
+            config.slot_wait,
+        ));
         Ok(Self {
             engine,
             linker,
             services,
             config,
-            engine_key,
+            compiler,
+            slots,
             ticker,
         })
+    }
+
+    pub fn slots(&self) -> &Slots {
+        &self.slots
+    }
+
+    /// Keeps the compiled form of an accepted module for the next start.
+    pub fn keep_compiled(&self, module: &Module) {
+        self.compiler.keep(&module.sha256, &module.component);
+    }
+
+    /// Drops the compiled form of a component nothing uses any more.
+    pub fn forget_compiled(&self, sha256: &str) {
+        self.compiler.forget(sha256);
     }
 
     pub fn engine(&self) -> &Engine {
@@ -162,19 +193,19 @@ impl Runtime {
         &self.config.max_limits
     }
 
-    /// Validates, compiles (or loads from the cache), links and describes a component.
+    /// Inspects, compiles (or loads from the cache), links and describes a component.
+    /// With `known`, what the module said of itself when it was installed, it is not
+    /// asked again: no module code runs to read what is stored.
     pub async fn load(
         self: &Arc<Self>,
         bytes: Arc<Vec<u8>>,
         limits: &Limits,
+        origin: Origin<'_>,
+        known: Option<ModuleInfo>,
     ) -> Result<Module, LoadError> {
         check_header(&bytes)?;
         let sha256 = hex::encode(Sha256::digest(bytes.as_slice()));
-        let this = self.clone();
-        let digest = sha256.clone();
-        let component = tokio::task::spawn_blocking(move || this.compile(&bytes, &digest))
-            .await
-            .map_err(|e| LoadError::Invalid(e.to_string()))??;
+        let component = self.compiler.compile(bytes, &sha256, origin).await?;
         let instance_pre = self
             .linker
             .instantiate_pre(&component)
@@ -183,58 +214,43 @@ impl Runtime {
             FlowModulePre::new(instance_pre).map_err(|e| LoadError::WrongWorld(first_line(&e)))?;
         let mut module = Module {
             sha256,
-            info: ModuleInfo {
+            info: known.clone().unwrap_or_else(|| ModuleInfo {
                 name: String::new(),
                 version: String::new(),
                 description: String::new(),
                 config_schema: serde_json::Value::Null,
                 exits: vec![],
-            },
+            }),
+            builtin: origin == Origin::Builtin,
+            component,
             pre,
             label: Arc::from("(loading)"),
             metrics: ModuleMetrics::default(),
+            log_rate: Arc::new(LogRate::default()),
+            failures_logged: LogRate::new(Allowance {
+                lines: FAILURES_LOGGED_PER_MINUTE,
+                bytes: u64::MAX,
+            }),
         };
-        let setup = limits.for_setup(&self.config.max_limits);
-        let info = self
-            .call(&module, &StepContext::default(), &setup, |guest, store| {
-                Box::pin(guest.call_describe(store))
-            })
-            .await
-            .map_err(|f| LoadError::Describe(f.message))?;
-        module.info = convert::module_info(info).map_err(LoadError::Describe)?;
+        if known.is_none() {
+            let ctx = StepContext {
+                tenant_id: match origin {
+                    Origin::Tenant(t) => t.to_owned(),
+                    Origin::Builtin => String::new(),
+                },
+                ..StepContext::default()
+            };
+            let setup = limits.for_setup(&self.config.max_limits);
+            let (info, _) = self
+                .call(&module, &ctx, &setup, |guest, store| {
+                    Box::pin(guest.call_describe(store))
+                })
+                .await;
+            let info = info.map_err(|f| LoadError::Describe(f.message))?;
+            module.info = convert::module_info(info).map_err(LoadError::Describe)?;
+        }
         module.label = Arc::from(format!("{}@{}", module.info.name, module.info.version));
         Ok(module)
-    }
-
-    fn compile(&self, bytes: &[u8], sha256: &str) -> Result<Component, LoadError> {
-        let cached = self
-            .config
-            .cache_dir
-            .as_ref()
-            .map(|d| d.join(format!("{sha256}-{}.cwasm", self.engine_key)));
-        if let Some(path) = &cached
-            && path.exists()
-        {
-            // SAFETY: the file was written by `Component::serialize` of an engine with
-            // the same compatibility hash (it is in the name), in kefu's own cache
-            // directory; wasmtime also checks the header before using it.
-            #[allow(unsafe_code)]
-            match unsafe { Component::deserialize_file(&self.engine, path) } {
-                Ok(c) => return Ok(c),
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "discarding unusable compiled module")
-                }
-            }
-        }
-        let component =
-            Component::new(&self.engine, bytes).map_err(|e| LoadError::Invalid(first_line(&e)))?;
-        if let Some(path) = &cached {
-            match component.serialize() {
-                Ok(compiled) => write_atomically(path, &compiled),
-                Err(e) => tracing::warn!(error = %e, "cannot serialize a compiled module"),
-            }
-        }
-        Ok(component)
     }
 
     /// Checks a node configuration with the module's `validate-config`; a valid one is
@@ -242,21 +258,18 @@ impl Runtime {
     pub async fn validate_config(
         &self,
         module: &Module,
+        ctx: &StepContext,
         limits: &Limits,
         config: &str,
     ) -> Result<NodeInfo, StepFailure> {
         let setup = limits.for_setup(&self.config.max_limits);
         let config = config.to_owned();
         let result = self
-            .call(
-                module,
-                &StepContext::default(),
-                &setup,
-                move |guest, store| {
-                    Box::pin(async move { guest.call_validate_config(store, &config).await })
-                },
-            )
-            .await?;
+            .call(module, ctx, &setup, move |guest, store| {
+                Box::pin(async move { guest.call_validate_config(store, &config).await })
+            })
+            .await
+            .0?;
         let node = result.map_err(module_failure)?;
         let exits = convert::exits(node.exits)
             .map_err(|m| StepFailure::new(FailureKind::InvalidOutput, m))?;
@@ -270,23 +283,22 @@ impl Runtime {
     pub async fn prepare(
         &self,
         module: &Module,
+        ctx: &StepContext,
         limits: &Limits,
         config: &str,
     ) -> Result<Vec<u8>, StepFailure> {
         let setup = limits.for_setup(&self.config.max_limits);
         let config = config.to_owned();
         let result = self
-            .call(
-                module,
-                &StepContext::default(),
-                &setup,
-                move |guest, store| {
-                    Box::pin(async move { guest.call_prepare(store, &config).await })
-                },
-            )
-            .await?;
+            .call(module, ctx, &setup, move |guest, store| {
+                Box::pin(async move { guest.call_prepare(store, &config).await })
+            })
+            .await
+            .0?;
         let prepared = result.map_err(module_failure)?;
-        if prepared.len() as u64 > setup.max_output_bytes.max(setup.max_state_bytes) * 8 {
+        // Every step of the node is handed the prepared form: it is bounded by the
+        // module's own limits, not by the roomier ones `prepare` runs with.
+        if prepared.len() as u64 > limits.max_output_bytes.max(limits.max_state_bytes) * 8 {
             return Err(StepFailure::new(
                 FailureKind::OversizedOutput,
                 "the prepared form is too large",
@@ -305,14 +317,25 @@ impl Runtime {
         limits: &Limits,
         input: StepInput,
     ) -> Result<StepOutput, StepFailure> {
+        self.step_measured(module, ctx, limits, input).await.0
+    }
+
+    /// [`Runtime::step`], also answering the fuel the step used.
+    pub async fn step_measured(
+        &self,
+        module: &Module,
+        ctx: &StepContext,
+        limits: &Limits,
+        input: StepInput,
+    ) -> (Result<StepOutput, StepFailure>, u64) {
         let started = Instant::now();
         let input = convert::input(input);
-        let mut fuel_used = 0;
-        let result = self
-            .call_measured(module, ctx, limits, &mut fuel_used, move |guest, store| {
+        let (result, fuel_used) = self
+            .call(module, ctx, limits, move |guest, store| {
                 Box::pin(async move { guest.call_step(store, &input).await })
             })
-            .await
+            .await;
+        let result = result
             .and_then(|r| r.map_err(module_failure))
             .and_then(|out| {
                 convert::output(out, &module.info, ctx.exits.as_deref(), limits).map_err(
@@ -324,12 +347,22 @@ impl Runtime {
             });
         let failure = result.as_ref().err().map(|f| f.kind);
         module.metrics.record(started.elapsed(), fuel_used, failure);
-        if let Err(f) = &result {
+        crate::metrics::flow_step(
+            &module.info.name,
+            module.builtin,
+            started.elapsed(),
+            failure,
+        );
+        if let Err(f) = &result
+            && module.failures_logged.take(0)
+        {
             tracing::warn!(kind = f.kind.as_str(), message = %f.message, "module step failed");
         }
-        result
+        (result, fuel_used)
     }
 
+    /// Runs `f` on a fresh instance of the module with `limits`, in an instance slot
+    /// and under the host-side timeout. Answers the outcome and the fuel used.
     async fn call<R: Send + 'static>(
         &self,
         module: &Module,
@@ -341,66 +374,88 @@ impl Runtime {
         ) -> std::pin::Pin<
             Box<dyn std::future::Future<Output = wasmtime::Result<R>> + Send + 'a>,
         > + Send,
-    ) -> Result<R, StepFailure> {
-        let mut fuel = 0;
-        self.call_measured(module, ctx, limits, &mut fuel, f).await
+    ) -> (Result<R, StepFailure>, u64) {
+        let claim = Claim {
+            tenant: &ctx.tenant_id,
+            module: &module.sha256,
+            builtin: module.builtin,
+        };
+        let Some(_slot) = self.slots.acquire(claim).await else {
+            let failure = StepFailure::new(
+                FailureKind::Capacity,
+                "no module instance was free in time (the server, the tenant or the module runs as many as it may)",
+            );
+            return (Err(failure), 0);
+        };
+        let deadline = Duration::from_millis(limits.deadline_ms);
+        let run = self.run(module, ctx, limits, deadline, f);
+        match tokio::time::timeout(Timing::hard_limit(deadline), run).await {
+            Ok(done) => done,
+            Err(_) => {
+                let failure = StepFailure::new(
+                    FailureKind::Deadline,
+                    "ran past its deadline and was stopped",
+                );
+                (Err(failure), limits.fuel)
+            }
+        }
     }
 
     /// Instantiates the module in a fresh store with `limits` and runs `f` on it.
-    async fn call_measured<R: Send + 'static>(
+    async fn run<R: Send + 'static>(
         &self,
         module: &Module,
         ctx: &StepContext,
         limits: &Limits,
-        fuel_used: &mut u64,
+        deadline: Duration,
         f: impl for<'a> FnOnce(
             &'a bindings::guest::Guest,
             &'a mut Store<StepState>,
         ) -> std::pin::Pin<
             Box<dyn std::future::Future<Output = wasmtime::Result<R>> + Send + 'a>,
         > + Send,
-    ) -> Result<R, StepFailure> {
+    ) -> (Result<R, StepFailure>, u64) {
         let store_limits = StoreLimitsBuilder::new()
             .memory_size(usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX))
-            .instances(64)
-            .tables(64)
-            .memories(16)
+            .instances(self.config.compile.component.max_core_instances)
+            .tables(self.config.compile.component.max_tables as usize)
+            .memories(self.config.compile.component.max_memories as usize)
             .table_elements(1 << 20)
             .trap_on_grow_failure(true)
             .build();
         let state = StepState::new(
             self.services.clone(),
             ctx.clone(),
-            module.label.clone(),
+            module,
             store_limits,
+            deadline,
         );
         let stderr = state.stderr.clone();
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
+        // Room for the largest answer the limits allow (a prepared form may be eight
+        // times the output), and no more.
+        let answer = limits.max_output_bytes.max(limits.max_state_bytes) * 8;
+        store.set_hostcall_fuel(usize::try_from(answer + HOSTCALL_BYTES).unwrap_or(usize::MAX));
         let setup = store
             .set_fuel(limits.fuel)
             .and_then(|()| store.fuel_async_yield_interval(Some(YIELD_FUEL)));
         if let Err(e) = setup {
-            return Err(StepFailure::new(FailureKind::Trap, first_line(&e)));
+            return (Err(StepFailure::new(FailureKind::Trap, first_line(&e))), 0);
         }
-        let deadline = Duration::from_millis(limits.deadline_ms);
-        let ticks = |left: Duration| {
-            (left.as_millis() as u64)
-                .div_ceil(TICK.as_millis() as u64)
-                .max(1)
-        };
-        // When the epoch deadline comes, the time the step waited on host calls is
-        // given back; only the module's own time runs out.
-        store.epoch_deadline_callback(move |ctx| {
-            let state = ctx.data();
-            let own = state.started.elapsed().saturating_sub(state.host_wait);
-            if own >= deadline {
+        // Every tick: stop the module when its own time is up, and otherwise yield,
+        // so that its code never holds a worker thread for longer than a tick.
+        store.epoch_deadline_callback(|mut ctx| {
+            let timing = &mut ctx.data_mut().timing;
+            timing.running();
+            if timing.left().is_zero() {
                 Err(Trap::Interrupt.into())
             } else {
-                Ok(wasmtime::UpdateDeadline::Continue(ticks(deadline - own)))
+                timing.yielded();
+                Ok(wasmtime::UpdateDeadline::Yield(1))
             }
         });
-        store.set_epoch_deadline(ticks(deadline) + 1);
+        store.set_epoch_deadline(1);
 
         let outcome = async {
             let instance = module.pre.instantiate_async(&mut store).await?;
@@ -408,50 +463,13 @@ impl Runtime {
             f(guest, &mut store).await
         }
         .await;
-        *fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
-        outcome.map_err(|e| classify(&e, &stderr.contents()))
+        let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        module.metrics.logs_dropped(store.data().logs_dropped);
+        (
+            outcome.map_err(|e| classify(&e, &stderr.contents())),
+            fuel_used,
+        )
     }
-}
-
-fn module_failure(e: bindings::guest::ModuleError) -> StepFailure {
-    let err = convert::module_error(e);
-    StepFailure {
-        kind: FailureKind::ModuleError,
-        message: err.to_string(),
-        module_error: Some(err),
-    }
-}
-
-/// Names the kind of a trap or host error.
-fn classify(e: &wasmtime::Error, stderr: &[u8]) -> StepFailure {
-    let kind = match e.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => FailureKind::OutOfFuel,
-        Some(Trap::Interrupt) => FailureKind::Deadline,
-        Some(_) => FailureKind::Trap,
-        None => {
-            let chain = format!("{e:#}");
-            if chain.contains("growing memory") || chain.contains("memory growth") {
-                FailureKind::OutOfMemory
-            } else if chain.contains("maximum concurrent") || chain.contains("instance limit") {
-                FailureKind::Capacity
-            } else {
-                FailureKind::Trap
-            }
-        }
-    };
-    let mut message = match kind {
-        FailureKind::OutOfFuel => "ran out of fuel".to_owned(),
-        FailureKind::Deadline => "ran past its deadline".to_owned(),
-        FailureKind::OutOfMemory => "tried to use more memory than allowed".to_owned(),
-        _ => first_line(e),
-    };
-    let said = String::from_utf8_lossy(stderr);
-    let said = said.trim();
-    if !said.is_empty() {
-        message.push_str(": ");
-        message.push_str(&said.chars().take(1024).collect::<String>());
-    }
-    StepFailure::new(kind, message)
 }
 
 /// How much of a memory slot may be reset in place rather than decommitted.
@@ -459,15 +477,21 @@ const KEEP_RESIDENT_BYTES: usize = 4 * 1024 * 1024;
 
 fn engine_config(config: &RuntimeConfig) -> Config {
     let n = config.max_instances.max(1);
+    let shape = &config.compile.component;
+    let per_component = u32::try_from(shape.max_core_instances).unwrap_or(u32::MAX);
     let mut pool = PoolingAllocationConfig::new();
+    // Core instances are only counted (their state is allocated as they are made), so
+    // every instance may have as many as a component may create. Memories and tables
+    // reserve their slots up front: the pool holds four memories and eight tables per
+    // instance on average, and one instance may use up to its component's bound.
     pool.total_component_instances(n)
-        .total_core_instances(n * 16)
-        .total_memories(n * 4)
-        .total_tables(n * 8)
+        .total_core_instances(n.saturating_mul(per_component))
+        .total_memories(n.saturating_mul(4).max(shape.max_memories))
+        .total_tables(n.saturating_mul(8).max(shape.max_tables))
         .total_stacks(n)
-        .max_core_instances_per_component(16)
-        .max_memories_per_component(4)
-        .max_tables_per_component(8)
+        .max_core_instances_per_component(per_component)
+        .max_memories_per_component(shape.max_memories)
+        .max_tables_per_component(shape.max_tables)
         .max_memory_size(usize::try_from(config.max_limits.memory_bytes).unwrap_or(usize::MAX))
         .max_unused_warm_slots(n / 4)
         // A step touches a few pages of a fresh instance's memory (its stack, a little
@@ -485,62 +509,4 @@ fn engine_config(config: &RuntimeConfig) -> Config {
         .async_stack_size(2 * 1024 * 1024)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     c
-}
-
-/// Refuses what is obviously not a component before wasmtime sees it.
-fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
-    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
-        return Err(LoadError::NotWasm);
-    }
-    match bytes[4..8] {
-        [1, 0, 0, 0] => Err(LoadError::NotComponent),
-        [_, _, 1, 0] => Ok(()),
-        _ => Err(LoadError::Invalid(
-            "unknown WebAssembly version or layer".into(),
-        )),
-    }
-}
-
-fn link_error(e: wasmtime::Error) -> LoadError {
-    let text = format!("{e:#}");
-    // wasmtime says: "component imports instance `wasi:sockets/tcp@0.2.x`, but a matching
-    // implementation was not found in the linker".
-    match text.split('`').nth(1) {
-        Some(name) if text.contains("import") => LoadError::UnsupportedImport(name.to_owned()),
-        _ => LoadError::Invalid(first_line(&e)),
-    }
-}
-
-fn first_line(e: &wasmtime::Error) -> String {
-    let text = format!("{e:#}");
-    text.lines()
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .take(1024)
-        .collect()
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = result {
-        tracing::warn!(path = %path.display(), error = %e, "cannot cache a compiled module");
-        let _ = std::fs::remove_file(&tmp);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn headers() {
-        assert_eq!(check_header(b"hello world"), Err(LoadError::NotWasm));
-        assert_eq!(
-            check_header(b"\0asm\x01\0\0\0"),
-            Err(LoadError::NotComponent)
-        );
-        assert_eq!(check_header(b"\0asm\x0d\0\x01\0"), Ok(()));
-    }
 }

@@ -3,60 +3,48 @@
 //! another node, is caught up from the database: the in-memory path is only the
 //! fast one.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use crate::feeds::Feeds;
+
 /// One stored event on its way to the sockets: its number and its JSON frame.
 pub type Frame = (i64, Arc<str>);
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Hub {
-    agents: Mutex<HashMap<Uuid, broadcast::Sender<Frame>>>,
+    agents: Feeds<Uuid, Frame>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self {
+            agents: Feeds::new(256),
+        }
+    }
 }
 
 impl Hub {
     /// Opens a feed of the agent's events for one socket.
     pub fn subscribe(&self, agent: Uuid) -> broadcast::Receiver<Frame> {
-        let mut agents = self.agents.lock().unwrap_or_else(|p| p.into_inner());
-        agents
-            .entry(agent)
-            .or_insert_with(|| broadcast::channel(256).0)
-            .subscribe()
+        self.agents.subscribe(agent)
     }
 
     /// Hands an event to the agent's sockets on this node, if any.
     pub fn deliver(&self, agent: Uuid, seq: i64, frame: Arc<str>) {
-        let mut agents = self.agents.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(tx) = agents.get(&agent) {
-            if tx.receiver_count() == 0 {
-                agents.remove(&agent);
-            } else {
-                let _ = tx.send((seq, frame));
-            }
-        }
+        self.agents.publish(&agent, (seq, frame));
     }
 
     /// Whether the agent has a socket on this node.
     pub fn has(&self, agent: Uuid) -> bool {
-        self.agents
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&agent)
-            .is_some_and(|tx| tx.receiver_count() > 0)
+        self.agents.has(&agent)
     }
 
     /// Agents with a socket on this node.
     pub fn agents(&self) -> Vec<Uuid> {
-        self.agents
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .filter(|(_, tx)| tx.receiver_count() > 0)
-            .map(|(a, _)| *a)
-            .collect()
+        self.agents.keys()
     }
 
     /// Tells the agent's sockets that an event was stored elsewhere: they read it

@@ -9,6 +9,7 @@
 pub mod events;
 pub mod groups;
 pub mod hub;
+pub mod ranking;
 pub mod router;
 pub mod shortlists;
 pub mod sockets;
@@ -33,6 +34,7 @@ use crate::flow::QueueStatus;
 use crate::plugin::HostServices;
 use crate::store::presence::Effects;
 use crate::store::{TenantId, assign, skill_groups};
+use crate::turns::Turns;
 
 /// Server-wide routing settings.
 #[derive(Debug, Clone)]
@@ -148,8 +150,9 @@ pub struct QueueFigures {
     db: DatabaseConnection,
     heartbeat_timeout: Duration,
     recent: Fresh<(TenantId, Uuid), Option<QueueStatus>>,
-    /// Held while a set of queries runs: those who wait for it find its answer.
-    computing: tokio::sync::Mutex<()>,
+    /// Per tenant, held while a set of queries runs: those of the tenant who wait for
+    /// it find its answer, and a tenant asking about many groups waits only on itself.
+    computing: Turns<TenantId>,
 }
 
 impl QueueFigures {
@@ -158,7 +161,7 @@ impl QueueFigures {
             db,
             heartbeat_timeout,
             recent: Fresh::default(),
-            computing: tokio::sync::Mutex::new(()),
+            computing: Turns::default(),
         }
     }
 
@@ -188,7 +191,8 @@ impl HostServices for QueueFigures {
         if let Some(status) = self.recent.get(&key) {
             return status;
         }
-        let _turn = self.computing.lock().await;
+        let turn = self.computing.of(tenant);
+        let _turn = turn.lock().await;
         if let Some(status) = self.recent.get(&key) {
             return status;
         }

@@ -8,7 +8,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use futures_util::StreamExt;
+use sea_orm::DatabaseConnection;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -19,10 +20,12 @@ use super::{Kick, Signals};
 use crate::directory::{FieldErrors, SkillGroup};
 use crate::flow::ResumeReason;
 use crate::sessions::{Session, Sessions, Status};
+use crate::store::agents::{self, Memberships};
 use crate::store::assign::{self, AgentOpError, Routed};
 use crate::store::presence::{self, Effects};
-use crate::store::write::{begin_write, stmt};
-use crate::store::{StoreError, TenantId, auth_sessions, skill_groups};
+use crate::store::write::begin_write;
+use crate::store::{StoreError, TenantId, auth_sessions, notify, skill_groups};
+use crate::turns::Turns;
 
 /// Live figures of one queue, for agents.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -45,6 +48,10 @@ pub enum StatusError {
     Store(#[from] StoreError),
 }
 
+/// Queues swept side by side.
+const SWEEP_GROUPS_AT_ONCE: usize = 8;
+/// Sessions taken out of one queue side by side (each resumes its flow).
+const RESUMES_AT_ONCE: usize = 8;
 /// Agents told their queue figures at once, and the pause before the next ones.
 const TELL_AT_ONCE: usize = 50;
 const TELL_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
@@ -61,10 +68,10 @@ pub struct Router {
     memberships: Mutex<HashMap<Uuid, (std::time::Instant, Memberships)>>,
     /// The workbench sockets open on this node.
     sockets: Sockets,
+    /// One drain of a queue at a time on this node: two side by side would each skip
+    /// the sessions the other holds, and hand later sessions out before earlier ones.
+    draining: Turns<(TenantId, Uuid)>,
 }
-
-/// An agent's tenant and (skill group, name) memberships.
-type Memberships = (Uuid, Vec<(Uuid, String)>);
 
 /// How long an agent's memberships are reused for queue figures.
 const MEMBERSHIPS_FRESH: std::time::Duration = std::time::Duration::from_secs(10);
@@ -87,6 +94,7 @@ impl Router {
             told: Mutex::default(),
             memberships: Mutex::default(),
             sockets: Sockets::default(),
+            draining: Turns::default(),
         }
     }
 
@@ -136,8 +144,10 @@ impl Router {
                 Kick::Group(t, g) => {
                     groups.insert((t, g));
                 }
-                Kick::Agent(a) => match groups_of_agent(&self.db, a).await {
-                    Ok(gs) => groups.extend(gs),
+                Kick::Agent(a) => match agents::memberships(&self.db, &[a]).await {
+                    Ok(read) => groups.extend(read.into_values().flat_map(|(tenant, gs)| {
+                        gs.into_iter().map(move |(group, _)| (tenant, group))
+                    })),
                     Err(e) => {
                         tracing::warn!(agent = %a, error = %e, "reading an agent's groups failed")
                     }
@@ -164,6 +174,8 @@ impl Router {
                 return;
             }
         };
+        let turn = self.draining.of((tenant, group.id));
+        let _turn = turn.lock().await;
         loop {
             let now = Utc::now();
             let mut effects = self.signals.effects();
@@ -178,6 +190,7 @@ impl Router {
             .await
             {
                 Ok(Routed::Assigned(sessions)) => {
+                    crate::metrics::routed(&sessions);
                     // Kicks for agents who just became busy would only re-drain this group.
                     effects.agents.clear();
                     self.finish(effects);
@@ -215,14 +228,18 @@ impl Router {
         for (tenant, agent) in presence::due_refresh(&self.db, now, cutoff).await? {
             self.went_quiet(TenantId(tenant), agent).await;
         }
-        for (tenant, group) in assign::queued_groups(&self.db).await? {
-            let tenant = TenantId(tenant);
-            let Ok(g) = skill_groups::get(&self.db, tenant, group).await else {
-                continue;
-            };
-            self.expire_queue(tenant, &g).await;
-            self.drain(tenant, group).await;
-        }
+        // Groups side by side: one tenant's slow session never holds up another's queue.
+        let groups = assign::queued_groups(&self.db).await?;
+        futures_util::stream::iter(groups)
+            .for_each_concurrent(SWEEP_GROUPS_AT_ONCE, |(tenant, group)| async move {
+                let tenant = TenantId(tenant);
+                let Ok(g) = skill_groups::get(&self.db, tenant, group).await else {
+                    return;
+                };
+                self.expire_queue(tenant, &g).await;
+                self.drain(tenant, group).await;
+            })
+            .await;
         Ok(())
     }
 
@@ -235,21 +252,25 @@ impl Router {
                 return;
             }
         };
-        for s in overdue {
-            if let Err(e) = self
-                .sessions
-                .resume(
-                    s.channel_id,
-                    &s.user_id,
-                    s.id,
-                    Status::Queued,
-                    ResumeReason::TransferFailed,
-                )
-                .await
-            {
-                tracing::warn!(session = %s.id, error = %e, "taking a session out of its queue failed");
-            }
-        }
+        // Each resumes its flow (a module's turn, bounded in time); a few at once, so one
+        // slow session does not hold up the others.
+        futures_util::stream::iter(overdue)
+            .for_each_concurrent(RESUMES_AT_ONCE, |s| async move {
+                if let Err(e) = self
+                    .sessions
+                    .resume(
+                        s.channel_id,
+                        &s.user_id,
+                        s.id,
+                        Status::Queued,
+                        ResumeReason::TransferFailed,
+                    )
+                    .await
+                {
+                    tracing::warn!(session = %s.id, error = %e, "taking a session out of its queue failed");
+                }
+            })
+            .await;
     }
 
     /// Re-derives the status of an agent whose sockets or wrap-up may have ended; an
@@ -363,6 +384,7 @@ impl Router {
         let s = assign::accept(&self.db, tenant, agent, session, Utc::now(), &mut effects).await;
         self.finish(effects);
         let s = s?;
+        crate::metrics::offer("accepted");
         self.sessions.publish_status(&s);
         Ok(s)
     }
@@ -534,7 +556,13 @@ impl Router {
         let now = Utc::now();
         let cutoff = self.signals.cutoff(now);
         let mut out = Vec::new();
-        for (id, name) in assign::groups_of(&self.db, tenant, agent).await? {
+        let groups = agents::memberships(&self.db, &[agent])
+            .await?
+            .remove(&agent)
+            .filter(|(of, _)| *of == tenant.0)
+            .map(|(_, groups)| groups)
+            .unwrap_or_default();
+        for (id, name) in groups {
             let f = assign::figures(&self.db, tenant, id, now, cutoff).await?;
             out.push(QueueView {
                 skill_group_id: id,
@@ -622,7 +650,7 @@ impl Router {
         if stale.is_empty() {
             return out;
         }
-        match assign::memberships(&self.db, &stale).await {
+        match agents::memberships(&self.db, &stale).await {
             Ok(read) => {
                 let now = std::time::Instant::now();
                 let mut known = self.memberships.lock().unwrap_or_else(|p| p.into_inner());
@@ -650,71 +678,14 @@ impl Router {
     }
 
     /// Listens for events stored on other nodes (PostgreSQL only) and pokes the
-    /// sockets of this node that need them.
+    /// sockets of this node that need them (this node's own events reached its
+    /// sockets already).
     pub async fn listen(self: Arc<Self>, url: String) {
-        use sea_orm::sqlx::postgres::PgListener;
-        loop {
-            let listener = async {
-                let mut l = PgListener::connect(&url).await?;
-                l.listen("kefu_agent").await?;
-                Ok::<_, sea_orm::sqlx::Error>(l)
+        notify::listen(&url, |stored| {
+            if stored.node != self.node && self.signals.hub.has(stored.agent) {
+                self.signals.hub.poke(stored.agent, stored.seq);
             }
-            .await;
-            let mut listener = match listener {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::warn!(error = %e, "listening for other nodes' events failed; retrying");
-                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-                    continue;
-                }
-            };
-            loop {
-                match listener.recv().await {
-                    Ok(n) => {
-                        // `node:agent:seq`; this node's own events reached its sockets
-                        // already.
-                        let mut parts = n.payload().split(':');
-                        if let (Some(node), Some(agent), Some(seq)) =
-                            (parts.next(), parts.next(), parts.next())
-                            && let (Ok(node), Ok(agent), Ok(seq)) = (
-                                Uuid::parse_str(node),
-                                Uuid::parse_str(agent),
-                                seq.parse::<i64>(),
-                            )
-                            && node != self.node
-                            && self.signals.hub.has(agent)
-                        {
-                            self.signals.hub.poke(agent, seq);
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "the notification connection broke; reconnecting");
-                        break;
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The skill groups (with tenant) an agent is a member of.
-async fn groups_of_agent(
-    db: &DatabaseConnection,
-    agent: Uuid,
-) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
-    let rows = db
-        .query_all_raw(stmt(
-            db.get_database_backend(),
-            "SELECT tenant_id, skill_group_id FROM agent_skill_groups WHERE agent_id = ?",
-            vec![agent.into()],
-        ))
-        .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok((
-                r.try_get("", "tenant_id")?,
-                r.try_get("", "skill_group_id")?,
-            ))
         })
-        .collect()
+        .await;
+    }
 }

@@ -8,8 +8,8 @@
 
 use uuid::Uuid;
 
+use super::ranking::{Claim, Shortlist};
 use crate::cache::Fresh;
-use crate::store::assign::{Claim, Shortlist};
 
 /// How many members a list holds when read: one read serves that many sessions
 /// arriving one after the other.

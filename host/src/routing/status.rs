@@ -132,7 +132,7 @@ pub struct StatusView {
 }
 
 /// A status change asked for by the agent.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetStatus {
     /// `free`, `notReady` or `rest`; the others are derived.
@@ -188,6 +188,29 @@ impl SetStatus {
     }
 }
 
+/// What the API documents for a status change: `free` and `notReady` take no reason, a
+/// `rest` one of the tenant's reasons (`GET /api/v1/routing/settings`; another is a 422).
+/// [`SetStatus`] reads the same JSON and says what is wrong with anything else.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "status", deny_unknown_fields)]
+#[schema(as = SetStatus)]
+#[allow(
+    dead_code,
+    reason = "only its schema is used; SetStatus reads the body"
+)]
+pub enum SetStatusBody {
+    #[serde(rename = "free")]
+    Free,
+    #[serde(rename = "notReady")]
+    NotReady,
+    #[serde(rename = "rest")]
+    Rest {
+        /// One of the tenant's rest reasons.
+        #[schema(min_length = 1, max_length = 32)]
+        reason: String,
+    },
+}
+
 /// A tenant's reception settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TenantRouting {
@@ -215,13 +238,33 @@ impl Default for TenantRouting {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantRoutingPatch {
+    /// 1 to 20 distinct reasons of 1 to 32 characters, without surrounding spaces.
+    #[schema(schema_with = rest_reasons_schema)]
     pub rest_reasons: Option<Vec<String>>,
+    /// 0–3600 seconds.
+    #[schema(nullable = false, minimum = 0, maximum = 3600)]
     pub after_call_work_secs: Option<i32>,
+    #[schema(nullable = false)]
     pub rest_on_missed_offer: Option<bool>,
 }
 
 pub const MAX_REST_REASONS: usize = 20;
 pub const MAX_REASON_CHARS: usize = 32;
+
+fn rest_reasons_schema() -> utoipa::openapi::Array {
+    use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type};
+    let reason = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(MAX_REASON_CHARS))
+        .pattern(Some(crate::directory::validate::TRIMMED_PATTERN));
+    ArrayBuilder::new()
+        .items(reason)
+        .min_items(Some(1))
+        .max_items(Some(MAX_REST_REASONS))
+        .unique_items(true)
+        .build()
+}
 
 impl TenantRoutingPatch {
     pub fn apply(mut self, to: &mut TenantRouting) -> Result<(), FieldErrors> {

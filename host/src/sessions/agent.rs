@@ -276,10 +276,10 @@ impl Sessions {
                 ResumeReason::TransferFailed => end_status::NO_AGENT,
                 _ => end_status::NORMAL,
             };
-            super::service::end(&mut session, code, now);
+            super::turn::end(&mut session, code, now);
         }
         if session.status == Status::Survey && session.flow.node.is_none() {
-            super::service::end(&mut session, end_status::NORMAL, now);
+            super::turn::end(&mut session, end_status::NORMAL, now);
         }
         let d = self
             .commit(channel, session, false, messages, None, before, now)
@@ -334,7 +334,7 @@ impl Sessions {
         let session = self.serving(who, &s).await?;
         let now = Utc::now();
         let mut old = session.clone();
-        super::service::end(&mut old, end_status::TRANSFERRED, now);
+        super::turn::end(&mut old, end_status::TRANSFERRED, now);
         old.updated_at = now;
         let mut next = session;
         next.id = Uuid::now_v7();

@@ -3,9 +3,21 @@
 //! ended, with the survey window after), strict ordering of each session's messages,
 //! the durable timers (a node's wait timeout, the idle end with status 108) and the
 //! transcript. Runs the flow through `flow::engine`; must not speak HTTP or IM.
+//!
+//! - `service`: the service each node runs: input under each user's lock, sessions
+//!   opened, the live flow revision, events for the web chat;
+//! - `turn`: one turn run and written in one transaction;
+//! - `steps`: the step runner (nodes stepped with their installed modules);
+//! - `timers`: the ticker that fires due waits and idle ends;
+//! - `agent`: what agents do to sessions (reply, transfer, end, invite the survey);
+//! - `visibility`: which sessions a caller may see.
 
 pub mod agent;
 pub mod service;
+pub mod steps;
+mod timers;
+mod turn;
+pub mod visibility;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -19,6 +31,7 @@ pub use agent::{Acting, AgentActionError, Target};
 pub use service::{
     Delivered, EndUser, EventKind, Inbound, SessionError, SessionEvent, Sessions, SessionsConfig,
 };
+pub use visibility::Visibility;
 
 /// Where a session is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]

@@ -3,9 +3,8 @@
 //! Every input for one user of one channel is handled under that user's lock, in
 //! arrival order, and each turn is written in one transaction checked against the
 //! session's version, so that concurrent messages — on one node or several — are
-//! applied one after the other and never twice. Timers are rows, not tasks: a wait's
-//! deadline and the idle deadline are columns of the session, and a ticker fires the
-//! ones that are due, so they survive a restart.
+//! applied one after the other and never twice (the turn itself is `turn`, the
+//! timers that start turns without input are `timers`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as StdMutex};
@@ -16,16 +15,20 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::{Mutex, Notify, broadcast};
 use uuid::Uuid;
 
-use super::{Direction, Element, Message, Sender, Session, Source, Status, end_status};
+use super::turn::user_message;
+use super::{Direction, Element, Message, Sender, Session, Source, Status};
 use crate::cache::Fresh;
 use crate::directory::{Channel, SkillGroup};
-use crate::flow::catalog::{PinnedNode, Revision};
-use crate::flow::engine::{self, FlowState, NodeRunner, Outcome, TurnContext};
-use crate::flow::{MessageElement, SessionInfo, StepInput, StepOutput, Trigger, UserMessage};
-use crate::plugin::{Registry, StepContext, StepFailure};
-use crate::routing::{Groups, Signals};
-use crate::store::sessions::{self as store, CommitError, NewDelivery, NewMessage, TurnWrite};
-use crate::store::{StoreError, TenantId, assign, flows, tenants};
+use crate::feeds::Feeds;
+use crate::flow::catalog::Revision;
+use crate::flow::engine::FlowState;
+use crate::flow::{MessageElement, Trigger};
+use crate::plugin::Registry;
+use crate::routing::Signals;
+use crate::routing::ranking::Shortlist;
+use crate::store::sessions::{self as store, NewMessage};
+use crate::store::{StoreError, TenantId, assign, flows};
+use crate::turns::Turns;
 
 /// How sessions behave, server-wide.
 #[derive(Debug, Clone)]
@@ -34,6 +37,12 @@ pub struct SessionsConfig {
     pub max_steps_per_turn: u32,
     /// How often due timers are looked for.
     pub timer_tick: Duration,
+    /// How long one turn's steps may take in all.
+    pub max_turn: Duration,
+    /// Most bytes of messages one turn may send.
+    pub max_turn_output_bytes: u64,
+    /// Most bytes a session's variables and module states may hold.
+    pub max_flow_state_bytes: u64,
 }
 
 impl Default for SessionsConfig {
@@ -41,6 +50,9 @@ impl Default for SessionsConfig {
         Self {
             max_steps_per_turn: 50,
             timer_tick: Duration::from_millis(500),
+            max_turn: Duration::from_secs(3),
+            max_turn_output_bytes: 1024 * 1024,
+            max_flow_state_bytes: 1024 * 1024,
         }
     }
 }
@@ -117,18 +129,19 @@ pub enum SessionError {
 
 /// Turns input into session turns. One per server.
 pub struct Sessions {
-    db: DatabaseConnection,
-    plugins: Arc<Registry>,
-    config: SessionsConfig,
-    locks: StdMutex<HashMap<String, Arc<Mutex<()>>>>,
+    pub(super) db: DatabaseConnection,
+    pub(super) plugins: Arc<Registry>,
+    pub(super) config: SessionsConfig,
+    locks: Turns<String>,
     revisions: StdMutex<HashMap<Uuid, Arc<Revision>>>,
     /// The revision each flow's new sessions start on, by tenant and flow.
     live: Fresh<(Uuid, Uuid), Option<Arc<Revision>>>,
     /// Each tenant's time zone, which flow steps are given.
-    time_zones: Fresh<Uuid, String>,
-    events: broadcast::Sender<SessionEvent>,
-    outbox: Arc<Notify>,
-    signals: Signals,
+    pub(super) time_zones: Fresh<Uuid, String>,
+    /// Live events of each user's sessions, by channel and user (the web chat).
+    events: Feeds<(Uuid, String), SessionEvent>,
+    pub(super) outbox: Arc<Notify>,
+    pub(super) signals: Signals,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -138,7 +151,7 @@ impl std::fmt::Debug for Sessions {
 }
 
 /// How often a turn is redone when the session changed meanwhile.
-const MAX_ATTEMPTS: u32 = 8;
+pub(super) const MAX_ATTEMPTS: u32 = 8;
 
 impl Sessions {
     pub fn new(
@@ -152,11 +165,11 @@ impl Sessions {
             db,
             plugins,
             config,
-            locks: StdMutex::default(),
+            locks: Turns::default(),
             revisions: StdMutex::default(),
             live: Fresh::default(),
             time_zones: Fresh::default(),
-            events: broadcast::channel(4096).0,
+            events: Feeds::new(64),
             outbox: Arc::new(Notify::new()),
         }
     }
@@ -191,9 +204,9 @@ impl Sessions {
             .await
     }
 
-    /// Live session events on this node.
-    pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
-        self.events.subscribe()
+    /// Live events of one user's sessions on a channel, on this node.
+    pub fn subscribe(&self, channel_id: Uuid, user_id: &str) -> broadcast::Receiver<SessionEvent> {
+        self.events.subscribe((channel_id, user_id.to_owned()))
     }
 
     /// Notified whenever a turn queued replies for IM.
@@ -203,12 +216,7 @@ impl Sessions {
 
     /// The lock that orders one user's input on one channel.
     pub(super) fn lock_for(&self, channel_id: Uuid, user_id: &str) -> Arc<Mutex<()>> {
-        let key = store::active_key(channel_id, user_id);
-        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-        if locks.len() > 10_000 {
-            locks.retain(|_, l| Arc::strong_count(l) > 1);
-        }
-        locks.entry(key).or_default().clone()
+        self.locks.of(store::active_key(channel_id, user_id))
     }
 
     /// Hands input to the user's session on `channel`, opening one when needed,
@@ -390,12 +398,12 @@ impl Sessions {
     /// The group's best members for a session that joins its queue: the node's kept
     /// list while it is fresh, else a new read, kept for the turns that follow. `None`
     /// when the read fails: the turn then ranks the members itself.
-    async fn shortlist(
+    pub(super) async fn shortlist(
         &self,
         tenant: TenantId,
         group: &SkillGroup,
         cutoff: DateTime<Utc>,
-    ) -> Option<assign::Shortlist> {
+    ) -> Option<Shortlist> {
         let kept = &self.signals.shortlists;
         if let Some(list) = kept.get(tenant.0, group.id) {
             return Some(list);
@@ -460,7 +468,11 @@ impl Sessions {
         revision
     }
 
-    async fn revision(&self, tenant: TenantId, id: Uuid) -> Result<Arc<Revision>, StoreError> {
+    pub(super) async fn revision(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> Result<Arc<Revision>, StoreError> {
         if let Some(r) = self
             .revisions
             .lock()
@@ -471,209 +483,6 @@ impl Sessions {
         }
         let revision = flows::revision_by_id(&self.db, tenant, id).await?;
         Ok(self.remember(revision))
-    }
-
-    /// Runs one turn of the session's flow and applies its outcome.
-    async fn run(
-        &self,
-        channel: &Channel,
-        tenant: TenantId,
-        session: &mut Session,
-        trigger: Trigger,
-        now: DateTime<Utc>,
-        messages: &mut Vec<NewMessage>,
-    ) -> Result<(), SessionError> {
-        let Some(revision_id) = session.revision_id else {
-            // No published flow: straight to the fallback.
-            tracing::warn!(channel = %channel.id, "the channel has no published flow");
-            let outcome = match channel.default_skill_group_id {
-                Some(group) => Outcome::Transfer {
-                    skill_group_id: group,
-                    priority: engine::FALLBACK_PRIORITY,
-                },
-                None => Outcome::Ended {
-                    end_status: end_status::ABNORMAL,
-                },
-            };
-            apply_outcome(session, outcome, now);
-            return Ok(());
-        };
-        let revision = self.revision(tenant, revision_id).await?;
-        let time_zone = self
-            .time_zones
-            .get_or_load(tenant.0, || async {
-                Ok::<_, StoreError>(tenants::get(&self.db, tenant).await?.time_zone)
-            })
-            .await?;
-        let runner = RegistryRunner {
-            registry: &self.plugins,
-            groups: &self.signals.groups,
-            db: &self.db,
-            tenant,
-            time_zone,
-            session_id: session.id.to_string(),
-        };
-        let ctx = TurnContext {
-            session: SessionInfo {
-                id: session.id.to_string(),
-                tenant_id: tenant.0.to_string(),
-                channel_id: channel.id.to_string(),
-                user_id: session.user_id.clone(),
-                user_nickname: session.user_nickname.clone(),
-            },
-            revision: &revision,
-            fallback_group: channel.default_skill_group_id,
-            max_steps: self.config.max_steps_per_turn,
-            now,
-        };
-        session.set_known_variable("ClientAppID", serde_json::json!(channel.sdkappid));
-        session.set_known_variable("ClientAppName", serde_json::json!(channel.name));
-        let turn = engine::run_turn(&ctx, &runner, &mut session.flow, trigger).await;
-        for survey in &turn.surveys {
-            super::SurveyRecord::apply(&mut session.survey, survey, now);
-        }
-        for message in &turn.sends {
-            messages.push(NewMessage {
-                id: Uuid::now_v7(),
-                direction: Direction::Out,
-                sender: Sender::Bot,
-                sender_name: None,
-                client_id: None,
-                elements: vec![Element::from(message)],
-                at: Utc::now(),
-            });
-        }
-        apply_outcome(session, turn.outcome, now);
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn commit(
-        &self,
-        channel: &Channel,
-        mut session: Session,
-        is_new: bool,
-        messages: Vec<NewMessage>,
-        receipt: Option<(&str, &str)>,
-        (before, before_agent): (Status, Option<(Uuid, Status)>),
-        now: DateTime<Utc>,
-    ) -> Result<Delivered, SessionError> {
-        // An offer taken back by the session's end is no longer the agent's; an agent
-        // who served the session stays on its record.
-        if before == Status::Offered && session.status != Status::Offered {
-            session.agent_id = None;
-            session.offered_at = None;
-            session.offer_expires_at = None;
-        }
-        session.message_count += messages.len() as u32;
-        session.updated_at = now;
-        session.node = session.flow.node.clone();
-        let deliveries: Vec<NewDelivery> =
-            if session.source == Source::Im && channel.im_base_url.is_some() {
-                messages
-                    .iter()
-                    .filter(|m| m.direction == Direction::Out && m.sender != Sender::System)
-                    .map(|m| NewDelivery {
-                        message_id: m.id,
-                        to_account: session.user_id.clone(),
-                        msg_random: crate::auth::service::random_u32(),
-                        elements: m.elements.clone(),
-                    })
-                    .collect()
-            } else {
-                vec![]
-            };
-        // A session that joins a queue is routed in its turn, by the group's settings.
-        let group = match session.skill_group_id {
-            Some(id) if session.status == Status::Queued && before != Status::Queued => self
-                .signals
-                .groups
-                .get(&self.db, TenantId(session.tenant_id), id)
-                .await
-                .ok(),
-            _ => None,
-        };
-        let cutoff = self.signals.cutoff(now);
-        // Its best members are ranked before the turn, not while other writers wait,
-        // and the ranking serves the turns that follow it.
-        let shortlist = match &group {
-            Some(g) => self.shortlist(TenantId(session.tenant_id), g, cutoff).await,
-            None => None,
-        };
-        let write = TurnWrite {
-            session: &session,
-            is_new,
-            messages: &messages,
-            receipt,
-            deliveries: &deliveries,
-            before_agent,
-            before,
-            cutoff,
-            group: group.as_ref(),
-            shortlist,
-        };
-        let mut effects = self.signals.effects();
-        let committed = store::commit_turn(&self.db, write, &mut effects).await;
-        if committed.is_ok() {
-            self.signals.apply(effects);
-        }
-        let routed = match committed {
-            Ok(routed) => routed,
-            Err(CommitError::Raced) => return Err(SessionError::Raced),
-            Err(CommitError::Duplicate) => return Err(SessionError::Duplicate),
-            Err(CommitError::Store(e)) => return Err(e.into()),
-        };
-        session.version += 1;
-        // Routed in the same transaction: this session (now with an agent) or the
-        // queue's head before it.
-        for r in routed {
-            if r.id == session.id {
-                session = r;
-            } else {
-                self.publish_status(&r);
-            }
-        }
-        if !deliveries.is_empty() {
-            self.outbox.notify_one();
-        }
-        let first_seq = session.message_count - messages.len() as u32 + 1;
-        let stored: Vec<Message> = messages
-            .into_iter()
-            .enumerate()
-            .map(|(i, m)| Message {
-                text: m.text(),
-                id: m.id,
-                session_id: session.id,
-                seq: first_seq + i as u32,
-                client_id: m.client_id,
-                direction: m.direction,
-                sender: m.sender,
-                sender_name: m.sender_name,
-                at: m.at,
-                elements: m.elements,
-            })
-            .collect();
-        for m in &stored {
-            self.publish(&session, EventKind::Message(Box::new(m.clone())));
-        }
-        if is_new || session.status != before {
-            self.publish(
-                &session,
-                EventKind::Status {
-                    session_id: session.id,
-                    status: session.status,
-                    end_status: session.end_status,
-                },
-            );
-        }
-        if session.status == Status::Ended {
-            tracing::info!(session = %session.id, end_status = ?session.end_status, "session ended");
-        }
-        Ok(Delivered {
-            session: Some(session),
-            messages: stored,
-            duplicate: false,
-        })
     }
 
     /// Tells live pages that the session's status changed (routing changes it too).
@@ -688,231 +497,15 @@ impl Sessions {
         );
     }
 
-    fn publish(&self, session: &Session, kind: EventKind) {
-        // Nobody listening is fine.
-        let _ = self.events.send(SessionEvent {
-            channel_id: session.channel_id,
-            user_id: session.user_id.clone(),
-            kind,
-        });
-    }
-
-    /// Fires every due timer once: waits that timed out step their node with
-    /// `wait-timed-out`; silent users' sessions end with 108.
-    pub async fn fire_due_timers(&self) -> Result<usize, StoreError> {
-        let now = Utc::now();
-        let mut fired = 0;
-        for session in store::due_waits(&self.db, now, 200).await? {
-            match self
-                .on_timer(session.channel_id, &session.user_id, Timer::Wait)
-                .await
-            {
-                Ok(true) => fired += 1,
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!(session = %session.id, error = %e, "a wait timeout failed")
-                }
-            }
-        }
-        for session in store::due_idle(&self.db, now, 200).await? {
-            match self
-                .on_timer(session.channel_id, &session.user_id, Timer::Idle)
-                .await
-            {
-                Ok(true) => fired += 1,
-                Ok(false) => {}
-                Err(e) => tracing::warn!(session = %session.id, error = %e, "an idle end failed"),
-            }
-        }
-        Ok(fired)
-    }
-
-    /// Handles one timer under the user's lock, if it is still due.
-    async fn on_timer(
-        &self,
-        channel_id: Uuid,
-        user_id: &str,
-        timer: Timer,
-    ) -> Result<bool, SessionError> {
-        let lock = self.lock_for(channel_id, user_id);
-        let _guard = lock.lock().await;
-        for _ in 0..MAX_ATTEMPTS {
-            let now = Utc::now();
-            let Some(mut session) = store::find_active(&self.db, channel_id, user_id).await? else {
-                return Ok(false);
-            };
-            let due = match timer {
-                Timer::Wait => {
-                    session.status == Status::InFlow && session.wait_until.is_some_and(|t| t <= now)
-                }
-                // A queued or offered session is governed by its queue's limits.
-                Timer::Idle => {
-                    matches!(
-                        session.status,
-                        Status::InFlow | Status::WithAgent | Status::Survey
-                    ) && session.idle_deadline.is_some_and(|t| t <= now)
-                }
-            };
-            if !due {
-                return Ok(false);
-            }
-            let channel =
-                crate::store::channels::get(&self.db, TenantId(session.tenant_id), channel_id)
-                    .await?;
-            let before = (
-                session.status,
-                session.agent_id.map(|a| (a, session.status)),
-            );
-            let mut messages = Vec::new();
-            match timer {
-                Timer::Wait => {
-                    session.wait_until = None;
-                    self.run(
-                        &channel,
-                        TenantId(session.tenant_id),
-                        &mut session,
-                        Trigger::WaitTimedOut,
-                        now,
-                        &mut messages,
-                    )
-                    .await?;
-                }
-                Timer::Idle => apply_outcome(
-                    &mut session,
-                    Outcome::Ended {
-                        end_status: end_status::USER_TIMEOUT,
-                    },
-                    now,
-                ),
-            }
-            match self
-                .commit(&channel, session, false, messages, None, before, now)
-                .await
-            {
-                Err(SessionError::Raced) => continue,
-                Err(e) => return Err(e),
-                Ok(_) => return Ok(true),
-            }
-        }
-        Err(SessionError::Busy)
-    }
-
-    /// Fires due timers every tick until the task is dropped.
-    pub async fn run_timers(self: Arc<Self>) {
-        let mut tick = tokio::time::interval(self.config.timer_tick);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if let Err(e) = self.fire_due_timers().await {
-                tracing::warn!(error = %e, "looking for due session timers failed");
-            }
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Timer {
-    Wait,
-    Idle,
-}
-
-/// Sets the session's status and deadlines from how its turn ended.
-fn apply_outcome(session: &mut Session, outcome: Outcome, now: DateTime<Utc>) {
-    match outcome {
-        Outcome::Waiting { until } => {
-            session.wait_until = until;
-        }
-        Outcome::Suspended => session.wait_until = None,
-        Outcome::Transfer {
-            skill_group_id,
-            priority,
-        } => {
-            session.wait_until = None;
-            session.status = Status::Queued;
-            session.skill_group_id = Some(skill_group_id);
-            session.priority = priority;
-            // The wait starts when the flow transfers, not when the turn began.
-            session.queued_at = Some(now.max(Utc::now()));
-        }
-        Outcome::Ended { end_status } => {
-            session.wait_until = None;
-            session.idle_deadline = None;
-            session.status = Status::Ended;
-            session.end_status = Some(end_status);
-            session.ended_at = Some(now);
-        }
-    }
-}
-
-/// Ends the session with `code`.
-pub(super) fn end(session: &mut Session, code: u16, now: DateTime<Utc>) {
-    apply_outcome(session, Outcome::Ended { end_status: code }, now);
-}
-
-fn user_message(elements: &[MessageElement], now: DateTime<Utc>) -> UserMessage {
-    let text = elements
-        .iter()
-        .filter_map(|e| match e {
-            MessageElement::Text(t) => Some(t.as_str()),
-            _ => None,
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    UserMessage {
-        elements: elements.to_vec(),
-        text,
-        sent_at_ms: now.timestamp_millis(),
-    }
-}
-
-/// Steps nodes with the installed modules they are pinned to.
-struct RegistryRunner<'a> {
-    registry: &'a Registry,
-    groups: &'a Groups,
-    db: &'a DatabaseConnection,
-    tenant: TenantId,
-    time_zone: String,
-    session_id: String,
-}
-
-#[async_trait::async_trait]
-impl NodeRunner for RegistryRunner<'_> {
-    async fn step(
-        &self,
-        node: &PinnedNode,
-        config: &str,
-        mut input: StepInput,
-    ) -> Result<StepOutput, StepFailure> {
-        let row = self
-            .registry
-            .get_for_step(self.tenant, node.plugin_id)
-            .await
-            .map_err(|e| {
-                StepFailure::new(
-                    crate::plugin::FailureKind::Trap,
-                    format!("the module of node {:?} is not installed: {e}", node.id),
-                )
-            })?;
-        let prepared = self.registry.prepare(&row, config).await?;
-        if !prepared.is_empty() {
-            input.prepared = Some(prepared.as_ref().clone());
-        }
-        let ctx = StepContext {
-            tenant_id: self.tenant.0.to_string(),
-            time_zone: self.time_zone.clone(),
-            session_id: self.session_id.clone(),
-            node_id: node.id.clone(),
-            exits: Some(node.exits.iter().cloned().collect()),
-        };
-        self.registry.step(&row, &ctx, input).await
-    }
-
-    async fn skill_group(&self, id: &str) -> Option<Uuid> {
-        let id = Uuid::parse_str(id).ok()?;
-        self.groups
-            .get(self.db, self.tenant, id)
-            .await
-            .ok()
-            .map(|g| g.id)
+    pub(super) fn publish(&self, session: &Session, kind: EventKind) {
+        let key = (session.channel_id, session.user_id.clone());
+        self.events.publish(
+            &key,
+            SessionEvent {
+                channel_id: session.channel_id,
+                user_id: session.user_id.clone(),
+                kind,
+            },
+        );
     }
 }

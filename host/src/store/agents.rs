@@ -11,6 +11,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::entity::{agent, agent_skill_group, skill_group};
+use super::write::stmt;
 use super::{StoreError, TenantId, auth_sessions, like_pattern, unique_violation};
 use crate::directory::{
     Agent, AgentFilter, AgentPatch, FieldErrors, Membership, NewAgent, Page, PageRequest, Role,
@@ -70,6 +71,83 @@ pub async fn get(
         model,
         memberships.remove(&id).unwrap_or_default(),
     ))
+}
+
+/// The skill groups agent `id` is a member of.
+pub async fn groups_of(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: Uuid,
+) -> Result<Vec<Uuid>, StoreError> {
+    Ok(agent_skill_group::Entity::find()
+        .filter(agent_skill_group::Column::TenantId.eq(tenant.0))
+        .filter(agent_skill_group::Column::AgentId.eq(id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.skill_group_id)
+        .collect())
+}
+
+/// An agent's tenant and the (skill group, name) of each group they are a member of,
+/// by name.
+pub type Memberships = (Uuid, Vec<(Uuid, String)>);
+
+/// The memberships of each of `agents`, in one query per chunk: the one reader of who
+/// is in which group for routing. Agents who no longer exist are left out.
+pub async fn memberships(
+    db: &impl ConnectionTrait,
+    agents: &[Uuid],
+) -> Result<HashMap<Uuid, Memberships>, StoreError> {
+    let mut out: HashMap<Uuid, Memberships> = HashMap::new();
+    for chunk in agents.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let rows = db
+            .query_all_raw(stmt(
+                db.get_database_backend(),
+                &format!(
+                    "SELECT a.id AS agent_id, a.tenant_id, g.id AS group_id, g.name \
+                     FROM agents a \
+                     LEFT JOIN agent_skill_groups m ON m.agent_id = a.id AND m.tenant_id = a.tenant_id \
+                     LEFT JOIN skill_groups g ON g.id = m.skill_group_id \
+                     WHERE a.id IN ({marks}) ORDER BY a.id, g.name"
+                ),
+                chunk.iter().map(|a| (*a).into()).collect(),
+            ))
+            .await?;
+        for r in rows {
+            let agent: Uuid = r.try_get("", "agent_id")?;
+            let tenant: Uuid = r.try_get("", "tenant_id")?;
+            let entry = out.entry(agent).or_insert_with(|| (tenant, Vec::new()));
+            let group: Option<Uuid> = r.try_get("", "group_id")?;
+            let name: Option<String> = r.try_get("", "name")?;
+            if let (Some(group), Some(name)) = (group, name) {
+                entry.1.push((group, name));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The skill groups of each of `ids` (agents without any are left out).
+pub async fn groups_of_many(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<Uuid>>, StoreError> {
+    let mut out: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    for m in agent_skill_group::Entity::find()
+        .filter(agent_skill_group::Column::TenantId.eq(tenant.0))
+        .filter(agent_skill_group::Column::AgentId.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+    {
+        out.entry(m.agent_id).or_default().push(m.skill_group_id);
+    }
+    Ok(out)
 }
 
 /// What end users are told of an agent: nickname and staff number (one row read,
@@ -163,7 +241,10 @@ pub async fn update(
     if let Some(groups) = &patch.skill_groups {
         check_groups_exist(&txn, tenant, groups).await?;
     }
-    if patch.role == Some(Role::Agent) && current.role == Role::Admin.as_str() && current.active {
+    if patch.role.is_some_and(|r| r != Role::Admin)
+        && current.role == Role::Admin.as_str()
+        && current.active
+    {
         ensure_another_admin(&txn, tenant, id).await?;
     }
     let mut model: agent::ActiveModel = current.into();

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::entity::{flow, flow_revision};
 use super::{StoreError, TenantId, unique_violation};
 use crate::directory::{Page, PageRequest};
-use crate::flow::catalog::{Flow, PinnedNode, Revision, RevisionSummary};
+use crate::flow::catalog::{Flow, PinnedNode, Revision, RevisionSummary, Verdict};
 use crate::flow::graph::Graph;
 
 fn corrupt(what: &str, id: Uuid, e: serde_json::Error) -> StoreError {
@@ -29,6 +29,11 @@ fn to_flow(m: flow::Model) -> Result<Flow, StoreError> {
         draft,
         live_revision: m.live_revision,
         latest_revision: m.latest_revision,
+        // An unreadable verdict is checked again, like a missing one.
+        checked: m
+            .draft_verdict
+            .as_deref()
+            .and_then(|v| serde_json::from_str(v).ok()),
         created_at: m.created_at,
         updated_at: m.updated_at,
     })
@@ -85,6 +90,7 @@ pub async fn create(
         draft: Set(json(draft)),
         live_revision: Set(None),
         latest_revision: Set(0),
+        draft_verdict: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -170,9 +176,32 @@ pub async fn update(
     }
     if let Some(draft) = draft {
         active.draft = Set(json(draft));
+        active.draft_verdict = Set(None);
     }
     active.updated_at = Set(Utc::now());
     to_flow(active.update(db).await.map_err(name_conflict)?)
+}
+
+/// Keeps the verdict on a flow's draft, if the draft is still `draft` (an admin may
+/// have saved another meanwhile).
+pub async fn set_verdict(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: Uuid,
+    draft: &Graph,
+    verdict: &Verdict,
+) -> Result<(), StoreError> {
+    flow::Entity::update_many()
+        .col_expr(
+            flow::Column::DraftVerdict,
+            sea_orm::sea_query::Expr::value(json(verdict)),
+        )
+        .filter(flow::Column::TenantId.eq(tenant.0))
+        .filter(flow::Column::Id.eq(id))
+        .filter(flow::Column::Draft.eq(json(draft)))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Deletes a flow with its revisions.

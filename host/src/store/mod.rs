@@ -1,10 +1,14 @@
 //! Storage: the database connection, migrations at start-up, sea-orm entities and the
-//! repositories the rest of kefu calls.
+//! statements the rest of kefu calls: guarded writes, reads, row mapping. The rules
+//! that decide what to write live with their folders (`routing`, `sessions`, `flow`,
+//! `records`, `webhooks`); what must hold across nodes is enforced here, by the guard
+//! of the statement that would break it.
 //!
-//! Every repository function that reads or writes tenant data takes a [`TenantId`] and
-//! puts it in the `WHERE` clause of every statement, so a row of another tenant is
-//! simply not found: a 404, never a leak. Repositories return domain types, not
-//! entities. Must not know about HTTP.
+//! Every function that reads or writes one tenant's data takes a [`TenantId`] and puts
+//! it in the `WHERE` clause of its statements, so a row of another tenant is simply
+//! not found: a 404, never a leak. The work that serves every tenant at once (the
+//! routing sweep, due timers, the IM and webhook outboxes, retention) reads across
+//! tenants by design and carries each row's tenant on. Must not know about HTTP.
 
 pub mod agents;
 pub mod assign;
@@ -12,12 +16,20 @@ pub mod auth_sessions;
 pub mod channels;
 pub mod entity;
 pub mod flows;
+pub mod inbox;
+pub mod notes;
+pub mod notify;
+pub mod outbox;
 pub mod plugins;
 pub mod presence;
+pub mod quick_replies;
+pub mod records;
 pub mod secrets;
 pub mod sessions;
 pub mod skill_groups;
+pub mod stats;
 pub mod tenants;
+pub mod webhooks;
 pub mod write;
 
 use std::time::Duration;

@@ -264,12 +264,25 @@ pub async fn update(
     get_visible(db, tenant, id).await
 }
 
+/// How many modules a tenant has installed.
+pub async fn count_installed(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+) -> Result<usize, StoreError> {
+    let n = plugin::Entity::find()
+        .filter(plugin::Column::Scope.eq(tenant.0.to_string()))
+        .count(db)
+        .await?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
 /// Removes a tenant's own installation (and its bytes when nothing else uses them).
+/// Answers the row, and whether its bytes went too.
 pub async fn delete(
     db: &DatabaseConnection,
     tenant: TenantId,
     id: Uuid,
-) -> Result<PluginRow, StoreError> {
+) -> Result<(PluginRow, bool), StoreError> {
     let (txn, _writer) = super::write::begin_write(db).await?;
     let row = get_visible(&txn, tenant, id).await?;
     if row.builtin {
@@ -283,12 +296,16 @@ pub async fn delete(
         .filter(plugin::Column::Id.eq(id))
         .exec(&txn)
         .await?;
-    delete_blob_if_unused(&txn, &row.sha256).await?;
+    let unused = delete_blob_if_unused(&txn, &row.sha256).await?;
     txn.commit().await?;
-    Ok(row)
+    Ok((row, unused))
 }
 
-async fn delete_blob_if_unused(db: &impl ConnectionTrait, sha256: &str) -> Result<(), StoreError> {
+/// Deletes a component's bytes when no installation uses them; answers whether it did.
+async fn delete_blob_if_unused(
+    db: &impl ConnectionTrait,
+    sha256: &str,
+) -> Result<bool, StoreError> {
     let users = plugin::Entity::find()
         .filter(plugin::Column::Sha256.eq(sha256))
         .count(db)
@@ -298,7 +315,7 @@ async fn delete_blob_if_unused(db: &impl ConnectionTrait, sha256: &str) -> Resul
             .exec(db)
             .await?;
     }
-    Ok(())
+    Ok(users == 0)
 }
 
 /// A component's bytes.

@@ -36,7 +36,7 @@ pub struct Effects {
     /// Agents who may take a session now.
     pub agents: Vec<Uuid>,
     /// Members claimed for a session, or found unable to take one, while routing.
-    pub claims: Vec<super::assign::Claim>,
+    pub claims: Vec<crate::routing::ranking::Claim>,
 }
 
 /// An event stored for an agent, ready to send.
@@ -189,7 +189,8 @@ async fn log_status(
         ],
     ))
     .await?;
-    Ok(())
+    let event = crate::webhooks::events::agent_status(agent, shown.as_str(), reason, now);
+    super::webhooks::enqueue(c, TenantId(tenant), &[event]).await
 }
 
 /// Derives the agent's shown status again; a change is logged, told to the agent,
@@ -340,7 +341,7 @@ async fn push_postgres(
                SELECT $1, event_seq, $2, $3, $4, $5 FROM bumped RETURNING seq\
              ) \
              SELECT stored.seq, (SELECT count(*) FROM (\
-               SELECT pg_notify('kefu_agent', $6 || ':' || $1::text || ':' || stored.seq::text) \
+               SELECT pg_notify($8, $6 || ':' || $1::text || ':' || stored.seq::text) \
                FROM agent_connections WHERE agent_id = $1 AND node_id <> $7 LIMIT 1) n) AS notified \
              FROM stored",
             vec![
@@ -351,6 +352,7 @@ async fn push_postgres(
                 now.into(),
                 node.to_string().into(),
                 node.into(),
+                super::notify::CHANNEL.into(),
             ],
         )
     };

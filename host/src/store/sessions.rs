@@ -1,4 +1,5 @@
-//! Sessions, their transcripts, the IM requests already answered, and the IM outbox.
+//! Sessions, their transcripts and the IM requests already answered (the outbox they
+//! write replies to is `outbox`).
 //!
 //! A turn of a session is written with [`commit_turn`] in one transaction: the
 //! session's new state (checked against the version it was read at, so that two
@@ -21,9 +22,11 @@ use super::{StoreError, TenantId, assign, skill_groups, unique_violation};
 use crate::directory::{Page, PageRequest, SkillGroup};
 use crate::flow::engine::FlowState;
 use crate::routing::events::EventKind;
-use crate::sessions::{Direction, Element, Message, Sender, Session, Source, Status, SurveyRecord};
+use crate::sessions::{
+    Direction, Element, Message, Sender, Session, Source, Status, SurveyRecord, Visibility,
+};
 
-fn corrupt(what: &str, id: Uuid, e: impl std::fmt::Display) -> StoreError {
+pub(super) fn corrupt(what: &str, id: Uuid, e: impl std::fmt::Display) -> StoreError {
     StoreError::Db(sea_orm::DbErr::Custom(format!(
         "{what} of {id} is unreadable: {e}"
     )))
@@ -176,9 +179,75 @@ pub async fn get(
         .ok_or(StoreError::NotFound)
 }
 
+/// The sessions `who` may read, as a condition on `sessions` (the rule is explained in
+/// `sessions::visibility`); `None` for everything.
+pub(crate) fn visible_to(who: &Visibility) -> Option<Condition> {
+    let (agent, groups, queued_only) = match who {
+        Visibility::All => return None,
+        Visibility::Groups { agent, groups } => (*agent, groups, false),
+        Visibility::Own { agent, groups } => (*agent, groups, true),
+    };
+    // Declined and missed offers are kept in `skipped_agents`, a JSON list of ids.
+    let offered = format!("%{agent}%");
+    let mut any = Condition::any()
+        .add(session::Column::AgentId.eq(agent))
+        .add(session::Column::SkippedAgents.like(offered));
+    if !groups.is_empty() {
+        let in_groups = session::Column::SkillGroupId.is_in(groups.iter().copied());
+        any = if queued_only {
+            any.add(
+                Condition::all()
+                    .add(session::Column::Status.eq(Status::Queued.as_str()))
+                    .add(in_groups),
+            )
+        } else {
+            any.add(in_groups)
+        };
+    }
+    Some(any.add(Expr::exists(served_the_same_user(agent))))
+}
+
+/// `SELECT` of a session that `agent` serves or served (or is offered), of the same
+/// user on the same channel as the `sessions` row in hand.
+fn served_the_same_user(agent: Uuid) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Alias, ExprTrait, Query};
+    let s2 = Alias::new("s2");
+    let outer = |c: session::Column| Expr::col((session::Entity, c));
+    let inner = |c: session::Column| Expr::col((s2.clone(), c));
+    Query::select()
+        .expr(Expr::val(1))
+        .from_as(session::Entity, s2.clone())
+        .and_where(inner(session::Column::TenantId).eq(outer(session::Column::TenantId)))
+        .and_where(inner(session::Column::ChannelId).eq(outer(session::Column::ChannelId)))
+        .and_where(inner(session::Column::UserId).eq(outer(session::Column::UserId)))
+        .and_where(inner(session::Column::AgentId).eq(agent))
+        .to_owned()
+}
+
+/// A session of the tenant that `who` may read; another is not found.
+pub async fn get_visible(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: Uuid,
+    who: &Visibility,
+) -> Result<Session, StoreError> {
+    let mut query = session::Entity::find_by_id(id).filter(session::Column::TenantId.eq(tenant.0));
+    if let Some(visible) = visible_to(who) {
+        query = query.filter(visible);
+    }
+    query
+        .one(db)
+        .await?
+        .map(to_session)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
+}
+
 /// Which sessions a list shows.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SessionFilter {
+    /// Whose list it is: only what they may read is in it.
+    pub visibility: Visibility,
     pub status: Option<Status>,
     pub channel_id: Option<Uuid>,
     pub user_id: Option<String>,
@@ -191,6 +260,9 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<Session>, StoreError> {
     let mut query = session::Entity::find().filter(session::Column::TenantId.eq(tenant.0));
+    if let Some(visible) = visible_to(&filter.visibility) {
+        query = query.filter(visible);
+    }
     if let Some(status) = filter.status {
         query = query.filter(session::Column::Status.eq(status.as_str()));
     }
@@ -396,7 +468,7 @@ pub struct TurnWrite<'a> {
     /// were read before the turn (read in the turn otherwise).
     pub group: Option<&'a SkillGroup>,
     /// That group's best members, read before the turn (read in the turn otherwise).
-    pub shortlist: Option<assign::Shortlist>,
+    pub shortlist: Option<crate::routing::ranking::Shortlist>,
 }
 
 /// Why a turn was not written.
@@ -542,6 +614,24 @@ pub async fn commit_turn(
             .exec_without_returning(&txn)
             .await?;
     }
+    let stored: Vec<Message> = w
+        .messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| m.stored(w.session.id, (first_seq + i as i32).max(0) as u32))
+        .collect();
+    // Before routing: a leg routed here is tracked again, as routing leaves it.
+    super::records::track(
+        &txn,
+        &crate::records::Change {
+            session: w.session,
+            before: (!w.is_new).then_some(w.before),
+            messages: stored,
+            at: w.session.updated_at,
+            transfer: None,
+        },
+    )
+    .await?;
     let now = Utc::now();
     let routed = agent_side(&txn, &w, first_seq, now, effects).await?;
     let deliveries = w.deliveries.iter().map(|d| im_outbox::ActiveModel {
@@ -664,170 +754,4 @@ async fn agent_side(
         }
     }
     Ok(routed)
-}
-
-/// A reply waiting in the IM outbox.
-#[derive(Debug, Clone)]
-pub struct Delivery {
-    pub id: Uuid,
-    pub tenant_id: Uuid,
-    pub channel_id: Uuid,
-    pub session_id: Uuid,
-    pub to_account: String,
-    pub msg_random: u32,
-    pub elements: Vec<Element>,
-    pub attempts: u32,
-    pub created_at: DateTime<Utc>,
-}
-
-/// Claims up to `limit` deliveries due by `now` for `lease`: a claimed row is not due
-/// again until the lease ends, so two nodes never send the same row at once (and a
-/// node that dies mid-send leaves it to be retried).
-pub async fn claim_deliveries(
-    db: &DatabaseConnection,
-    now: DateTime<Utc>,
-    lease: chrono::Duration,
-    limit: u64,
-) -> Result<Vec<Delivery>, StoreError> {
-    let due = im_outbox::Entity::find()
-        .filter(im_outbox::Column::Status.eq("pending"))
-        .filter(im_outbox::Column::NextAttemptAt.lte(now))
-        .order_by_asc(im_outbox::Column::NextAttemptAt)
-        .order_by_asc(im_outbox::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?;
-    let mut claimed = Vec::with_capacity(due.len());
-    for m in due {
-        // Replies to one user go out in order: not while an older one is pending.
-        let older = im_outbox::Entity::find()
-            .filter(im_outbox::Column::ChannelId.eq(m.channel_id))
-            .filter(im_outbox::Column::ToAccount.eq(m.to_account.as_str()))
-            .filter(im_outbox::Column::Status.eq("pending"))
-            .filter(im_outbox::Column::Id.lt(m.id))
-            .count(db)
-            .await?;
-        if older > 0
-            && !claimed
-                .iter()
-                .any(|c: &Delivery| c.channel_id == m.channel_id && c.to_account == m.to_account)
-        {
-            continue;
-        }
-        let take = im_outbox::Entity::update_many()
-            .col_expr(im_outbox::Column::NextAttemptAt, Expr::value(now + lease))
-            .filter(im_outbox::Column::Id.eq(m.id))
-            .filter(im_outbox::Column::NextAttemptAt.eq(m.next_attempt_at))
-            .filter(im_outbox::Column::Status.eq("pending"));
-        let taken = write(db, |db| async move { take.exec(&db).await }).await?;
-        if taken.rows_affected != 1 {
-            continue;
-        }
-        let elements: Vec<Element> =
-            serde_json::from_str(&m.body).map_err(|e| corrupt("outbox row", m.id, e))?;
-        claimed.push(Delivery {
-            id: m.id,
-            tenant_id: m.tenant_id,
-            channel_id: m.channel_id,
-            session_id: m.session_id,
-            to_account: m.to_account,
-            msg_random: m.msg_random.clamp(0, i64::from(u32::MAX)) as u32,
-            elements,
-            attempts: m.attempts.max(0) as u32,
-            created_at: m.created_at,
-        });
-    }
-    Ok(claimed)
-}
-
-/// Records a delivery's outcome: sent, to retry at `retry_at`, or given up.
-pub async fn finish_delivery(
-    db: &DatabaseConnection,
-    id: Uuid,
-    outcome: DeliveryOutcome<'_>,
-) -> Result<(), StoreError> {
-    let now = Utc::now();
-    let mut update = im_outbox::Entity::update_many()
-        .col_expr(
-            im_outbox::Column::Attempts,
-            sea_orm::sea_query::ExprTrait::add(Expr::col(im_outbox::Column::Attempts), 1),
-        )
-        .filter(im_outbox::Column::Id.eq(id));
-    update = match outcome {
-        DeliveryOutcome::Sent => update
-            .col_expr(im_outbox::Column::Status, Expr::value("sent"))
-            .col_expr(im_outbox::Column::SentAt, Expr::value(Some(now)))
-            .col_expr(
-                im_outbox::Column::LastError,
-                Expr::value(Option::<String>::None),
-            ),
-        DeliveryOutcome::Retry { at, error } => update
-            .col_expr(im_outbox::Column::NextAttemptAt, Expr::value(at))
-            .col_expr(im_outbox::Column::LastError, Expr::value(Some(clip(error)))),
-        DeliveryOutcome::GiveUp { error } => update
-            .col_expr(im_outbox::Column::Status, Expr::value("failed"))
-            .col_expr(im_outbox::Column::LastError, Expr::value(Some(clip(error)))),
-    };
-    write(db, |db| async move { update.exec(&db).await }).await?;
-    Ok(())
-}
-
-fn clip(text: &str) -> String {
-    text.chars().take(500).collect()
-}
-
-/// What became of one delivery attempt.
-#[derive(Debug, Clone, Copy)]
-pub enum DeliveryOutcome<'a> {
-    Sent,
-    Retry { at: DateTime<Utc>, error: &'a str },
-    GiveUp { error: &'a str },
-}
-
-/// Gives a claimed delivery back without counting an attempt (an older reply to the
-/// same user failed, so this one must wait for it).
-pub async fn release_delivery(db: &DatabaseConnection, id: Uuid) -> Result<(), StoreError> {
-    let q = im_outbox::Entity::update_many()
-        .col_expr(im_outbox::Column::NextAttemptAt, Expr::value(Utc::now()))
-        .filter(im_outbox::Column::Id.eq(id));
-    write(db, |db| async move { q.exec(&db).await }).await?;
-    Ok(())
-}
-
-/// Whether kefu itself sent this message to `to_account` (IM's callback reports
-/// kefu's own replies too; they must not be taken for user input).
-pub async fn is_own_delivery(
-    db: &impl ConnectionTrait,
-    channel_id: Uuid,
-    to_account: &str,
-    msg_random: u32,
-) -> Result<bool, StoreError> {
-    Ok(im_outbox::Entity::find()
-        .filter(im_outbox::Column::ChannelId.eq(channel_id))
-        .filter(im_outbox::Column::ToAccount.eq(to_account))
-        .filter(im_outbox::Column::MsgRandom.eq(i64::from(msg_random)))
-        .count(db)
-        .await?
-        > 0)
-}
-
-/// Counts of the outbox by status, for monitoring and tests.
-pub async fn outbox_counts(
-    db: &impl ConnectionTrait,
-    tenant: TenantId,
-) -> Result<(u64, u64, u64), StoreError> {
-    let count = |status: &'static str| {
-        im_outbox::Entity::find()
-            .filter(
-                Condition::all()
-                    .add(im_outbox::Column::TenantId.eq(tenant.0))
-                    .add(im_outbox::Column::Status.eq(status)),
-            )
-            .count(db)
-    };
-    Ok((
-        count("pending").await?,
-        count("sent").await?,
-        count("failed").await?,
-    ))
 }

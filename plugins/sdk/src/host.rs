@@ -2,9 +2,14 @@
 //! state of skill-group queues. Nothing else is reachable: no files, no network, no
 //! environment.
 //!
-//! These functions talk to kefu, so they only work inside a component that kefu runs;
-//! a native unit test must not call them.
+//! Inside a component these functions talk to kefu. Compiled natively (a module's
+//! `cargo test`), they answer from the [fake host](crate::testing::FakeHost) of the
+//! current thread instead, so a step that logs, reads the clock or looks at a queue
+//! can be tested without WebAssembly.
 
+#[cfg(not(target_arch = "wasm32"))]
+use crate::testing::fake as host;
+#[cfg(target_arch = "wasm32")]
 use crate::wit::kefu::flow::host;
 use crate::{LocalTime, LogLevel, QueueStatus};
 

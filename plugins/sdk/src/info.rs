@@ -28,6 +28,21 @@ impl ModuleInfo {
         self
     }
 
+    /// Sets the JSON Schema of the node configuration to the one derived from `C`
+    /// (`#[derive(JsonSchema)]` beside `Deserialize`), so that the schema the flow
+    /// editor shows and what the module accepts cannot drift apart.
+    pub fn config_schema_of<C: schemars::JsonSchema>(mut self) -> Self {
+        self.config_schema = schemars::schema_for!(C).as_value().to_string();
+        self
+    }
+
+    /// Adds every exit of an [`Exits`](crate::Exits) type, declared once with
+    /// [`exits!`](crate::exits).
+    pub fn exits<E: crate::Exits>(mut self) -> Self {
+        self.exits.extend(E::all());
+        self
+    }
+
     /// Adds an exit the module can leave by (see [`Output::exit`](crate::Output::exit)).
     pub fn exit(mut self, name: impl Into<String>, description: impl Into<String>) -> Self {
         self.exits.push(ExitInfo {

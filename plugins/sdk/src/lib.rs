@@ -96,19 +96,24 @@ mod wit {
 
 mod config;
 mod error;
+mod exits;
 pub mod host;
 mod info;
 mod input;
 mod module;
 mod output;
 pub mod template;
+pub mod testing;
 pub mod text;
 
 pub use config::NoConfig;
 pub use error::Error;
+pub use exits::Exits;
 pub use input::Input;
 pub use module::FlowModule;
 pub use output::{decode, encode};
+/// Derives the JSON Schema of a configuration type: see [`ModuleInfo::config_schema_of`].
+pub use schemars::{self, JsonSchema};
 
 /// A JSON value, as configuration schemas and variables are written.
 pub use serde_json::Value;
@@ -136,12 +141,31 @@ pub use wit::kefu::flow::types::{
 #[macro_export]
 macro_rules! export {
     ($module:ty) => {
+        // The component's exports exist only in the WebAssembly build: natively the
+        // crate is a plain library that its own tests (and `tests/`) link against.
+        // Natively the module is reached through its trait only (by its tests):
+        // naming the trait's functions keeps it from reading as dead code.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: () = {
+            let _ = <$module as $crate::FlowModule>::describe;
+            let _ = <$module as $crate::FlowModule>::step;
+        };
+        #[cfg(target_arch = "wasm32")]
         const _: () = {
             type __KefuFlowModule = $crate::__private::Adapter<$module>;
             $crate::__private::bindings::__export_flow_module!(
                 __KefuFlowModule with_types_in $crate::__private::bindings
             );
         };
+    };
+}
+
+/// A [`ModuleInfo`] named `name` at the version of the calling crate
+/// (`CARGO_PKG_VERSION`), so that a release's version is said once, in `Cargo.toml`.
+#[macro_export]
+macro_rules! module_info {
+    ($name:expr) => {
+        $crate::ModuleInfo::new($name, env!("CARGO_PKG_VERSION"))
     };
 }
 

@@ -90,8 +90,23 @@ impl<M: FlowModule> Guest for Adapter<M> {
     }
 
     fn step(input: StepInput) -> Result<StepOutput, ModuleError> {
-        Input::new(input).and_then(M::step).map_err(Error::into_wit)
+        step::<M>(input).map_err(Error::into_wit)
     }
+}
+
+/// One step through the module, refusing a wait the module did not declare: kefu
+/// relies on [`FlowModule::waits`] to keep flows from looping without the user, so a
+/// module that forgot it fails its first waiting step (and its first test) saying so.
+pub(crate) fn step<M: FlowModule>(input: StepInput) -> Result<StepOutput, Error> {
+    let input = Input::<M::Config>::new(input)?;
+    let waits = M::waits(input.config());
+    let output = M::step(input)?;
+    if !waits && !matches!(output.next, crate::Next::Exit(_)) {
+        return Err(Error::failed(
+            "the step waits, but `FlowModule::waits` says this node never does: override `waits` to answer true",
+        ));
+    }
+    Ok(output)
 }
 
 #[cfg(test)]
@@ -116,6 +131,10 @@ mod tests {
 
         fn describe() -> ModuleInfo {
             ModuleInfo::new("counter", "1.0.0").exit("done", "")
+        }
+
+        fn waits(_: &Config) -> bool {
+            true
         }
 
         fn validate_config(config: &Config) -> Result<(), Error> {
@@ -184,7 +203,7 @@ mod tests {
         let node = A::validate_config(r#"{"limit":2}"#.into()).unwrap();
         assert_eq!(node.exits.len(), 1);
         assert_eq!(node.exits[0].name, "done");
-        assert!(!node.waits);
+        assert!(node.waits);
         let err = A::validate_config(r#"{"limit":"x"}"#.into()).unwrap_err();
         assert_eq!(problems(err)[0].0, "/limit");
         let err = A::validate_config("{}".into()).unwrap_err();

@@ -154,6 +154,12 @@ impl Output {
         Self::new(Next::exit(name))
     }
 
+    /// Leave the node by a declared exit (see [`exits!`](crate::exits)): an exit
+    /// that is not declared does not compile.
+    pub fn leave<E: crate::Exits>(exit: E) -> Self {
+        Self::new(Next::exit(exit.name()))
+    }
+
     /// Wait for the user's next message, at most `timeout` (see [`Next::wait`]).
     pub fn wait(timeout: Duration) -> Self {
         Self::new(Next::wait(timeout))

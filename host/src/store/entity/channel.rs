@@ -17,6 +17,8 @@ pub struct Model {
     pub im_base_url: Option<String>,
     pub webchat_enabled: bool,
     pub idle_timeout_secs: i32,
+    pub webchat_identity_secret: Option<String>,
+    pub webchat_require_identity: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -12,6 +12,9 @@ pub struct Model {
     pub draft: String,
     pub live_revision: Option<i32>,
     pub latest_revision: i32,
+    /// The verdict on the draft as last checked (JSON), `None` before the first check.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub draft_verdict: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1,0 +1,204 @@
+//! The IM outbox: replies a turn stored for IM, claimed under a lease by one node at a
+//! time, sent in order per user, finished with IM's answer or retried later.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::entity::im_outbox;
+use super::sessions::corrupt;
+use super::write::write;
+use super::{StoreError, TenantId};
+use crate::sessions::Element;
+
+/// A reply waiting in the IM outbox.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub channel_id: Uuid,
+    pub session_id: Uuid,
+    pub to_account: String,
+    pub msg_random: u32,
+    pub elements: Vec<Element>,
+    pub attempts: u32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Claims up to `limit` deliveries due by `now` for `lease`: a claimed row is not due
+/// again until the lease ends, so two nodes never send the same row at once (and a
+/// node that dies mid-send leaves it to be retried).
+pub async fn claim_deliveries(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    lease: chrono::Duration,
+    limit: u64,
+) -> Result<Vec<Delivery>, StoreError> {
+    // A row is due when every older pending row to the same user is due too, so that
+    // the rows of a user come out as the head of their queue; oldest first, so a batch
+    // never holds a user's later reply without the earlier ones, and a user whose
+    // oldest reply waits for a retry holds up nobody else's.
+    let due = im_outbox::Entity::find()
+        .filter(im_outbox::Column::Status.eq("pending"))
+        .filter(im_outbox::Column::NextAttemptAt.lte(now))
+        .filter(Expr::not_exists(older_pending_not_due(now)))
+        .order_by_asc(im_outbox::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let mut claimed = Vec::with_capacity(due.len());
+    for m in due {
+        // Replies to one user go out in order: not while an older one is pending.
+        let older = im_outbox::Entity::find()
+            .filter(im_outbox::Column::ChannelId.eq(m.channel_id))
+            .filter(im_outbox::Column::ToAccount.eq(m.to_account.as_str()))
+            .filter(im_outbox::Column::Status.eq("pending"))
+            .filter(im_outbox::Column::Id.lt(m.id))
+            .count(db)
+            .await?;
+        if older > 0
+            && !claimed
+                .iter()
+                .any(|c: &Delivery| c.channel_id == m.channel_id && c.to_account == m.to_account)
+        {
+            continue;
+        }
+        let take = im_outbox::Entity::update_many()
+            .col_expr(im_outbox::Column::NextAttemptAt, Expr::value(now + lease))
+            .filter(im_outbox::Column::Id.eq(m.id))
+            .filter(im_outbox::Column::NextAttemptAt.eq(m.next_attempt_at))
+            .filter(im_outbox::Column::Status.eq("pending"));
+        let taken = write(db, |db| async move { take.exec(&db).await }).await?;
+        if taken.rows_affected != 1 {
+            continue;
+        }
+        let elements: Vec<Element> =
+            serde_json::from_str(&m.body).map_err(|e| corrupt("outbox row", m.id, e))?;
+        claimed.push(Delivery {
+            id: m.id,
+            tenant_id: m.tenant_id,
+            channel_id: m.channel_id,
+            session_id: m.session_id,
+            to_account: m.to_account,
+            msg_random: m.msg_random.clamp(0, i64::from(u32::MAX)) as u32,
+            elements,
+            attempts: m.attempts.max(0) as u32,
+            created_at: m.created_at,
+        });
+    }
+    Ok(claimed)
+}
+
+/// `SELECT` of a pending row older than the `im_outbox` row in hand, to the same user,
+/// that is not due at `now`.
+fn older_pending_not_due(now: DateTime<Utc>) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Alias, ExprTrait, Query};
+    let p = Alias::new("p");
+    let outer = |c: im_outbox::Column| Expr::col((im_outbox::Entity, c));
+    let inner = |c: im_outbox::Column| Expr::col((p.clone(), c));
+    Query::select()
+        .expr(Expr::val(1))
+        .from_as(im_outbox::Entity, p.clone())
+        .and_where(inner(im_outbox::Column::ChannelId).eq(outer(im_outbox::Column::ChannelId)))
+        .and_where(inner(im_outbox::Column::ToAccount).eq(outer(im_outbox::Column::ToAccount)))
+        .and_where(inner(im_outbox::Column::Status).eq("pending"))
+        .and_where(inner(im_outbox::Column::Id).lt(outer(im_outbox::Column::Id)))
+        .and_where(inner(im_outbox::Column::NextAttemptAt).gt(now))
+        .to_owned()
+}
+
+/// Records a delivery's outcome: sent, to retry at `retry_at`, or given up.
+pub async fn finish_delivery(
+    db: &DatabaseConnection,
+    id: Uuid,
+    outcome: DeliveryOutcome<'_>,
+) -> Result<(), StoreError> {
+    let now = Utc::now();
+    let mut update = im_outbox::Entity::update_many()
+        .col_expr(
+            im_outbox::Column::Attempts,
+            sea_orm::sea_query::ExprTrait::add(Expr::col(im_outbox::Column::Attempts), 1),
+        )
+        .filter(im_outbox::Column::Id.eq(id));
+    update = match outcome {
+        DeliveryOutcome::Sent => update
+            .col_expr(im_outbox::Column::Status, Expr::value("sent"))
+            .col_expr(im_outbox::Column::SentAt, Expr::value(Some(now)))
+            .col_expr(
+                im_outbox::Column::LastError,
+                Expr::value(Option::<String>::None),
+            ),
+        DeliveryOutcome::Retry { at, error } => update
+            .col_expr(im_outbox::Column::NextAttemptAt, Expr::value(at))
+            .col_expr(im_outbox::Column::LastError, Expr::value(Some(clip(error)))),
+        DeliveryOutcome::GiveUp { error } => update
+            .col_expr(im_outbox::Column::Status, Expr::value("failed"))
+            .col_expr(im_outbox::Column::LastError, Expr::value(Some(clip(error)))),
+    };
+    write(db, |db| async move { update.exec(&db).await }).await?;
+    Ok(())
+}
+
+fn clip(text: &str) -> String {
+    text.chars().take(500).collect()
+}
+
+/// What became of one delivery attempt.
+#[derive(Debug, Clone, Copy)]
+pub enum DeliveryOutcome<'a> {
+    Sent,
+    Retry { at: DateTime<Utc>, error: &'a str },
+    GiveUp { error: &'a str },
+}
+
+/// Gives a claimed delivery back without counting an attempt (an older reply to the
+/// same user failed, so this one must wait for it).
+pub async fn release_delivery(db: &DatabaseConnection, id: Uuid) -> Result<(), StoreError> {
+    let q = im_outbox::Entity::update_many()
+        .col_expr(im_outbox::Column::NextAttemptAt, Expr::value(Utc::now()))
+        .filter(im_outbox::Column::Id.eq(id));
+    write(db, |db| async move { q.exec(&db).await }).await?;
+    Ok(())
+}
+
+/// Whether kefu itself sent this message to `to_account` (IM's callback reports
+/// kefu's own replies too; they must not be taken for user input).
+pub async fn is_own_delivery(
+    db: &impl ConnectionTrait,
+    channel_id: Uuid,
+    to_account: &str,
+    msg_random: u32,
+) -> Result<bool, StoreError> {
+    Ok(im_outbox::Entity::find()
+        .filter(im_outbox::Column::ChannelId.eq(channel_id))
+        .filter(im_outbox::Column::ToAccount.eq(to_account))
+        .filter(im_outbox::Column::MsgRandom.eq(i64::from(msg_random)))
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// Counts of the outbox by status, for monitoring and tests.
+pub async fn outbox_counts(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+) -> Result<(u64, u64, u64), StoreError> {
+    let count = |status: &'static str| {
+        im_outbox::Entity::find()
+            .filter(
+                Condition::all()
+                    .add(im_outbox::Column::TenantId.eq(tenant.0))
+                    .add(im_outbox::Column::Status.eq(status)),
+            )
+            .count(db)
+    };
+    Ok((
+        count("pending").await?,
+        count("sent").await?,
+        count("failed").await?,
+    ))
+}
