@@ -60,7 +60,7 @@ impl Weights {
         number: 0.3,
         function: 0.2,
         unknown: 1.3,
-        answer: 0.3,
+        answer: 0.7,
         faq_coverage: 0.36,
         query_coverage: 0.225,
         entry_coverage: 0.315,

@@ -286,12 +286,13 @@ async fn answer_quality_on_the_evaluation_sets() {
     // The travel set's held-out half, against the targets: the right language
     // always, no menu offering a FAQ twice, off-topic false answers <= 3 %, questions
     // that mention an agent kept >= 90 %, and every request transferred. Top-1 is below
-    // the 85 % (68.1 %, 111/163, when this was written): the floor catches a
+    // the 85 % (70.6 %, 115/163, when this was written; 68.1 % before answers
+    // counted more and the everyday customer-service synonyms): the floor catches a
     // regression, or a retuning that only fits the tuning half.
     let held_out = &results[1][1];
     assert!(
-        held_out.top1() >= 65.0,
-        "top-1 {:.1}% < 65%",
+        held_out.top1() >= 70.0,
+        "top-1 {:.1}% < 70%",
         held_out.top1()
     );
     assert_eq!(
@@ -305,11 +306,11 @@ async fn answer_quality_on_the_evaluation_sets() {
     assert!(percent(held_out.false_answers, held_out.off_topic) <= 3.0);
     assert!(percent(held_out.mentions_kept, held_out.mentions) >= 90.0);
     assert_eq!(held_out.requests_transferred, held_out.requests);
-    // The shop set, with the same floors: 82.9 % top-1 (179/216) and 4 % off-topic false
-    // answers (2/50) on the whole, 78.1 % (75/96) on its held-out half, when written.
+    // The shop set, with the same floors: 85.6 % top-1 (185/216) and 4 % off-topic false
+    // answers (2/50) on the whole, 80.2 % (77/96) on its held-out half, when written.
     let (tune, held) = (&results[0][0], &results[0][1]);
     let top1 = percent(tune.hits + held.hits, tune.questions + held.questions);
-    assert!(top1 >= 80.0, "shop set top-1 {top1:.1}% < 80%");
+    assert!(top1 >= 85.0, "shop set top-1 {top1:.1}% < 85%");
     assert!(
         percent(
             tune.false_answers + held.false_answers,
@@ -317,7 +318,7 @@ async fn answer_quality_on_the_evaluation_sets() {
         ) <= 5.0
     );
     assert!(
-        held.top1() >= 75.0,
+        held.top1() >= 80.0,
         "shop set held-out top-1 {:.1}%",
         held.top1()
     );
