@@ -26,15 +26,62 @@ const EN_STOP_WORDS: &[&str] = &[
     "did", "didn", "do", "does", "doesn", "doing", "don", "each", "even", "ever", "every", "few",
     "for", "from", "get", "getting", "give", "go", "going", "got", "had", "has", "have", "hello",
     "help", "here", "hey", "hi", "how", "i", "if", "im", "in", "into", "is", "isn", "it", "its",
-    "just", "know", "let", "like", "ll", "m", "may", "me", "might", "more", "most", "much", "my",
-    "myself", "need", "new", "no", "not", "now", "of", "off", "ok", "okay", "on", "once", "one",
-    "only", "or", "other", "our", "out", "over", "own", "please", "pls", "put", "re", "really",
-    "s", "same", "see", "shall", "should", "since", "so", "some", "such", "t", "take", "tell",
-    "than", "thank", "thanks", "that", "the", "their", "them", "then", "there", "these", "they",
-    "thing", "this", "those", "to", "too", "try", "trying", "u", "up", "us", "usually", "ve",
-    "very", "want", "was", "wasn", "way", "we", "well", "were", "what", "when", "where", "which",
-    "while", "who", "why", "will", "with", "won", "would", "yes", "you", "your",
+    "just", "know", "let", "like", "ll", "m", "made", "make", "may", "me", "might", "more", "most",
+    "much", "my", "myself", "need", "new", "no", "not", "now", "of", "off", "ok", "okay", "on",
+    "once", "one", "only", "or", "other", "our", "out", "over", "own", "please", "pls", "put",
+    "re", "really", "s", "same", "see", "shall", "should", "since", "so", "some", "such", "t",
+    "take", "tell", "than", "thank", "thanks", "that", "the", "their", "them", "then", "there",
+    "these", "they", "thing", "this", "those", "to", "too", "try", "trying", "u", "up", "us",
+    "usually", "ve", "very", "want", "was", "wasn", "way", "we", "well", "were", "what", "when",
+    "where", "which", "while", "who", "why", "will", "with", "won", "would", "yes", "you", "your",
 ];
+
+/// English irregular plurals and verb forms, sorted, with the form the stemmer gives
+/// their regular relatives (`children` → `child`, `paid` → `pay`):
+/// the stemmer only knows suffixes.
+const EN_IRREGULAR: &[(&str, &str)] = &[
+    ("bought", "buy"),
+    ("broke", "break"),
+    ("broken", "break"),
+    ("brought", "bring"),
+    ("children", "child"),
+    ("chose", "choose"),
+    ("chosen", "choose"),
+    ("feet", "foot"),
+    ("flew", "fly"),
+    ("flown", "fly"),
+    ("forgot", "forget"),
+    ("forgotten", "forget"),
+    ("found", "find"),
+    ("kept", "keep"),
+    ("knives", "knife"),
+    ("lives", "life"),
+    ("men", "man"),
+    ("mice", "mouse"),
+    ("paid", "pay"),
+    ("people", "person"),
+    ("sent", "send"),
+    ("sold", "sell"),
+    ("spent", "spend"),
+    ("stole", "steal"),
+    ("stolen", "steal"),
+    ("taken", "take"),
+    ("teeth", "tooth"),
+    ("thieves", "thief"),
+    ("took", "take"),
+    ("wives", "wife"),
+    ("women", "woman"),
+    ("written", "write"),
+    ("wrote", "write"),
+];
+
+/// The base form of an irregular English word, if it is one.
+fn irregular(word: &str) -> Option<&'static str> {
+    EN_IRREGULAR
+        .binary_search_by(|(w, _)| w.cmp(&word))
+        .ok()
+        .map(|i| EN_IRREGULAR[i].1)
+}
 
 /// Whether `word` (folded) is an English stop word.
 pub fn is_stop_word(word: &str) -> bool {
@@ -212,7 +259,10 @@ fn words(cleaned: &str, speller: Option<&Speller<'_>>) -> String {
             if is_stop_word(word) {
                 out.push_str(word);
             } else {
-                let word = speller.and_then(|s| s.correct(word)).unwrap_or(word);
+                let word = match irregular(word) {
+                    Some(base) => base,
+                    None => speller.and_then(|s| s.correct(word)).unwrap_or(word),
+                };
                 out.push_str(&stem(word));
             }
             rest = &rest[end..];

@@ -22,6 +22,7 @@ fn kinds(text: &str) -> Vec<&'static str> {
 #[test]
 fn stop_words_are_sorted_for_binary_search() {
     assert!(EN_STOP_WORDS.windows(2).all(|w| w[0] < w[1]));
+    assert!(EN_IRREGULAR.windows(2).all(|w| w[0].0 < w[1].0));
 }
 
 #[test]
@@ -72,6 +73,9 @@ fn reads_variants_of_the_same_text_alike() {
         a.normalize("cancel booking")
     );
     assert_eq!(stem("warranties"), stem("warranty"));
+    // Irregular ones.
+    assert_eq!(a.normalize("children paid"), a.normalize("child pays"));
+    assert_eq!(a.normalize("tickets bought"), a.normalize("ticket buying"));
     assert_eq!(stem("退款"), "退款");
 }
 
