@@ -302,6 +302,10 @@ pub enum Kind {
     Piece,
     /// A Latin word, stemmed.
     Latin,
+    /// A verb and its particle written as one (`log in` → `login`, `check-in` →
+    /// `checkin`): lets an open compound meet its closed form. It counts only where the
+    /// knowledge base has it, and is left out of an entry's length and weight.
+    Joined,
     /// A number.
     Number,
 }
@@ -340,16 +344,22 @@ pub fn terms(normalized: &str) -> Vec<Term> {
     let mut out = Vec::new();
     let mut run: Vec<char> = Vec::new();
     let mut word = String::new();
+    // The Latin word before the current one, when only spaces part them.
+    let mut previous = String::new();
     for c in normalized.chars().chain(std::iter::once(' ')) {
         if is_cjk(c) {
-            push_word(&mut word, &mut out);
+            push_word(&mut word, &mut previous, &mut out);
+            previous.clear();
             run.push(c);
         } else {
             push_run(&dict, &mut run, &mut out);
             if is_latin(c) {
                 word.push(c);
             } else {
-                push_word(&mut word, &mut out);
+                push_word(&mut word, &mut previous, &mut out);
+                if c != ' ' {
+                    previous.clear();
+                }
             }
         }
     }
@@ -393,10 +403,18 @@ fn push_run(dict: &Dictionary, run: &mut Vec<char>, out: &mut Vec<Term>) {
     run.clear();
 }
 
-/// Ends the current Latin word: drops it if a stop word, else adds it.
-fn push_word(word: &mut String, out: &mut Vec<Term>) {
-    if !word.is_empty() && !is_stop_word(word) {
-        let number = word.bytes().all(|b| b.is_ascii_digit());
+/// The particles of English phrasal verbs, which are also written closed (`log in`
+/// and `login`, `check-in` and `checkin`, `sign up` and `signup`).
+const PARTICLES: &[&str] = &["back", "down", "in", "off", "on", "out", "over", "up"];
+
+/// Ends the current Latin word: adds it unless it is a stop word, and adds a verb and
+/// its particle, or a single letter and the next word (`e-mail`), joined.
+fn push_word(word: &mut String, previous: &mut String, out: &mut Vec<Term>) {
+    if word.is_empty() {
+        return;
+    }
+    let number = word.bytes().all(|b| b.is_ascii_digit());
+    if !is_stop_word(word) {
         out.push(Term {
             hash: hash_str(word),
             kind: if number { Kind::Number } else { Kind::Latin },
@@ -404,6 +422,21 @@ fn push_word(word: &mut String, out: &mut Vec<Term>) {
             rarity: 1.0,
         });
     }
+    let letters = |w: &str| !w.is_empty() && !w.bytes().any(|b| b.is_ascii_digit());
+    if letters(previous)
+        && !is_stop_word(previous)
+        && (PARTICLES.contains(&word.as_str()) || previous.len() == 1)
+        && letters(word)
+    {
+        previous.push_str(word);
+        out.push(Term {
+            hash: hash_str(previous),
+            kind: Kind::Joined,
+            function: false,
+            rarity: 1.0,
+        });
+    }
+    std::mem::swap(previous, word);
     word.clear();
 }
 

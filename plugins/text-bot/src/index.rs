@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::analyze::{Analyzer, Term, terms};
+use crate::analyze::{Analyzer, Kind, Term, terms};
 use crate::config::Faq;
 use crate::lang::Lang;
 use crate::rank::{idf, weight};
@@ -158,14 +158,17 @@ impl Index<'static> {
         let end = u32::try_from(posting_bytes.len() / POSTING_BYTES).unwrap_or(u32::MAX);
         term_offsets.extend_from_slice(&end.to_le_bytes());
 
+        // A joined pair of words only stands in for a closed compound: it adds nothing
+        // to an entry's length or weight.
+        let own = |t: &&Term| t.kind != Kind::Joined;
         let entry_len: Vec<u16> = entry_terms
             .iter()
-            .map(|t| u16::try_from(t.len()).unwrap_or(u16::MAX))
+            .map(|t| u16::try_from(t.iter().filter(own).count()).unwrap_or(u16::MAX))
             .collect();
         let entry_mass = entry_terms
             .iter()
             .map(|t| {
-                let mut distinct: Vec<&Term> = t.iter().collect();
+                let mut distinct: Vec<&Term> = t.iter().filter(own).collect();
                 distinct.sort_unstable_by_key(|t| t.hash);
                 distinct.dedup_by_key(|t| t.hash);
                 distinct

@@ -25,6 +25,7 @@ pub struct Weights {
     pub char: f32,
     pub piece: f32,
     pub latin: f32,
+    pub joined: f32,
     pub number: f32,
     /// Factor of a function word's weight (a particle, pronoun, preposition…).
     pub function: f32,
@@ -57,6 +58,7 @@ impl Weights {
         char: 0.8,
         piece: 0.2,
         latin: 1.0,
+        joined: 1.0,
         number: 0.3,
         function: 0.2,
         unknown: 1.3,
@@ -77,6 +79,7 @@ impl Weights {
             Kind::Char => self.char,
             Kind::Piece => self.piece,
             Kind::Latin => self.latin,
+            Kind::Joined => self.joined,
             Kind::Number => self.number,
         };
         if term.function {
@@ -91,7 +94,7 @@ impl Weights {
     /// word does not.
     fn unknown(&self, term: &Term) -> f32 {
         match term.kind {
-            Kind::Piece | Kind::Inner => 0.0,
+            Kind::Piece | Kind::Inner | Kind::Joined => 0.0,
             // No frequency list says how common an English word is: a word of the
             // message that is not a stop word counts as moderately rare.
             Kind::Latin | Kind::Number => self.of(term) * self.latin_rarity * self.unknown,

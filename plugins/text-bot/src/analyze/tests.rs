@@ -15,6 +15,7 @@ fn kinds(text: &str) -> Vec<&'static str> {
             Kind::Piece => "p",
             Kind::Latin => "l",
             Kind::Number => "n",
+            Kind::Joined => "j",
         })
         .collect()
 }
@@ -53,9 +54,23 @@ fn cuts_chinese_into_words_with_their_characters() {
 #[test]
 fn splits_latin_words_and_drops_stop_words() {
     let t = terms(&plain().normalize("How do I get my REFUNDS?"));
-    assert_eq!(t.len(), 1);
-    assert_eq!((t[0].hash, t[0].kind), (hash_str("refund"), Kind::Latin));
+    let words: Vec<_> = t.iter().filter(|t| t.kind != Kind::Joined).collect();
+    assert_eq!(words.len(), 1);
+    assert_eq!(
+        (words[0].hash, words[0].kind),
+        (hash_str("refund"), Kind::Latin)
+    );
     assert_eq!(kinds("iPhone 15 电池"), ["l", "n", "w", "p", "p"]);
+    // A verb and its particle also give their closed compound.
+    assert_eq!(kinds("check in"), ["l", "j"]);
+    let joined = |text: &str| {
+        terms(&plain().normalize(text))
+            .iter()
+            .any(|t| t.kind == Kind::Joined && t.hash == hash_str("checkin"))
+    };
+    assert!(joined("Online check-in"));
+    assert!(joined("checking in"));
+    assert!(!joined("check 3 in"));
 }
 
 #[test]
