@@ -96,8 +96,13 @@
 //!    (退貨 → 退货, OpenCC's table).
 //! 2. **Latin words** are spell-checked and stemmed: a word the knowledge base does not
 //!    know is replaced by a known word one edit away (`refnud`, `adress`); then the
-//!    Snowball stemmer makes "refunds" meet "refund" and "cancelled" meet "cancel".
-//! 3. **Configured synonyms** (`synonyms`) are replaced by their group's first member.
+//!    Snowball stemmer makes "refunds" meet "refund" and "cancelled" meet "cancel", and
+//!    a short table the irregular forms ("children", "paid", "bought"). A verb and its
+//!    particle also count as their closed compound, so "log in" meets "login" and
+//!    "check-in" meets "checkin".
+//! 3. **Synonyms**: the configured groups (`synonyms`), then a small built-in table of
+//!    everyday customer-service words and variant spellings (`lexicon.rs`: 登陆 for
+//!    登录, "switch" for "change"), are replaced by their group's first member.
 //! 4. **Chinese segmentation** with jieba's dictionary (`segment.rs`): the most probable
 //!    cut into dictionary words, plus, as jieba's search mode, the words inside a long
 //!    one. A word of several characters also gives its characters, as weaker terms, so
@@ -114,7 +119,7 @@
 //! of the entry the message matches) with the Dice coefficient of their character
 //! pairs. A word of the message the knowledge base lacks counts against the match by
 //! its rarity in general language — "了" nothing, "红烧肉" fully — and a FAQ that
-//! explains less than 60 % of the message has its confidence reduced in proportion: an
+//! explains less than 30 % of the message has its confidence reduced in proportion: an
 //! off-topic message that shares one word with a FAQ is not answered. A message that
 //! is exactly a question or alternative is answered directly.
 //!
