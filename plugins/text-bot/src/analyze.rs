@@ -134,7 +134,8 @@ impl Analyzer<'static> {
     }
 
     /// Adds the speller, which knows the Latin words of `texts` (the knowledge base's
-    /// phrasings and answers) and of the configured synonyms.
+    /// phrasings and answers) and of the synonyms, configured and built in: a misspelt
+    /// synonym ("suitcse") is corrected, then read as its group.
     pub fn with_speller<'t>(
         mut self,
         texts: impl IntoIterator<Item = &'t str>,
@@ -142,6 +143,12 @@ impl Analyzer<'static> {
     ) -> Self {
         let mut cleaned: Vec<String> = texts.into_iter().map(clean).collect();
         cleaned.extend(groups.into_iter().flatten().map(|m| clean(m)));
+        cleaned.extend(
+            lexicon::GROUPS
+                .iter()
+                .flat_map(|g| g.iter())
+                .map(|m| clean(m)),
+        );
         self.speller = Speller::new(
             cleaned
                 .iter()

@@ -133,3 +133,10 @@ fn dice_of_similar_phrasings() {
     // Latin words compare by their letter pairs, stop words left out.
     assert!(dice(&grams("the refund"), &grams("refund")) > 0.99);
 }
+
+#[test]
+fn corrects_a_misspelt_built_in_synonym() {
+    let no_groups: [&[String]; 0] = [];
+    let a = Analyzer::new(no_groups).with_speller(["Is a bag included?"], no_groups);
+    assert_eq!(a.normalize("suitcse"), a.normalize("baggage"));
+}
