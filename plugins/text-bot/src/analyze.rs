@@ -83,6 +83,37 @@ fn irregular(word: &str) -> Option<&'static str> {
         .map(|i| EN_IRREGULAR[i].1)
 }
 
+/// Chinese words of politeness and of asking (请问, 您好, 怎么办), and the light verb
+/// 有, that the dictionary does not mark as function words, sorted: like the English
+/// stop words ("please", "have"), they carry no topic.
+const ZH_STOP_WORDS: &[&str] = &[
+    "一下",
+    "亲",
+    "你好",
+    "咋办",
+    "咋弄",
+    "哦",
+    "啊",
+    "在吗",
+    "多谢",
+    "帮忙",
+    "怎么办",
+    "怎么弄",
+    "怎么搞",
+    "您好",
+    "感谢",
+    "有",
+    "请",
+    "请问",
+    "谢谢",
+    "麻烦",
+];
+
+/// Whether `word` is a Chinese stop word.
+fn is_zh_stop_word(word: &str) -> bool {
+    ZH_STOP_WORDS.binary_search(&word).is_ok()
+}
+
 /// Whether `word` (folded) is an English stop word.
 pub fn is_stop_word(word: &str) -> bool {
     EN_STOP_WORDS.binary_search(&word).is_ok()
@@ -163,7 +194,7 @@ impl Analyzer<'_> {
     /// The normalised form of `text`: what matching and exact comparison look at.
     pub fn normalize(&self, text: &str) -> String {
         self.synonyms
-            .apply(&words(&clean(text), Some(&self.speller)))
+            .apply(&words(&close_separable(&clean(text)), Some(&self.speller)))
     }
 }
 
@@ -252,6 +283,39 @@ pub fn clean(text: &str) -> String {
         .chars()
         .map(|c| if is_cjk(c) { dict::simplified(c) } else { c })
         .collect()
+}
+
+/// What Chinese puts inside a separable verb: 退一下钱, 换个货, 退了款.
+const SEPARABLE_INFIXES: &[&str] = &["一下", "个", "了"];
+
+/// `cleaned` with each separable verb closed (退一下钱 → 退钱, 换个货 → 换货): a
+/// character, an infix and a character that together, without the infix, are a word of
+/// the dictionary that is not a function word.
+fn close_separable(cleaned: &str) -> String {
+    let dict = Dictionary::default();
+    let chars: Vec<char> = cleaned.chars().collect();
+    let mut out = String::with_capacity(cleaned.len());
+    let mut i = 0;
+    while i < chars.len() {
+        out.push(chars[i]);
+        if is_cjk(chars[i]) {
+            let closed = SEPARABLE_INFIXES.iter().find_map(|infix| {
+                let n = infix.chars().count();
+                let next = *chars.get(i + 1 + n)?;
+                let inside = chars.get(i + 1..i + 1 + n)?;
+                let word = [chars[i], next];
+                (is_cjk(next)
+                    && inside.iter().copied().eq(infix.chars())
+                    && dict.get(&word).is_some_and(|e| e.class != Class::Function))
+                .then_some(n)
+            });
+            if let Some(n) = closed {
+                i += n;
+            }
+        }
+        i += 1;
+    }
+    out
 }
 
 /// `cleaned` with each Latin word corrected (when a speller is given) and stemmed; stop
@@ -379,9 +443,14 @@ fn push_run(dict: &Dictionary, run: &mut Vec<char>, out: &mut Vec<Term>) {
         return;
     }
     let term = |chars: &[char], kind, entry| {
-        let (function, rarity) = describe(entry);
+        let text: String = chars.iter().collect();
+        let (function, rarity) = if is_zh_stop_word(&text) {
+            (true, 0.0)
+        } else {
+            describe(entry)
+        };
         Term {
-            hash: hash_str(&chars.iter().collect::<String>()),
+            hash: hash_str(&text),
             kind,
             function,
             rarity,

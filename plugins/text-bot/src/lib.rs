@@ -108,7 +108,9 @@
 //!    one. A word of several characters also gives its characters, as weaker terms, so
 //!    that 换 meets 换货 and 用 meets 使用. The dictionary marks function words
 //!    (particles, pronouns, prepositions, adverbs…), which weigh little, and says how
-//!    common every word is in general language.
+//!    common every word is in general language; a short list adds the words of
+//!    politeness and asking (请问, 您好, 怎么办) and the light verb 有. A separable verb
+//!    is closed (退一下钱 as 退钱, 换个货 as 换货).
 //!
 //! **Ranking** (`rank.rs`). Every question and alternative, in every language, is one
 //! entry of an inverted index; each answer is indexed too, as weak evidence. A term

@@ -23,6 +23,7 @@ fn kinds(text: &str) -> Vec<&'static str> {
 #[test]
 fn stop_words_are_sorted_for_binary_search() {
     assert!(EN_STOP_WORDS.windows(2).all(|w| w[0] < w[1]));
+    assert!(ZH_STOP_WORDS.windows(2).all(|w| w[0] < w[1]));
     assert!(EN_IRREGULAR.windows(2).all(|w| w[0].0 < w[1].0));
 }
 
@@ -49,6 +50,12 @@ fn cuts_chinese_into_words_with_their_characters() {
     assert!(rarity("看") < 0.1, "{}", rarity("看"));
     assert!(rarity("北京") >= 0.7, "{}", rarity("北京"));
     assert_eq!(rarity("吗"), 0.0);
+    // Politeness and asking carry no topic, whatever the dictionary says.
+    assert_eq!(rarity("请问"), 0.0);
+    assert_eq!(rarity("怎么办"), 0.0);
+    assert!(terms("您好").iter().all(|t| t.function));
+    // 有 is a light verb, like "have".
+    assert!(terms("有")[0].function);
 }
 
 #[test]
@@ -79,6 +86,10 @@ fn reads_variants_of_the_same_text_alike() {
     // Traditional characters, full width, case and punctuation.
     assert_eq!(a.normalize("退貨，發票？"), a.normalize("退货 发票"));
     assert_eq!(a.normalize("ＰａｙＰａｌ　２"), "paypal 2");
+    // Separable verbs, closed.
+    assert_eq!(a.normalize("退一下钱"), a.normalize("退钱"));
+    assert_eq!(a.normalize("换个货"), "换货");
+    assert_eq!(a.normalize("一个人"), "一个人");
     // Contractions, plurals and tenses.
     assert_eq!(a.normalize("can't"), "can not");
     assert_eq!(a.normalize("Won't it?"), "will not it");
