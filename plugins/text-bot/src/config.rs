@@ -1,19 +1,24 @@
-//! The node configuration: its fields and defaults, its JSON Schema, and the checks
-//! serde cannot express.
+//! The node configuration: its fields and defaults. `checks` holds what serde cannot
+//! check, `schema` the JSON Schema `describe()` publishes.
 
-use std::collections::HashSet;
+use std::collections::BTreeMap;
 
-use kefu_flow_sdk::{ConfigProblem, Error, Value, json};
+use kefu_flow_sdk::Error;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::analyze::{Analyzer, terms};
-use crate::index::Thresholds;
+use crate::lang::Lang;
+use crate::rank::Thresholds;
 
 /// Most FAQs in one knowledge base.
 pub const MAX_FAQS: usize = 2000;
-/// Most alternative phrasings of one FAQ.
+/// Most alternative phrasings of one FAQ in one language.
 pub const MAX_ALTERNATIVES: usize = 20;
+/// Most translations of one FAQ: one per language besides its own.
+pub const MAX_TRANSLATIONS: usize = 1;
+/// Most phrasings and answers of a whole knowledge base, every language counted: the
+/// prepared index numbers them in 16 bits.
+pub const MAX_ENTRIES: usize = 65_535;
 /// Longest FAQ id, in characters.
 pub const MAX_ID_CHARS: usize = 64;
 /// Longest question or alternative phrasing, in characters.
@@ -56,7 +61,8 @@ pub struct Config {
     /// Sent when no FAQ matches.
     #[serde(default = "defaults::not_understood")]
     pub not_understood: String,
-    /// Words that make the module leave by `transfer`.
+    /// Words that make the module leave by `transfer` when the user asks for an agent
+    /// with them.
     #[serde(default = "defaults::transfer_keywords")]
     pub transfer_keywords: Vec<String>,
     /// Sent before leaving by `transfer`; nothing when absent or empty.
@@ -77,8 +83,11 @@ pub struct Config {
     /// Sent before leaving by `timeout`; nothing when absent or empty.
     #[serde(default)]
     pub timeout_message: Option<String>,
+    /// The texts above in other languages, for users who write in them.
+    #[serde(default)]
+    pub texts: BTreeMap<Lang, Texts>,
     /// Groups of words meaning the same, the first member being the canonical one: the
-    /// shop's own vocabulary, on top of the built-in lexicon (see `lexicon`).
+    /// shop's own vocabulary.
     #[serde(default)]
     pub synonyms: Vec<Vec<String>>,
     /// The confidence (0–1) at or above which the best FAQ is answered directly.
@@ -90,6 +99,18 @@ pub struct Config {
     /// How far ahead of the runner-up the best FAQ must be to be answered directly.
     #[serde(default = "defaults::ambiguity_margin")]
     pub ambiguity_margin: f32,
+}
+
+/// The messages of the module in one language; each replaces the configured one for
+/// users who write in that language.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Texts {
+    pub did_you_mean: Option<String>,
+    pub not_understood: Option<String>,
+    pub transfer_message: Option<String>,
+    pub end_message: Option<String>,
+    pub timeout_message: Option<String>,
 }
 
 /// One FAQ of the knowledge base.
@@ -105,6 +126,56 @@ pub struct Faq {
     pub alternatives: Vec<String>,
     /// The answer; `${…}` placeholders are filled from the session.
     pub answer: String,
+    /// The language of the question and the answer; when absent, the question's.
+    #[serde(default)]
+    pub lang: Option<Lang>,
+    /// The same FAQ in other languages.
+    #[serde(default)]
+    pub translations: Vec<Translation>,
+}
+
+/// A FAQ in another language.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Translation {
+    pub question: String,
+    #[serde(default)]
+    pub alternatives: Vec<String>,
+    pub answer: String,
+    #[serde(default)]
+    pub lang: Option<Lang>,
+}
+
+/// One language version of a FAQ: its own, or a translation.
+#[derive(Debug, Clone, Copy)]
+pub struct Version<'a> {
+    pub lang: Lang,
+    pub question: &'a str,
+    pub alternatives: &'a [String],
+    pub answer: &'a str,
+}
+
+impl Faq {
+    /// The FAQ's versions, its own first. A version without a language is in its
+    /// question's (English when it has no Chinese character).
+    pub fn versions(&self) -> Vec<Version<'_>> {
+        let lang = |given: Option<Lang>, question: &str| {
+            given.or_else(|| Lang::detect(question)).unwrap_or(Lang::En)
+        };
+        std::iter::once(Version {
+            lang: lang(self.lang, &self.question),
+            question: &self.question,
+            alternatives: &self.alternatives,
+            answer: &self.answer,
+        })
+        .chain(self.translations.iter().map(|t| Version {
+            lang: lang(t.lang, &t.question),
+            question: &t.question,
+            alternatives: &t.alternatives,
+            answer: &t.answer,
+        }))
+        .collect()
+    }
 }
 
 /// The default values of the optional fields.
@@ -160,10 +231,10 @@ pub mod defaults {
     pub fn idle_timeout_secs() -> u64 {
         300
     }
-    /// Chosen, with the matching's weights, on the tuning part of the quality test set
-    /// (`tests/modules/data/text_bot_queries.json`); its held-out part checks them.
+    /// Chosen, with the matching's weights, on the tuning halves of the quality test
+    /// sets (`tests/modules/data/`); their held-out halves check them.
     pub fn answer_threshold() -> f32 {
-        0.4
+        0.3
     }
     /// Below the answer threshold, so that a close call is offered, not dropped.
     pub fn suggest_threshold() -> f32 {
@@ -194,178 +265,35 @@ impl Config {
         }
     }
 
-    /// The analyser of the knowledge base's phrasings: the configured synonyms and the
-    /// built-in lexicon.
-    pub fn analyzer(&self) -> Analyzer<'static> {
-        Analyzer::new(self.synonyms.iter().map(Vec::as_slice))
+    /// The "did you mean" title for a user writing in `lang`.
+    pub fn did_you_mean(&self, lang: Option<Lang>) -> &str {
+        self.text(lang, |t| &t.did_you_mean)
+            .unwrap_or(&self.did_you_mean)
     }
 
-    /// Every problem serde could not see, each with its JSON pointer.
-    pub fn problems(&self) -> Result<Vec<ConfigProblem>, Error> {
-        let faqs = self.faqs()?;
-        let mut p = Problems::default();
-        let analyzer = self.analyzer();
-
-        if faqs.is_empty() {
-            p.add("/faqs", "must have at least one FAQ");
-        }
-        if faqs.len() > MAX_FAQS {
-            p.add(
-                "/faqs",
-                format!("has {} FAQs; at most {MAX_FAQS}", faqs.len()),
-            );
-        }
-        let mut ids = HashSet::new();
-        for (i, faq) in faqs.iter().enumerate() {
-            let at = format!("/faqs/{i}");
-            p.text(&format!("{at}/id"), &faq.id, MAX_ID_CHARS);
-            if !faq.id.trim().is_empty() && !ids.insert(faq.id.as_str()) {
-                p.add(format!("{at}/id"), format!("duplicate FAQ id {:?}", faq.id));
-            }
-            p.phrase(&format!("{at}/question"), &faq.question, &analyzer);
-            if faq.alternatives.len() > MAX_ALTERNATIVES {
-                p.add(
-                    format!("{at}/alternatives"),
-                    format!("at most {MAX_ALTERNATIVES} alternatives"),
-                );
-            }
-            for (j, alt) in faq.alternatives.iter().enumerate() {
-                p.phrase(&format!("{at}/alternatives/{j}"), alt, &analyzer);
-            }
-            p.text(&format!("{at}/answer"), &faq.answer, MAX_ANSWER_CHARS);
-        }
-
-        if self.hot_questions.len() > MAX_HOT_QUESTIONS {
-            p.add(
-                "/hot_questions",
-                format!("at most {MAX_HOT_QUESTIONS} hot questions"),
-            );
-        }
-        let mut hot = HashSet::new();
-        for (i, id) in self.hot_questions.iter().enumerate() {
-            let at = format!("/hot_questions/{i}");
-            if !ids.contains(id.as_str()) {
-                p.add(&at, format!("no FAQ has the id {id:?}"));
-            } else if !hot.insert(id.as_str()) {
-                p.add(&at, format!("{id:?} is listed twice"));
-            }
-        }
-
-        p.text("/welcome", &self.welcome, MAX_MESSAGE_CHARS);
-        p.text("/did_you_mean", &self.did_you_mean, MAX_MESSAGE_CHARS);
-        p.text("/not_understood", &self.not_understood, MAX_MESSAGE_CHARS);
-        for (field, message) in [
-            ("/transfer_message", &self.transfer_message),
-            ("/end_message", &self.end_message),
-            ("/timeout_message", &self.timeout_message),
-        ] {
-            if let Some(m) = message {
-                p.length(field, m, MAX_MESSAGE_CHARS);
-            }
-        }
-        p.keywords("/transfer_keywords", &self.transfer_keywords);
-        p.keywords("/end_keywords", &self.end_keywords);
-
-        if self.max_misses > MAX_MISSES {
-            p.add("/max_misses", format!("must be at most {MAX_MISSES}"));
-        }
-        let (min, max) = IDLE_TIMEOUT_SECS;
-        if !(min..=max).contains(&self.idle_timeout_secs) {
-            p.add(
-                "/idle_timeout_secs",
-                format!("must be between {min} and {max} seconds"),
-            );
-        }
-
-        if self.synonyms.len() > MAX_SYNONYM_GROUPS {
-            p.add(
-                "/synonyms",
-                format!("at most {MAX_SYNONYM_GROUPS} synonym groups"),
-            );
-        }
-        for (i, group) in self.synonyms.iter().enumerate() {
-            let at = format!("/synonyms/{i}");
-            if !(2..=MAX_SYNONYMS_PER_GROUP).contains(&group.len()) {
-                p.add(
-                    &at,
-                    format!("a group has 2 to {MAX_SYNONYMS_PER_GROUP} members"),
-                );
-            }
-            for (j, word) in group.iter().enumerate() {
-                p.keyword(&format!("{at}/{j}"), word);
-            }
-        }
-
-        for (field, value) in [
-            ("/answer_threshold", self.answer_threshold),
-            ("/suggest_threshold", self.suggest_threshold),
-            ("/ambiguity_margin", self.ambiguity_margin),
-        ] {
-            if !(0.0..=1.0).contains(&value) {
-                p.add(field, "must be between 0 and 1");
-            }
-        }
-        if self.suggest_threshold > self.answer_threshold {
-            p.add("/suggest_threshold", "must not be above answer_threshold");
-        }
-        Ok(p.0)
-    }
-}
-
-/// Collects problems.
-#[derive(Default)]
-struct Problems(Vec<ConfigProblem>);
-
-impl Problems {
-    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.0.push(ConfigProblem::new(path, message));
+    /// The not-understood reply for a user writing in `lang`.
+    pub fn not_understood(&self, lang: Option<Lang>) -> &str {
+        self.text(lang, |t| &t.not_understood)
+            .unwrap_or(&self.not_understood)
     }
 
-    /// A text that must not be blank, at most `max` characters.
-    fn text(&mut self, path: &str, text: &str, max: usize) {
-        if text.trim().is_empty() {
-            self.add(path, "must not be empty");
-        } else {
-            self.length(path, text, max);
-        }
+    /// An optional message for a user writing in `lang`: the language's own, else the
+    /// configured one; nothing when that is absent or blank.
+    pub fn message<'a>(
+        &'a self,
+        lang: Option<Lang>,
+        own: fn(&Texts) -> &Option<String>,
+        default: &'a Option<String>,
+    ) -> Option<&'a str> {
+        self.text(lang, own)
+            .or(default.as_deref())
+            .filter(|t| !t.trim().is_empty())
     }
 
-    fn length(&mut self, path: &str, text: &str, max: usize) {
-        let n = text.chars().count();
-        if n > max {
-            self.add(path, format!("is {n} characters long; at most {max}"));
-        }
-    }
-
-    /// A question or alternative: not blank, bounded, and with something to match on.
-    fn phrase(&mut self, path: &str, text: &str, analyzer: &Analyzer<'_>) {
-        if text.trim().is_empty() {
-            self.add(path, "must not be empty");
-        } else if text.chars().count() > MAX_QUESTION_CHARS {
-            self.length(path, text, MAX_QUESTION_CHARS);
-        } else if terms(&analyzer.normalize(text)).is_empty() {
-            self.add(
-                path,
-                "has nothing to match on: only punctuation or words too common to tell questions apart",
-            );
-        }
-    }
-
-    fn keywords(&mut self, path: &str, words: &[String]) {
-        if words.len() > MAX_KEYWORDS {
-            self.add(path, format!("at most {MAX_KEYWORDS} keywords"));
-        }
-        for (i, word) in words.iter().enumerate() {
-            self.keyword(&format!("{path}/{i}"), word);
-        }
-    }
-
-    fn keyword(&mut self, path: &str, word: &str) {
-        if kefu_flow_sdk::text::fold_and_strip(word).is_empty() {
-            self.add(path, "must contain a letter, digit or character");
-        } else {
-            self.length(path, word, MAX_KEYWORD_CHARS);
-        }
+    fn text(&self, lang: Option<Lang>, field: fn(&Texts) -> &Option<String>) -> Option<&str> {
+        lang.and_then(|l| self.texts.get(&l))
+            .and_then(|t| field(t).as_deref())
+            .filter(|t| !t.trim().is_empty())
     }
 }
 
@@ -391,170 +319,5 @@ fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(at) if message[at..].contains(" column ") => message[..at].to_owned(),
         _ => message.to_owned(),
-    }
-}
-
-/// The JSON Schema (draft 2020-12) of the configuration.
-pub fn schema() -> Value {
-    let text = |description: &str, max: usize| json!({ "type": "string", "minLength": 1, "maxLength": max, "description": description });
-    let optional = |description: &str| json!({ "type": ["string", "null"], "maxLength": MAX_MESSAGE_CHARS, "description": description });
-    let keywords = |description: &str, default: Vec<String>| {
-        json!({
-            "type": "array",
-            "description": description,
-            "maxItems": MAX_KEYWORDS,
-            "items": { "type": "string", "minLength": 1, "maxLength": MAX_KEYWORD_CHARS },
-            "default": default
-        })
-    };
-    let fraction = |description: &str, default: f32| json!({ "type": "number", "minimum": 0, "maximum": 1, "default": default, "description": description });
-    json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "Text bot",
-        "type": "object",
-        "required": ["faqs"],
-        "additionalProperties": false,
-        "properties": {
-            "faqs": {
-                "description": "The knowledge base: each FAQ with its question, other ways users ask it, and the answer.",
-                "type": "array",
-                "minItems": 1,
-                "maxItems": MAX_FAQS,
-                "items": {
-                    "type": "object",
-                    "required": ["id", "question", "answer"],
-                    "additionalProperties": false,
-                    "properties": {
-                        "id": text("Unique id of the FAQ; the menu choice id, and what hot_questions name.", MAX_ID_CHARS),
-                        "question": text("The question, as menus show it; matched like the alternatives.", MAX_QUESTION_CHARS),
-                        "alternatives": {
-                            "description": "Other ways users ask the question (paraphrases, keywords, the other language).",
-                            "type": "array",
-                            "maxItems": MAX_ALTERNATIVES,
-                            "items": { "type": "string", "minLength": 1, "maxLength": MAX_QUESTION_CHARS },
-                            "default": []
-                        },
-                        "answer": text("The answer; ${Name} placeholders are filled from the session's variables.", MAX_ANSWER_CHARS)
-                    }
-                }
-            },
-            "welcome": {
-                "description": "Sent on entry: the title of the hot-question menu, or a text alone when there are no hot questions.",
-                "type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_CHARS,
-                "default": defaults::welcome()
-            },
-            "hot_questions": {
-                "description": "Ids of FAQs offered as a menu on entry, in order. The user picks one by tapping it, by its number or by asking.",
-                "type": "array", "maxItems": MAX_HOT_QUESTIONS, "uniqueItems": true,
-                "items": { "type": "string" }, "default": []
-            },
-            "did_you_mean": {
-                "description": "Title of the menu offering up to three close FAQs when the best match is not clear.",
-                "type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_CHARS,
-                "default": defaults::did_you_mean()
-            },
-            "not_understood": {
-                "description": "Sent when no FAQ matches (a miss).",
-                "type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_CHARS,
-                "default": defaults::not_understood()
-            },
-            "transfer_keywords": keywords("A message containing one of these (Latin ones as whole words) leaves by the transfer exit.", defaults::transfer_keywords()),
-            "transfer_message": optional("Sent before leaving by transfer (keyword or too many misses)."),
-            "end_keywords": keywords("A message that is exactly one of these (ignoring case, width and punctuation) leaves by the done exit.", defaults::end_keywords()),
-            "end_message": optional("Sent before leaving by done."),
-            "max_misses": {
-                "description": "Consecutive messages not understood after which the module leaves by transfer; 0 never does. An answer resets the count.",
-                "type": "integer", "minimum": 0, "maximum": MAX_MISSES, "default": defaults::max_misses()
-            },
-            "idle_timeout_secs": {
-                "description": "How long to wait for the user's next message before leaving by timeout.",
-                "type": "integer", "minimum": IDLE_TIMEOUT_SECS.0, "maximum": IDLE_TIMEOUT_SECS.1,
-                "default": defaults::idle_timeout_secs()
-            },
-            "timeout_message": optional("Sent before leaving by timeout."),
-            "synonyms": {
-                "description": "Groups of words or phrases meaning the same (e.g. [\"退款\", \"退钱\"], [\"sweater\", \"jumper\"]); every member is read as the first, ignoring case, width, punctuation and English inflections. For the shop's own vocabulary: a built-in lexicon already knows the general words of shopping and customer service in Chinese and English (退款 = 退钱 = refund = money back, 快递 = 物流 = delivery, …).",
-                "type": "array", "maxItems": MAX_SYNONYM_GROUPS,
-                "items": {
-                    "type": "array", "minItems": 2, "maxItems": MAX_SYNONYMS_PER_GROUP,
-                    "items": { "type": "string", "minLength": 1, "maxLength": MAX_KEYWORD_CHARS }
-                },
-                "default": []
-            },
-            "answer_threshold": fraction("Confidence (0-1) at or above which the best FAQ is answered directly (if clearly ahead of the runner-up).", defaults::answer_threshold()),
-            "suggest_threshold": fraction("Confidence (0-1) at or above which a FAQ is offered under did_you_mean; below it for every FAQ, the message is a miss.", defaults::suggest_threshold()),
-            "ambiguity_margin": fraction("How much more confident than the runner-up the best FAQ must be to be answered directly; otherwise the close ones are offered.", defaults::ambiguity_margin())
-        }
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn config(json: Value) -> Config {
-        serde_json::from_value(json).unwrap()
-    }
-
-    fn problems(json: Value) -> Vec<(String, String)> {
-        config(json)
-            .problems()
-            .unwrap()
-            .into_iter()
-            .map(|p| (p.path, p.message))
-            .collect()
-    }
-
-    #[test]
-    fn a_small_configuration_is_fine() {
-        let p = problems(json!({
-            "faqs": [{"id": "a", "question": "如何退款", "answer": "…"}],
-            "hot_questions": ["a"]
-        }));
-        assert!(p.is_empty(), "{p:?}");
-    }
-
-    #[test]
-    fn reports_each_problem_with_its_pointer() {
-        let p = problems(json!({
-            "faqs": [
-                {"id": "a", "question": "如何退款", "answer": "ok"},
-                {"id": "a", "question": "？？", "alternatives": [""], "answer": " "}
-            ],
-            "hot_questions": ["b"],
-            "idle_timeout_secs": 1,
-            "suggest_threshold": 0.9,
-            "synonyms": [["退款"]]
-        }));
-        let paths: Vec<&str> = p.iter().map(|(path, _)| path.as_str()).collect();
-        assert_eq!(
-            paths,
-            [
-                "/faqs/1/id",
-                "/faqs/1/question",
-                "/faqs/1/alternatives/0",
-                "/faqs/1/answer",
-                "/hot_questions/0",
-                "/idle_timeout_secs",
-                "/synonyms/0",
-                "/suggest_threshold"
-            ]
-        );
-        assert_eq!(p[0].1, "duplicate FAQ id \"a\"");
-        assert_eq!(p[3].1, "must not be empty");
-        assert_eq!(p[4].1, "no FAQ has the id \"b\"");
-    }
-
-    #[test]
-    fn reports_faq_type_errors_under_faqs() {
-        let c = config(json!({"faqs": [{"id": "a", "question": "q", "answer": 3}]}));
-        let err = c.faqs().unwrap_err();
-        assert_eq!(err.problems()[0].path, "/faqs/0/answer");
-        assert_eq!(
-            err.problems()[0].message,
-            "invalid type: integer `3`, expected a string"
-        );
-        let c = config(json!({"faqs": [{"id": "a", "question": "q", "answer": "x", "extra": 1}]}));
-        assert_eq!(c.faqs().unwrap_err().problems()[0].path, "/faqs/0/extra");
     }
 }

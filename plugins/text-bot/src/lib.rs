@@ -1,5 +1,5 @@
 //! The built-in `text-bot` flow module: answers the user's questions from a knowledge
-//! base of FAQs ("FAQ / hot questions"), in Chinese and English.
+//! base of FAQs ("FAQ / hot questions"), in the language the user writes in.
 //!
 //! # Behaviour
 //!
@@ -7,8 +7,11 @@
 //! questions when some are configured (choice ids are FAQ ids), and waits. Each
 //! message the user then sends is handled in this order:
 //!
-//! 1. **Transfer keywords** (`人工`, `转人工`, `agent`, `human`, …): a message containing
-//!    one (a Latin keyword as whole words) leaves by `transfer`.
+//! 1. **A request for an agent**: a message that asks for one with a transfer keyword
+//!    (`人工`, `转人工`, `agent`, `human`, …) — the keyword alone, or with only the words
+//!    people ask with ("我要人工客服", "can I talk to a human?"), in one of its clauses —
+//!    leaves by `transfer`. A question that only mentions an agent ("人工客服的电话是
+//!    多少？") is matched like any other (see `request.rs`).
 //! 2. **End keywords** (`再见`, `没有了`, `bye`, …): a message that is exactly one leaves
 //!    by `done`.
 //! 3. **A menu pick**: while a menu (hot questions or "did you mean") is open, `1`,
@@ -23,17 +26,25 @@
 //!      "did you mean" leaves it as it is. A message without text (an image, a
 //!      sticker) is a miss too.
 //!
+//! **Languages.** A FAQ may carry `translations`: the same FAQ in another language
+//! (`zh`, `en`), with its own question, alternatives and answer. A user who writes
+//! Chinese (any Chinese character) gets the Chinese answer, one who writes English the
+//! English one, when the FAQ has it (else its own). A "did you mean" menu offers each
+//! FAQ once, by its question in the user's language, and `texts.<lang>` gives the
+//! module's own messages in that language.
+//!
 //! Between messages the module waits at most `idle_timeout_secs`; then it leaves by
 //! `timeout`. A session that comes back to the node (resumed) is welcomed again, as
-//! on entry. Its private state is the miss count and the FAQs of the open menu. On
-//! leaving by `transfer` it sets `text_bot_transfer_reason` (`keyword` or `misses`)
-//! and `text_bot_last_message` (what the user wrote last), for the agent.
+//! on entry. Its private state is the miss count, the FAQs of the open menu and the
+//! user's language. On leaving by `transfer` it sets `text_bot_transfer_reason`
+//! (`keyword` or `misses`) and `text_bot_last_message` (what the user wrote last), for
+//! the agent.
 //!
 //! # Exits
 //!
 //! | exit | when |
 //! |---|---|
-//! | `transfer` | a transfer keyword, or `max_misses` misses in a row |
+//! | `transfer` | the user asked for an agent, or `max_misses` messages in a row were not understood |
 //! | `done` | an end keyword: the user has no more questions |
 //! | `timeout` | no message for `idle_timeout_secs` |
 //!
@@ -42,14 +53,18 @@
 //! ```json
 //! {
 //!   "faqs": [
-//!     { "id": "refund", "question": "如何申请退款？",
-//!       "alternatives": ["怎么退款", "How do I get a refund?"],
-//!       "answer": "${SystemClientNickName}您好，在“我的订单”中点击“申请退款”即可。" }
+//!     { "id": "refund", "question": "如何申请退款？", "alternatives": ["怎么退款"],
+//!       "answer": "${SystemClientNickName}您好，在“我的订单”中点击“申请退款”即可。",
+//!       "translations": [
+//!         { "question": "How do I get a refund?", "alternatives": ["money back"],
+//!           "answer": "Tap Request refund in My orders." }
+//!       ] }
 //!   ],
 //!   "hot_questions": ["refund"],
 //!   "welcome": "您好，请问有什么可以帮您？",
 //!   "did_you_mean": "您是不是想问：",
 //!   "not_understood": "抱歉，我没有理解您的问题……",
+//!   "texts": { "en": { "did_you_mean": "Did you mean:", "not_understood": "Sorry…" } },
 //!   "transfer_keywords": ["人工", "转人工", "人工客服", "agent", "human"],
 //!   "transfer_message": null,
 //!   "end_keywords": ["再见", "没有了", "bye"],
@@ -64,84 +79,90 @@
 //! }
 //! ```
 //!
-//! Only `faqs` is required (1–2000 FAQs, each with up to 20 alternatives); every
-//! other field has the default shown. `describe()` carries the full JSON Schema, and
-//! `validate-config` names each problem by its JSON pointer (`/faqs/3/answer`: must
-//! not be empty; duplicate FAQ ids; hot questions naming no FAQ; bounds).
+//! Only `faqs` is required (1–2000 FAQs, each with up to 20 alternatives per language
+//! and one translation); every other field has the default shown. A version's language
+//! is its `lang`, or its question's. `describe()` carries the full JSON Schema, and
+//! `validate-config` names each problem by its JSON pointer (`/faqs/3/answer`: must not
+//! be empty; duplicate FAQ ids; two versions in one language; hot questions naming no
+//! FAQ; bounds).
 //!
 //! # Matching
 //!
-//! A message and every phrasing of the knowledge base are read the same way:
+//! A message and every phrasing of the knowledge base are read the same way
+//! (`analyze.rs`):
 //!
-//! 1. **Folding** with `kefu_flow_sdk::text::fold_and_strip`: full/half width, case,
-//!    punctuation.
-//! 2. **Latin words** are spell-checked and stemmed. A word the knowledge base and the
-//!    lexicon do not know is replaced by a known word one edit away (`refnud`,
-//!    `adress`, `trak`); then plurals, `-ing`, `-ed` and a silent `e` are stripped, so
-//!    that "refunds" meets "refund" and "shipped" meets "shipping".
-//! 3. **Configured synonyms** (`synonyms`) are replaced by their group's first member.
-//! 4. **Chinese function words** (一下, 请问, 什么, …) are removed, which joins their
-//!    neighbours (退一下钱 → 退钱), and question words (多久 = 多长时间 = 几天 = how
-//!    long = when) and generic words (商品 = 东西 = 衣服 = item, 订单 = order) become
-//!    concepts.
-//! 5. **The built-in lexicon** (see `lexicon.rs`): about fifty groups of the general
-//!    vocabulary of online shopping and customer service, in both languages (退款 =
-//!    退钱 = refund = money back; 快递 = 物流 = 包裹 = delivery = parcel; 发票 = 收据 =
-//!    invoice = receipt; 失败 = 不成功 = 无法 = declined = not working; …). A member
-//!    adds its group's *concept*, one term for every way of saying it, so a question
-//!    asked with other words or in the other language still meets the FAQ. A Chinese
-//!    member keeps its characters too.
+//! 1. **Folding**: full and half width, case, punctuation; English contractions
+//!    (`can't` → `can not`); traditional Chinese characters in their simplified form
+//!    (退貨 → 退货, OpenCC's table).
+//! 2. **Latin words** are spell-checked and stemmed: a word the knowledge base does not
+//!    know is replaced by a known word one edit away (`refnud`, `adress`); then the
+//!    Snowball stemmer makes "refunds" meet "refund" and "cancelled" meet "cancel", and
+//!    a short table the irregular forms ("children", "paid", "bought"). A verb and its
+//!    particle also count as their closed compound, so "log in" meets "login" and
+//!    "check-in" meets "checkin".
+//! 3. **Synonyms**: the configured groups (`synonyms`), then a small built-in table of
+//!    everyday customer-service words and variant spellings (`lexicon.rs`: 登陆 for
+//!    登录, "switch" for "change"), are replaced by their group's first member.
+//! 4. **Chinese segmentation** with jieba's dictionary (`segment.rs`): the most probable
+//!    cut into dictionary words, plus, as jieba's search mode, the words inside a long
+//!    one. A word of several characters also gives its characters, as weaker terms, so
+//!    that 换 meets 换货 and 用 meets 使用. The dictionary marks function words
+//!    (particles, pronouns, prepositions, adverbs…), which weigh little, and says how
+//!    common every word is in general language; a short list adds the words of
+//!    politeness and asking (请问, 您好, 怎么办) and the light verb 有. A separable verb
+//!    is closed (退一下钱 as 退钱, 换个货 as 换货).
 //!
-//! **Segmentation** needs no dictionary beyond that lexicon: a Chinese run gives its
-//! characters (unigrams) and its pairs of adjacent characters (bigrams). Bigrams carry
-//! most words of modern Chinese (退款, 发票, 密码) and unigrams catch single-character
-//! words and the overlap of differently cut phrases; a full dictionary would cost
-//! megabytes in every instance and still miss a shop's own terms. About seventy
-//! topic-less characters (我, 的, 吗, 怎, 么, …) are not indexed alone, nor as pairs of
-//! two of them (怎么, 可以). English stop words are dropped.
-//!
-//! **Ranking.** Every question and alternative is one entry of an inverted index; each
-//! answer is indexed too, as weak evidence. A term weighs its IDF (over the FAQs'
-//! phrasings) times its kind's weight: a concept most, a pair of characters or a word
-//! fully, a single character little, and the characters of a lexicon member little
-//! (their concept carries them). BM25 (k1 1.2, b 0.75) retrieves the best entries; each
-//! is re-ranked by a confidence in 0–1 that blends a lexical similarity (90 %: how much
-//! of the message's weight the FAQ's phrasings match together, an answer term counting
-//! less; how much the entry alone matches; how much of the entry the message matches)
-//! with the Dice coefficient of their character pairs (10 %: the fuzzy part, which
-//! rewards the same phrasing and tolerates small differences). A word or character of
-//! the message that the knowledge base lacks counts against the match, and a FAQ that
-//! explains less than 60 % of the message has its confidence reduced in proportion:
-//! an off-topic message that shares one word with a FAQ is not answered. A message that
+//! **Ranking** (`rank.rs`). Every question and alternative, in every language, is one
+//! entry of an inverted index; each answer is indexed too, as weak evidence. A term
+//! weighs its IDF over the FAQs (BM25's) times its kind's weight. BM25 (k1 1.2, b 0.75)
+//! retrieves the best entries; each is re-ranked by a confidence in 0–1 that blends a
+//! lexical similarity (how much of the message's weight the FAQ's phrasings match
+//! together, an answer term counting less; how much the entry alone matches; how much
+//! of the entry the message matches) with the Dice coefficient of their character
+//! pairs. A word of the message the knowledge base lacks counts against the match by
+//! its rarity in general language — "了" nothing, "红烧肉" fully — and a FAQ that
+//! explains less than 30 % of the message has its confidence reduced in proportion: an
+//! off-topic message that shares one word with a FAQ is not answered. A message that
 //! is exactly a question or alternative is answered directly.
 //!
-//! The weights and default thresholds were chosen on the tuning part of the quality
-//! test set (`tests/modules/data/text_bot_queries.json`: paraphrases marked `tune` or
-//! `held_out`, and off-topic messages); the module test reports both parts.
+//! The weights and default thresholds were chosen on the tuning halves of the quality
+//! test sets (`tests/modules/data/`); the module tests report both halves.
 //!
 //! # Cost
 //!
-//! `prepare` (once per flow revision) normalises and segments the whole knowledge
-//! base, builds the analyser's tables (synonyms, lexicon, the speller's known words
-//! and their one-letter deletions) and serialises everything with postcard: sorted term
-//! hashes, document frequencies, postings and string tables as raw little-endian
-//! arrays, read in place. A step decodes it without copying, normalises and segments
-//! only the user's message (binary searches in the prepared tables) and scores it.
-//! The configuration a step receives keeps `faqs` as unparsed JSON, so a large
-//! knowledge base is not deserialised on every step either.
+//! The dictionary (about 350,000 words) and the character table are packed by the
+//! build script into the component's data, which a step reads in place: nothing is
+//! loaded per step. `prepare` (once per flow revision) normalises and segments the
+//! whole knowledge base and serialises the index with postcard: sorted term hashes,
+//! document frequencies, postings and string tables as raw little-endian arrays, read in
+//! place. A step decodes it without copying, normalises and segments only the user's
+//! message (its first 300 characters) and scores it. The configuration a step receives
+//! keeps `faqs` as unparsed JSON, so a large knowledge base is not deserialised on every
+//! step either.
 
 mod analyze;
+mod checks;
 mod config;
+mod dict;
 mod index;
+mod lang;
 mod lexicon;
+mod rank;
+mod replace;
+mod request;
+mod schema;
+mod segment;
+mod spell;
 mod table;
 
-use kefu_flow_sdk::text::{fold_and_strip, is_cjk};
+use kefu_flow_sdk::text::fold_and_strip;
 use kefu_flow_sdk::{Error, FlowModule, Input, ModuleInfo, Output, Trigger};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::index::{Decision, Index};
+use crate::index::{FaqText, Index};
+use crate::lang::Lang;
+use crate::rank::Decision;
 
 /// Longest user text kept in `text_bot_last_message`, in characters.
 const MAX_LAST_MESSAGE_CHARS: usize = 500;
@@ -155,6 +176,9 @@ struct State {
     /// The FAQs (by index) of the menu the user was last shown, in order.
     #[serde(default)]
     offered: Vec<u16>,
+    /// The language the user last wrote in.
+    #[serde(default)]
+    lang: Option<Lang>,
 }
 
 struct TextBot;
@@ -163,16 +187,17 @@ impl FlowModule for TextBot {
     type Config = Config;
 
     fn describe() -> ModuleInfo {
-        ModuleInfo::new("text-bot", "1.0.0")
+        ModuleInfo::new("text-bot", "1.1.0")
             .description(
-                "Answers questions from a knowledge base of FAQs (Chinese and English), \
-                 shows hot questions on entry, offers \"did you mean\" when unsure, and \
-                 hands over to an agent on request or after repeated misses.",
+                "Answers questions from a knowledge base of FAQs in the user's language \
+                 (Chinese and English), shows hot questions on entry, offers \"did you \
+                 mean\" when unsure, and hands over to an agent on request or after \
+                 repeated misses.",
             )
-            .config_schema(config::schema())
+            .config_schema(schema::schema())
             .exit(
                 "transfer",
-                "The user asked for an agent (a transfer keyword), or max_misses messages in a row were not understood.",
+                "The user asked for an agent (with a transfer keyword), or max_misses messages in a row were not understood.",
             )
             .exit(
                 "done",
@@ -218,10 +243,13 @@ impl FlowModule for TextBot {
         };
         match input.trigger() {
             Trigger::Entered | Trigger::Resumed(_) => bot.greet(),
-            Trigger::WaitTimedOut => Ok(bot.leave(
-                config_text(&bot.config.timeout_message),
-                Output::exit("timeout"),
-            )),
+            Trigger::WaitTimedOut => {
+                let lang = input.state::<State>()?.unwrap_or_default().lang;
+                let message =
+                    bot.config
+                        .message(lang, |t| &t.timeout_message, &bot.config.timeout_message);
+                Ok(bot.leave(message, Output::exit("timeout")))
+            }
             Trigger::UserMessage(message) => {
                 let state = input.state::<State>()?.unwrap_or_default();
                 bot.reply(&message.text, state)
@@ -256,24 +284,22 @@ impl Bot<'_> {
         let output = if hot.is_empty() {
             self.wait().send_text(welcome)
         } else {
-            self.wait().send_menu(welcome, self.choices(&hot))
+            self.wait().send_menu(welcome, self.choices(&hot, None))
         };
         output.state(&State {
             misses: 0,
             offered: hot,
+            lang: None,
         })
     }
 
     /// Handles a user message.
     fn reply(&self, text: &str, mut state: State) -> Result<Output, Error> {
         let stripped = fold_and_strip(text);
-        if self
-            .config
-            .transfer_keywords
-            .iter()
-            .any(|k| contains_keyword(&stripped, &fold_and_strip(k)))
-        {
-            return self.transfer(text, "keyword");
+        let lang = Lang::detect(text).or(state.lang);
+        state.lang = lang;
+        if request::asks_for_agent(text, &self.config.transfer_keywords) {
+            return self.transfer(text, "keyword", lang);
         }
         if self
             .config
@@ -281,25 +307,28 @@ impl Bot<'_> {
             .iter()
             .any(|k| fold_and_strip(k) == stripped)
         {
-            return Ok(self.leave(config_text(&self.config.end_message), Output::exit("done")));
+            let message = self
+                .config
+                .message(lang, |t| &t.end_message, &self.config.end_message);
+            return Ok(self.leave(message, Output::exit("done")));
         }
         if let Some(faq) = self.picked(text, &stripped, &state.offered) {
-            return self.answer(faq);
+            return self.answer(faq, lang);
         }
         if stripped.is_empty() {
             return self.miss(text, state);
         }
 
-        let ranking = self.index.rank(text);
+        let ranking = self.index.rank(text, lang);
         match ranking.decide(&self.config.thresholds()) {
-            Decision::Answer(faq) => self.answer(u16::try_from(faq).unwrap_or(u16::MAX)),
+            Decision::Answer(faq) => self.answer(u16::try_from(faq).unwrap_or(u16::MAX), lang),
             Decision::Suggest(faqs) => {
                 let offered: Vec<u16> = faqs
                     .iter()
                     .map(|&f| u16::try_from(f).unwrap_or(u16::MAX))
                     .collect();
-                let title = self.input.render(&self.config.did_you_mean);
-                let output = self.wait().send_menu(title, self.choices(&offered));
+                let title = self.input.render(self.config.did_you_mean(lang));
+                let output = self.wait().send_menu(title, self.choices(&offered, lang));
                 state.offered = offered;
                 output.state(&state)
             }
@@ -319,39 +348,46 @@ impl Bot<'_> {
         offered
             .iter()
             .copied()
-            .find(|&f| self.faq(f).is_some_and(|faq| faq.id == id))
+            .find(|&f| self.faq(f, None).is_some_and(|faq| faq.id == id))
     }
 
-    /// Sends the answer of FAQ `faq` and waits for the next question.
-    fn answer(&self, faq: u16) -> Result<Output, Error> {
+    /// Sends the answer of FAQ `faq` in `lang` (when it has it) and waits for the next
+    /// question.
+    fn answer(&self, faq: u16, lang: Option<Lang>) -> Result<Output, Error> {
         let data = self
-            .faq(faq)
+            .faq(faq, lang)
             .ok_or_else(|| Error::failed(format!("no FAQ number {faq} in the index")))?;
         self.wait()
             .send_text(self.input.render(data.answer))
             .set_variable("text_bot_faq", data.id)?
-            .state(&State::default())
+            .state(&State {
+                lang,
+                ..State::default()
+            })
     }
 
     /// A message not understood: says so, or transfers after too many in a row.
     fn miss(&self, text: &str, mut state: State) -> Result<Output, Error> {
         state.misses = state.misses.saturating_add(1);
         if self.config.max_misses > 0 && state.misses >= self.config.max_misses {
-            return self.transfer(text, "misses");
+            return self.transfer(text, "misses", state.lang);
         }
         state.offered.clear();
         self.wait()
-            .send_text(self.input.render(&self.config.not_understood))
+            .send_text(self.input.render(self.config.not_understood(state.lang)))
             .state(&state)
     }
 
     /// Leaves by `transfer`, telling the agent why and what the user wrote last.
-    fn transfer(&self, text: &str, reason: &str) -> Result<Output, Error> {
+    fn transfer(&self, text: &str, reason: &str, lang: Option<Lang>) -> Result<Output, Error> {
         let last: String = text.chars().take(MAX_LAST_MESSAGE_CHARS).collect();
         let output = Output::exit("transfer")
             .set_variable("text_bot_transfer_reason", reason)?
             .set_variable("text_bot_last_message", last)?;
-        Ok(self.leave(config_text(&self.config.transfer_message), output))
+        let message =
+            self.config
+                .message(lang, |t| &t.transfer_message, &self.config.transfer_message);
+        Ok(self.leave(message, output))
     }
 
     /// `output` (an exit), after `message` when there is one.
@@ -368,43 +404,21 @@ impl Bot<'_> {
         }
     }
 
-    fn faq(&self, faq: u16) -> Option<index::FaqData<'_>> {
-        self.index.faq(usize::from(faq))
+    fn faq(&self, faq: u16, lang: Option<Lang>) -> Option<FaqText<'_>> {
+        self.index.faq(usize::from(faq), lang)
     }
 
     fn faq_by_id(&self, id: &str) -> Option<u16> {
         self.index.faq_by_id(id).and_then(|i| u16::try_from(i).ok())
     }
 
-    /// Menu choices for FAQs: id and question.
-    fn choices(&self, faqs: &[u16]) -> Vec<(String, String)> {
+    /// Menu choices for FAQs: id and question, in `lang` when the FAQ has it.
+    fn choices(&self, faqs: &[u16], lang: Option<Lang>) -> Vec<(String, String)> {
         faqs.iter()
-            .filter_map(|&f| self.faq(f))
+            .filter_map(|&f| self.faq(f, lang))
             .map(|f| (f.id.to_string(), f.question.to_string()))
             .collect()
     }
-}
-
-/// An optional configured text, when not blank.
-fn config_text(text: &Option<String>) -> Option<&str> {
-    text.as_deref().filter(|t| !t.trim().is_empty())
-}
-
-/// Whether `message` contains `keyword` (both folded and stripped): anywhere for a
-/// keyword that starts and ends with Chinese characters, as whole words otherwise
-/// ("agent" in "talk to an agent", not in "agents' fees"… nor "reagent").
-fn contains_keyword(message: &str, keyword: &str) -> bool {
-    if keyword.is_empty() {
-        return false;
-    }
-    let latin = |c: char| c.is_alphanumeric() && !is_cjk(c);
-    message.match_indices(keyword).any(|(at, _)| {
-        let before = message[..at].chars().next_back();
-        let after = message[at + keyword.len()..].chars().next();
-        let starts_latin = keyword.chars().next().is_some_and(latin);
-        let ends_latin = keyword.chars().next_back().is_some_and(latin);
-        !(starts_latin && before.is_some_and(latin) || ends_latin && after.is_some_and(latin))
-    })
 }
 
 /// The menu number a message names: `2`, `第2个`, `二`, `第二条`; 1-based.
@@ -429,16 +443,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_keywords_as_words() {
-        assert!(contains_keyword("我要转人工", "人工"));
-        assert!(contains_keyword("talk to an agent now", "agent"));
-        assert!(contains_keyword("real person please", "real person"));
-        assert!(!contains_keyword("reagent", "agent"));
-        assert!(!contains_keyword("humane", "human"));
-        assert!(!contains_keyword("anything", ""));
-    }
-
-    #[test]
     fn reads_menu_numbers() {
         assert_eq!(menu_number("2"), Some(2));
         assert_eq!(menu_number("第3个"), Some(3));
@@ -454,7 +458,7 @@ mod tests {
         let info = TextBot::describe();
         assert_eq!(
             (info.name.as_str(), info.version.as_str()),
-            ("text-bot", "1.0.0")
+            ("text-bot", "1.1.0")
         );
         let exits: Vec<&str> = info.exits.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(exits, ["transfer", "done", "timeout"]);
@@ -465,6 +469,9 @@ mod tests {
             "https://json-schema.org/draft/2020-12/schema"
         );
         assert_eq!(schema["properties"]["faqs"]["maxItems"], 2000);
+        let faq = &schema["properties"]["faqs"]["items"]["properties"];
+        assert_eq!(faq["lang"]["enum"], serde_json::json!(["zh", "en"]));
+        assert_eq!(faq["translations"]["maxItems"], 1);
     }
 
     #[test]
@@ -476,6 +483,6 @@ mod tests {
         assert!(TextBot::validate_config(&config).is_ok());
         let bytes = TextBot::prepare(&config).unwrap();
         let index = Index::from_bytes(&bytes).unwrap();
-        assert_eq!(index.rank("退钱").candidates[0].0, 0);
+        assert_eq!(index.rank("退钱", None).candidates[0].0, 0);
     }
 }
