@@ -215,10 +215,10 @@ pub async fn open_database(config: &Config) -> anyhow::Result<DatabaseConnection
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     }
-    let mut db = store::connect(&url, config.database.max_connections)
+    store::observe_statements(crate::metrics::db_statement);
+    let db = store::connect(&url, config.database.max_connections)
         .await
         .with_context(|| format!("connecting to {}", redact(&url)))?;
-    db.set_metric_callback(|info| crate::metrics::db_statement(info.elapsed, info.failed));
     store::migrate(&db).await.context("running migrations")?;
     Ok(db)
 }

@@ -261,7 +261,8 @@ pub fn im_ingress(endpoint: &'static str, ok: bool) {
         .inc();
 }
 
-/// A database statement ran (sea-orm's metric callback, set where the pool opens).
+/// A database statement ran (sea-orm's metric callback on every connection kefu
+/// opens: `store::observe_statements`).
 pub fn db_statement(took: Duration, failed: bool) {
     let result = if failed { "failed" } else { "ok" };
     METRICS

@@ -383,6 +383,7 @@ async fn run(
     );
     let time = Duration::from_secs(s.seconds);
     let cpu_all = cpu_seconds(true);
+    let statements_all = db_statements();
 
     let t = target.clone();
     let saturated = closed_loop(s.in_flight, time, move || {
@@ -468,9 +469,11 @@ async fn run(
         ok = false;
     }
     let cpu = cpu_seconds(true) - cpu_all;
+    let statements = db_statements() - statements_all;
     println!(
-        "  CPU over the run: {:.1} s by the whole process (server, load generator, fake IM)",
-        cpu
+        "  over the run: {:.1} s of CPU by the whole process (server, load generator, fake IM); {:.1} database statements per message accepted (the outbox's included)",
+        cpu,
+        statements as f64 / sent.max(1) as f64
     );
     let (sqlite_target, pg_target) = (5000.0, 3000.0);
     let goal = if database.postgres {

@@ -82,6 +82,26 @@ pub(crate) fn unique_violation(err: &DbErr) -> Option<String> {
 /// How much of a SQLite database is mapped into memory (256 MiB).
 const MMAP_SIZE: &str = "268435456";
 
+/// What is told of every statement a connection of this process runs: its duration
+/// and whether it failed (the metrics, set once at start-up).
+pub type StatementObserver = fn(Duration, bool);
+
+static OBSERVER: std::sync::OnceLock<StatementObserver> = std::sync::OnceLock::new();
+
+/// Sets what every connection opened from now on tells of its statements (the pool's
+/// and SQLite's writing connection). The first call wins.
+pub fn observe_statements(observer: StatementObserver) {
+    let _ = OBSERVER.set(observer);
+}
+
+/// Makes `db` tell the observer of its statements, if one is set.
+fn observed(mut db: DatabaseConnection) -> DatabaseConnection {
+    if let Some(observer) = OBSERVER.get().copied() {
+        db.set_metric_callback(move |info| observer(info.elapsed, info.failed));
+    }
+    db
+}
+
 /// Opens the database. SQLite runs in WAL mode with foreign keys on and a busy timeout,
 /// so that readers never block the writer and short write bursts queue instead of
 /// failing.
@@ -104,7 +124,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .pragma("mmap_size", MMAP_SIZE)
         });
     }
-    Database::connect(opts).await
+    Database::connect(opts).await.map(observed)
 }
 
 pub fn is_sqlite(url: &str) -> bool {

@@ -90,7 +90,9 @@ async fn writer_conn<'f>(
                 .connect_with(options)
                 .await
                 .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into())))?;
-            Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+            Ok(super::observed(SqlxSqliteConnector::from_sqlx_sqlite_pool(
+                pool,
+            )))
         })
         .await
 }
