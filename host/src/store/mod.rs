@@ -36,10 +36,13 @@ use std::time::Duration;
 
 use kefu_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlErr};
+use sea_orm::{
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, EntityTrait,
+    Order, PaginatorTrait, PrimaryKeyTrait, QueryFilter, QueryOrder, QuerySelect, Select, SqlErr,
+};
 use uuid::Uuid;
 
-use crate::directory::FieldErrors;
+use crate::directory::{FieldErrors, Page, PageRequest};
 
 /// The tenant a query is scoped to. Only obtained from a verified token, a login, or
 /// the command line, and required by every repository function on tenant data.
@@ -77,6 +80,51 @@ pub(crate) fn unique_violation(err: &DbErr) -> Option<String> {
         Some(SqlErr::UniqueConstraintViolation(msg)) => Some(msg),
         _ => None,
     }
+}
+
+/// The row with this id in the tenant whose id `tenant_column` holds, or `NotFound`:
+/// a row of another tenant is not told apart from no row.
+pub(crate) async fn find_in_tenant<C>(
+    db: &impl ConnectionTrait,
+    tenant_column: C,
+    tenant: TenantId,
+    id: Uuid,
+) -> Result<<C::EntityName as EntityTrait>::Model, StoreError>
+where
+    C: ColumnTrait,
+    C::EntityName: EntityTrait<Column = C>,
+    <<C::EntityName as EntityTrait>::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
+{
+    C::EntityName::find_by_id(id)
+        .filter(tenant_column.eq(tenant.0))
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// One page of `query`'s rows in the order `order` adds to it, with the count of its
+/// rows across all pages.
+pub(crate) async fn page_of<E>(
+    db: &impl ConnectionTrait,
+    query: Select<E>,
+    order: &[(E::Column, Order)],
+    page: PageRequest,
+) -> Result<Page<E::Model>, StoreError>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    let total = query.clone().count(db).await?;
+    let items = order
+        .iter()
+        .fold(query, |q, (column, direction)| {
+            q.order_by(*column, direction.clone())
+        })
+        .offset(page.offset())
+        .limit(page.page_size)
+        .all(db)
+        .await?;
+    Ok(Page::of(items, total, page))
 }
 
 /// How much of a SQLite database is mapped into memory (256 MiB).

@@ -9,8 +9,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, Order, QueryFilter,
+    QueryOrder, QuerySelect, Select, Set,
 };
 use uuid::Uuid;
 
@@ -30,6 +30,29 @@ pub(super) fn corrupt(what: &str, id: Uuid, e: impl std::fmt::Display) -> StoreE
     StoreError::Db(sea_orm::DbErr::Custom(format!(
         "{what} of {id} is unreadable: {e}"
     )))
+}
+
+/// The tenant's sessions that are or were `agent`'s.
+pub(crate) fn agents_sessions(tenant: TenantId, agent: Uuid) -> Select<session::Entity> {
+    session::Entity::find()
+        .filter(session::Column::TenantId.eq(tenant.0))
+        .filter(session::Column::AgentId.eq(agent))
+}
+
+/// Every session `query` finds, in its order.
+pub(crate) async fn all_sessions(
+    db: &impl ConnectionTrait,
+    query: Select<session::Entity>,
+) -> Result<Vec<Session>, StoreError> {
+    query.all(db).await?.into_iter().map(to_session).collect()
+}
+
+/// The first session `query` finds, if any.
+pub(crate) async fn first_session(
+    db: &impl ConnectionTrait,
+    query: Select<session::Entity>,
+) -> Result<Option<Session>, StoreError> {
+    query.one(db).await?.map(to_session).transpose()
 }
 
 pub(crate) fn to_session(m: session::Model) -> Result<Session, StoreError> {
@@ -140,12 +163,12 @@ pub async fn find_active(
     channel_id: Uuid,
     user_id: &str,
 ) -> Result<Option<Session>, StoreError> {
-    session::Entity::find()
-        .filter(session::Column::ActiveKey.eq(active_key(channel_id, user_id)))
-        .one(db)
-        .await?
-        .map(to_session)
-        .transpose()
+    first_session(
+        db,
+        session::Entity::find()
+            .filter(session::Column::ActiveKey.eq(active_key(channel_id, user_id))),
+    )
+    .await
 }
 
 /// The user's newest session on a channel, active or not.
@@ -154,15 +177,15 @@ pub async fn latest_for_user(
     channel_id: Uuid,
     user_id: &str,
 ) -> Result<Option<Session>, StoreError> {
-    session::Entity::find()
-        .filter(session::Column::ChannelId.eq(channel_id))
-        .filter(session::Column::UserId.eq(user_id))
-        .order_by_desc(session::Column::CreatedAt)
-        .order_by_desc(session::Column::Id)
-        .one(db)
-        .await?
-        .map(to_session)
-        .transpose()
+    first_session(
+        db,
+        session::Entity::find()
+            .filter(session::Column::ChannelId.eq(channel_id))
+            .filter(session::Column::UserId.eq(user_id))
+            .order_by_desc(session::Column::CreatedAt)
+            .order_by_desc(session::Column::Id),
+    )
+    .await
 }
 
 pub async fn get(
@@ -170,13 +193,12 @@ pub async fn get(
     tenant: TenantId,
     id: Uuid,
 ) -> Result<Session, StoreError> {
-    session::Entity::find_by_id(id)
-        .filter(session::Column::TenantId.eq(tenant.0))
-        .one(db)
-        .await?
-        .map(to_session)
-        .transpose()?
-        .ok_or(StoreError::NotFound)
+    first_session(
+        db,
+        session::Entity::find_by_id(id).filter(session::Column::TenantId.eq(tenant.0)),
+    )
+    .await?
+    .ok_or(StoreError::NotFound)
 }
 
 /// The sessions `who` may read, as a condition on `sessions` (the rule is explained in
@@ -235,12 +257,7 @@ pub async fn get_visible(
     if let Some(visible) = visible_to(who) {
         query = query.filter(visible);
     }
-    query
-        .one(db)
-        .await?
-        .map(to_session)
-        .transpose()?
-        .ok_or(StoreError::NotFound)
+    first_session(db, query).await?.ok_or(StoreError::NotFound)
 }
 
 /// Which sessions a list shows.
@@ -272,23 +289,13 @@ pub async fn list(
     if let Some(user) = &filter.user_id {
         query = query.filter(session::Column::UserId.eq(user.as_str()));
     }
-    let total = query.clone().count(db).await?;
-    let items = query
-        .order_by_desc(session::Column::CreatedAt)
-        .order_by_desc(session::Column::Id)
-        .offset(page.offset())
-        .limit(page.page_size)
-        .all(db)
+    let order = [
+        (session::Column::CreatedAt, Order::Desc),
+        (session::Column::Id, Order::Desc),
+    ];
+    super::page_of(db, query, &order, page)
         .await?
-        .into_iter()
-        .map(to_session)
-        .collect::<Result<_, _>>()?;
-    Ok(Page {
-        items,
-        total,
-        page: page.page,
-        page_size: page.page_size,
-    })
+        .try_map(to_session)
 }
 
 /// A page of a session's transcript: `limit` messages after skipping `offset`, oldest
@@ -338,16 +345,9 @@ pub async fn due_waits(
     now: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<Session>, StoreError> {
-    session::Entity::find()
-        .filter(session::Column::Status.eq(Status::InFlow.as_str()))
-        .filter(session::Column::WaitUntil.lte(now))
-        .order_by_asc(session::Column::WaitUntil)
-        .limit(limit)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(to_session)
-        .collect()
+    let waiting =
+        session::Entity::find().filter(session::Column::Status.eq(Status::InFlow.as_str()));
+    due_by(db, waiting, session::Column::WaitUntil, now, limit).await
 }
 
 /// Active sessions whose user has been silent past their idle deadline.
@@ -356,21 +356,30 @@ pub async fn due_idle(
     now: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<Session>, StoreError> {
-    session::Entity::find()
+    let active = session::Entity::find()
         .filter(session::Column::ActiveKey.is_not_null())
         .filter(session::Column::Status.is_in([
             Status::InFlow.as_str(),
             Status::WithAgent.as_str(),
             Status::Survey.as_str(),
-        ]))
-        .filter(session::Column::IdleDeadline.lte(now))
-        .order_by_asc(session::Column::IdleDeadline)
-        .limit(limit)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(to_session)
-        .collect()
+        ]));
+    due_by(db, active, session::Column::IdleDeadline, now, limit).await
+}
+
+/// The sessions of `query` whose `deadline` has passed by `now`, the longest past
+/// first, at most `limit`.
+async fn due_by(
+    db: &impl ConnectionTrait,
+    query: Select<session::Entity>,
+    deadline: session::Column,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Session>, StoreError> {
+    let due = query
+        .filter(deadline.lte(now))
+        .order_by_asc(deadline)
+        .limit(limit);
+    all_sessions(db, due).await
 }
 
 /// The stored answer to an IM request already handled.
