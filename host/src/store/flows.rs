@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::entity::{flow, flow_revision};
 use super::{StoreError, TenantId, find_in_tenant, unique_violation};
 use crate::directory::{Page, PageRequest};
-use crate::flow::catalog::{Flow, PinnedNode, Revision, RevisionSummary, Verdict};
 use crate::flow::graph::Graph;
+use crate::flow::revisions::{Flow, PinnedNode, Revision, RevisionSummary, Verdict};
 
 /// Flows listed by name.
 const BY_NAME: &[(flow::Column, Order)] = &[
