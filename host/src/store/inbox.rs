@@ -13,7 +13,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::entity::session;
-use super::sessions::{agents_sessions, all_sessions, messages};
+use super::session_rows::{agents_sessions, all_sessions};
+use super::sessions::messages;
 use super::write::{stmt, write};
 use super::{StoreError, TenantId};
 use crate::routing::status::Shown;

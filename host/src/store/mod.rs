@@ -4,11 +4,15 @@
 //! `records`, `webhooks`); what must hold across nodes is enforced here, by the guard
 //! of the statement that would break it.
 //!
-//! Every function that reads or writes one tenant's data takes a [`TenantId`] and puts
-//! it in the `WHERE` clause of its statements, so a row of another tenant is simply
-//! not found: a 404, never a leak. The work that serves every tenant at once (the
-//! routing sweep, due timers, the IM and webhook outboxes, retention) reads across
-//! tenants by design and carries each row's tenant on. Must not know about HTTP.
+//! A function that looks up one tenant's data by what a request names takes a
+//! [`TenantId`] and puts it in the `WHERE` clause of its statements
+//! ([`find_in_tenant`] for a row by id), so a row of another tenant is simply not
+//! found: a 404, never a leak. Some reads are keyed by a row the caller already holds
+//! through such a lookup (a session's transcript by its session, a user's session by
+//! its channel). The work that serves every tenant at once (the routing sweep, due
+//! timers, the IM and webhook outboxes, retention) reads across tenants by design and
+//! carries each row's tenant on. Lists are paged by [`page_of`]. Must not know about
+//! HTTP.
 
 pub mod agents;
 pub mod assign;
@@ -25,6 +29,7 @@ pub mod presence;
 pub mod quick_replies;
 pub mod records;
 pub mod secrets;
+pub mod session_rows;
 pub mod sessions;
 pub mod skill_groups;
 pub mod stats;

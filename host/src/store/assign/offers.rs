@@ -15,7 +15,7 @@ use crate::routing::status::{Chosen, MISSED};
 use crate::sessions::{Session, Status, end_status};
 use crate::store::entity::session;
 use crate::store::presence::{self, Effects};
-use crate::store::sessions::{agents_sessions, all_sessions, to_session};
+use crate::store::session_rows::{agents_sessions, all_sessions, to_session};
 use crate::store::write::{begin_write, stmt};
 use crate::store::{StoreError, TenantId};
 

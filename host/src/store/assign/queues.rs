@@ -11,7 +11,7 @@ use super::queue_query;
 use crate::directory::{Page, PageRequest, SkillGroup};
 use crate::sessions::{Session, Status};
 use crate::store::entity::session;
-use crate::store::sessions::{all_sessions, to_session};
+use crate::store::session_rows::{all_sessions, to_session};
 use crate::store::write::stmt;
 use crate::store::{StoreError, TenantId};
 

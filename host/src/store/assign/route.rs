@@ -16,7 +16,7 @@ use crate::routing::ranking::{Candidate, Claim, Shortlist, rank};
 use crate::sessions::{Session, Status};
 use crate::store::entity::session;
 use crate::store::presence::{self, Effects};
-use crate::store::sessions::to_session;
+use crate::store::session_rows::to_session;
 use crate::store::write::{begin_write, stmt};
 use crate::store::{StoreError, TenantId};
 
