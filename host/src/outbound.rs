@@ -21,6 +21,18 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use crate::config::OutboundConfig;
 
+/// An error and its causes, joined by `: `, which say why a request failed.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// Why an outbound request was not made or not read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refused {

@@ -93,15 +93,7 @@ pub struct ChannelSecrets {
 }
 
 fn hint(secret: &str) -> String {
-    let tail: String = secret
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    format!("****{tail}")
+    format!("****{}", super::last_four(secret))
 }
 
 impl Channel {

@@ -86,6 +86,49 @@ pub struct Page<T> {
     pub page_size: u64,
 }
 
+impl<T> Page<T> {
+    /// The page `request` asked for, holding `items`.
+    pub fn of(items: Vec<T>, total: u64, request: PageRequest) -> Self {
+        Self {
+            items,
+            total,
+            page: request.page,
+            page_size: request.page_size,
+        }
+    }
+
+    /// The same page, each item turned by `f`.
+    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> Page<U> {
+        match self.try_map(|item| Ok::<_, std::convert::Infallible>(f(item))) {
+            Ok(page) => page,
+            Err(never) => match never {},
+        }
+    }
+
+    /// The same page, each item turned by `f`, or the first error `f` answers.
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        let Page {
+            items,
+            total,
+            page,
+            page_size,
+        } = self;
+        let items = items.into_iter().map(f).collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            total,
+            page,
+            page_size,
+        })
+    }
+}
+
+/// The last four characters of a secret, all that is shown of it once stored.
+pub fn last_four(secret: &str) -> String {
+    let tail: Vec<char> = secret.chars().rev().take(4).collect();
+    tail.into_iter().rev().collect()
+}
+
 /// Deserializes a field that distinguishes "absent" (`None`) from "null" (`Some(None)`),
 /// so that a PATCH can clear an optional value.
 pub(crate) fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>

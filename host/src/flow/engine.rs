@@ -24,8 +24,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::catalog::{PinnedNode, Revision};
 use super::graph::ERROR_EXIT;
+use super::revisions::{PinnedNode, Revision};
 use super::step::{
     Action, Next, Outgoing, SessionInfo, StepInput, StepOutput, SurveyAction, Trigger, Variable,
 };
@@ -491,8 +491,8 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::flow::catalog::RevisionSummary;
     use crate::flow::graph::Graph;
+    use crate::flow::revisions::RevisionSummary;
     use crate::flow::step::Transfer;
 
     type Answer = dyn Fn(&str, &StepInput) -> Result<StepOutput, StepFailure> + Send + Sync;

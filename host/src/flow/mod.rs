@@ -1,6 +1,7 @@
 //! Conversation service flows: the vocabulary of a flow step (what a module is told and
-//! what it answers), flow graphs, their validation and revisions, and the engine that
-//! steps a session's nodes.
+//! what it answers), flow graphs, their validation, flows and their revisions as values
+//! (`revisions.rs`), publishing them (`catalog.rs`), and the engine that steps a
+//! session's nodes.
 //!
 //! Must not know wasmtime types: `plugin` converts between the WIT interface and the
 //! types here.
@@ -8,6 +9,7 @@
 pub mod catalog;
 pub mod engine;
 pub mod graph;
+pub mod revisions;
 pub mod step;
 
 pub use step::{

@@ -55,12 +55,7 @@ async fn list_channels(
     page.validate(&mut errors);
     errors.into_result()?;
     let page = channels::list(&state.db, auth.tenant, page).await?;
-    Ok(axum::Json(Page {
-        items: page.items.iter().map(|c| c.view()).collect(),
-        total: page.total,
-        page: page.page,
-        page_size: page.page_size,
-    }))
+    Ok(axum::Json(page.map(|c| c.view())))
 }
 
 /// Creates a channel. A secret key or callback token left out is generated; they and

@@ -14,8 +14,9 @@ use uuid::Uuid;
 use super::error::{Error, ErrorBody, NotFoundAs, Result};
 use super::extract::{Admin, BodyLimit, Id, Json, Query};
 use crate::directory::{FieldErrors, Page, PageRequest};
-use crate::flow::catalog::{self, Flow, PublishError, Revision, RevisionSummary, Verdict};
+use crate::flow::catalog::{self, PublishError};
 use crate::flow::graph::Graph;
+use crate::flow::revisions::{Flow, Revision, RevisionSummary, Verdict};
 use crate::state::AppState;
 use crate::store::{StoreError, flows};
 

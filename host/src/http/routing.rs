@@ -97,21 +97,11 @@ async fn group_queue(
         return Err(Error::NotFound("skill group"));
     }
     let found = assign::queue_page(&state.db, auth.tenant, id, page).await?;
-    let first = page.offset() + 1;
-    Ok(axum::Json(Page {
-        items: found
-            .items
-            .into_iter()
-            .enumerate()
-            .map(|(i, session)| QueueEntry {
-                position: first + i as u64,
-                session,
-            })
-            .collect(),
-        total: found.total,
-        page: found.page,
-        page_size: found.page_size,
-    }))
+    let mut position = page.offset();
+    Ok(axum::Json(found.map(|session| {
+        position += 1;
+        QueueEntry { position, session }
+    })))
 }
 
 /// Which day to report.

@@ -101,12 +101,18 @@ async fn get_session(
     auth: Auth,
     Id(id): Id,
 ) -> Result<axum::Json<Session>> {
-    let who = auth.visibility(&state).await?;
-    Ok(axum::Json(
-        store::get_visible(&state.db, auth.tenant, id, &who)
-            .await
-            .or_not_found("session")?,
-    ))
+    Ok(axum::Json(visible(&state, &auth, id).await?))
+}
+
+/// The session if the caller may read it (`sessions::visibility`): as an agent, what
+/// they serve, served or were offered, what is queued for their groups, and every
+/// session of a user they serve or served on the channel; a supervisor also their
+/// groups', an admin everything.
+pub(super) async fn visible(state: &AppState, auth: &Auth, id: Uuid) -> Result<Session> {
+    let who = auth.visibility(state).await?;
+    store::get_visible(&state.db, auth.tenant, id, &who)
+        .await
+        .or_not_found("session")
 }
 
 /// A page of a transcript.
@@ -174,11 +180,19 @@ async fn session_messages(
     Id(id): Id,
     Query(q): Query<TranscriptQuery>,
 ) -> Result<axum::Json<Vec<Message>>> {
+    transcript(&state, &auth, id, &q).await
+}
+
+/// The page of session `id`'s transcript that `q` asks for, if the caller may see
+/// the session.
+pub(super) async fn transcript(
+    state: &AppState,
+    auth: &Auth,
+    id: Uuid,
+    q: &TranscriptQuery,
+) -> Result<axum::Json<Vec<Message>>> {
     let (limit, offset, newest_first) = q.checked()?;
-    let who = auth.visibility(&state).await?;
-    store::get_visible(&state.db, auth.tenant, id, &who)
-        .await
-        .or_not_found("session")?;
+    visible(state, auth, id).await?;
     Ok(axum::Json(
         store::messages(&state.db, id, limit, offset, newest_first).await?,
     ))

@@ -12,8 +12,7 @@ use uuid::Uuid;
 
 use super::error::{Error, ErrorBody, Result};
 use super::extract::{Auth, Id, Json, Query};
-use super::sessions::TranscriptQuery;
-use super::workbench_desk::visible;
+use super::sessions::{TranscriptQuery, transcript, visible};
 use crate::directory::{FieldErrors, Page, PageRequest};
 use crate::routing::router::{QueueView, StatusError};
 use crate::routing::status::{SetStatus, StatusView};
@@ -321,11 +320,7 @@ async fn session_messages(
     Id(id): Id,
     Query(q): Query<TranscriptQuery>,
 ) -> Result<axum::Json<Vec<Message>>> {
-    let (limit, offset, newest_first) = q.checked()?;
-    visible(&state, &auth, id).await?;
-    Ok(axum::Json(
-        store::messages(&state.db, id, limit, offset, newest_first).await?,
-    ))
+    transcript(&state, &auth, id, &q).await
 }
 
 /// The same user's earlier sessions on the same channel, newest first.

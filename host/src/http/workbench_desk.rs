@@ -10,17 +10,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
-use super::error::{Error, ErrorBody, Result};
+use super::error::{ErrorBody, Result};
 use super::extract::{Auth, Id, Json};
+use super::sessions::visible;
 use crate::directory::FieldErrors;
 use crate::sessions::Session;
 use crate::state::AppState;
 use crate::store::inbox::{self, Colleague, Summary};
 use crate::store::notes::{self, Note};
 use crate::store::sessions as store;
-use crate::store::{StoreError, agents, assign, presence};
+use crate::store::{agents, assign, presence};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -250,17 +250,4 @@ async fn rest_reasons(
     Ok(axum::Json(RestReasons {
         items: settings.rest_reasons,
     }))
-}
-
-/// The session if the caller may read it (`sessions::visibility`): as an agent, what
-/// they serve, served or were offered, what is queued for their groups, and every
-/// session of a user they serve or served on the channel; a supervisor also their
-/// groups', an admin everything.
-pub(super) async fn visible(state: &AppState, auth: &Auth, id: Uuid) -> Result<Session> {
-    let who = auth.visibility(state).await?;
-    match store::get_visible(&state.db, auth.tenant, id, &who).await {
-        Ok(s) => Ok(s),
-        Err(StoreError::NotFound) => Err(Error::NotFound("session")),
-        Err(e) => Err(e.into()),
-    }
 }

@@ -256,7 +256,7 @@ async fn attempt(
         .json(&request(channel, delivery))
         .send()
         .await
-        .map_err(|e| format!("IM unreachable: {}", error_chain(&e)))?;
+        .map_err(|e| format!("IM unreachable: {}", outbound::error_chain(&e)))?;
     let status = response.status();
     if !status.is_success() {
         return Err(format!("IM answered HTTP {status}"));
@@ -270,18 +270,6 @@ async fn attempt(
         None => Ok(()),
         Some(e) => Err(format!("IM refused the message: {} {}", e.code, e.info)),
     }
-}
-
-/// An error and its causes, which say why a connection was refused.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -290,17 +290,8 @@ fn open(sig: &str) -> Result<SigDoc, UserSigError> {
     if sig.len() > MAX_USERSIG_LEN {
         return Err(UserSigError::TooLong);
     }
-    let standard: String = sig
-        .chars()
-        .map(|c| match c {
-            '*' => '+',
-            '-' => '/',
-            '_' => '=',
-            other => other,
-        })
-        .collect();
     let compressed = LENIENT
-        .decode(standard)
+        .decode(standard_alphabet(sig))
         .map_err(|_| UserSigError::Encoding)?;
     let document =
         miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(&compressed, MAX_DOCUMENT_LEN)
@@ -309,6 +300,18 @@ fn open(sig: &str) -> Result<SigDoc, UserSigError> {
                 _ => UserSigError::Compression,
             })?;
     serde_json::from_slice(&document).map_err(|e| UserSigError::Document(e.to_string()))
+}
+
+/// A UserSig in standard base64: Tencent writes `+`, `/` and `=` as `*`, `-` and `_`.
+fn standard_alphabet(sig: &str) -> String {
+    sig.chars()
+        .map(|c| match c {
+            '*' => '+',
+            '-' => '/',
+            '_' => '=',
+            other => other,
+        })
+        .collect()
 }
 
 /// Signs, assembles, compresses and encodes a sig document.
@@ -458,16 +461,7 @@ mod tests {
     #[test]
     fn generated_document_has_tencents_shape() {
         let sig = generate(APP, KEY, "xiaojun", 86_400, NOW);
-        let standard: String = sig
-            .chars()
-            .map(|c| match c {
-                '*' => '+',
-                '-' => '/',
-                '_' => '=',
-                o => o,
-            })
-            .collect();
-        let raw = STANDARD.decode(standard).expect("base64");
+        let raw = compressed(&sig);
         assert_eq!(raw[0], 0x78, "zlib header");
         let doc = miniz_oxide::inflate::decompress_to_vec_zlib(&raw).expect("zlib");
         let doc: serde_json::Value = serde_json::from_slice(&doc).expect("json");
@@ -532,19 +526,15 @@ mod tests {
         assert_eq!(err.im_error_code(), 70009);
     }
 
+    /// The zlib stream a UserSig carries, its URL-safe base64 read back.
+    fn compressed(sig: &str) -> Vec<u8> {
+        STANDARD.decode(standard_alphabet(sig)).expect("base64")
+    }
+
     /// Re-signs nothing: edits a field of a valid document and re-encodes it, as an
     /// attacker without the key would.
     fn tampered(sig: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
-        let standard: String = sig
-            .chars()
-            .map(|c| match c {
-                '*' => '+',
-                '-' => '/',
-                '_' => '=',
-                o => o,
-            })
-            .collect();
-        let raw = STANDARD.decode(standard).expect("base64");
+        let raw = compressed(sig);
         let doc = miniz_oxide::inflate::decompress_to_vec_zlib(&raw).expect("zlib");
         let mut doc: serde_json::Value = serde_json::from_slice(&doc).expect("json");
         edit(&mut doc);

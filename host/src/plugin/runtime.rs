@@ -8,8 +8,10 @@
 //! runs under a host-side timeout, which drops the store when it fires. A call first
 //! takes an instance slot under the tenant's and the module's caps (`slots.rs`).
 
+use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -21,6 +23,7 @@ use wasmtime::{
     StoreLimitsBuilder, Trap,
 };
 
+use super::bindings::guest::{Guest, ModuleError};
 use super::bindings::{self, FlowModulePre, StepContext, StepState};
 use super::compile::{
     CompileBounds, Compiler, LoadError, Origin, check_header, first_line, link_error,
@@ -35,6 +38,9 @@ use super::metrics::ModuleMetrics;
 use super::slots::{Claim, SlotPolicy, Slots};
 use super::{FailureKind, HostServices, StepFailure};
 use crate::flow::{ModuleInfo, NodeInfo, StepInput, StepOutput};
+
+/// A call of one of the module's exports, running on its instance's store.
+type GuestCall<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>;
 
 /// Fuel between cooperative yields to tokio, so a long step never hogs a worker.
 const YIELD_FUEL: u64 = 200_000;
@@ -262,15 +268,11 @@ impl Runtime {
         limits: &Limits,
         config: &str,
     ) -> Result<NodeInfo, StepFailure> {
-        let setup = limits.for_setup(&self.config.max_limits);
-        let config = config.to_owned();
-        let result = self
-            .call(module, ctx, &setup, move |guest, store| {
+        let node = self
+            .call_setup(module, ctx, limits, config, |guest, store, config| {
                 Box::pin(async move { guest.call_validate_config(store, &config).await })
             })
-            .await
-            .0?;
-        let node = result.map_err(module_failure)?;
+            .await?;
         let exits = convert::exits(node.exits)
             .map_err(|m| StepFailure::new(FailureKind::InvalidOutput, m))?;
         Ok(NodeInfo {
@@ -287,15 +289,11 @@ impl Runtime {
         limits: &Limits,
         config: &str,
     ) -> Result<Vec<u8>, StepFailure> {
-        let setup = limits.for_setup(&self.config.max_limits);
-        let config = config.to_owned();
-        let result = self
-            .call(module, ctx, &setup, move |guest, store| {
+        let prepared = self
+            .call_setup(module, ctx, limits, config, |guest, store, config| {
                 Box::pin(async move { guest.call_prepare(store, &config).await })
             })
-            .await
-            .0?;
-        let prepared = result.map_err(module_failure)?;
+            .await?;
         // Every step of the node is handed the prepared form: it is bounded by the
         // module's own limits, not by the roomier ones `prepare` runs with.
         if prepared.len() as u64 > limits.max_output_bytes.max(limits.max_state_bytes) * 8 {
@@ -363,17 +361,38 @@ impl Runtime {
 
     /// Runs `f` on a fresh instance of the module with `limits`, in an instance slot
     /// and under the host-side timeout. Answers the outcome and the fuel used.
+    /// Calls a setup export (`validate-config`, `prepare`) with a node configuration,
+    /// under the roomier limits setup runs with; what the module refuses is its failure.
+    async fn call_setup<R: Send + 'static>(
+        &self,
+        module: &Module,
+        ctx: &StepContext,
+        limits: &Limits,
+        config: &str,
+        f: impl for<'a> FnOnce(
+            &'a Guest,
+            &'a mut Store<StepState>,
+            String,
+        ) -> GuestCall<'a, Result<R, ModuleError>>
+        + Send,
+    ) -> Result<R, StepFailure> {
+        let setup = limits.for_setup(&self.config.max_limits);
+        let config = config.to_owned();
+        let answer = self
+            .call(module, ctx, &setup, move |guest, store| {
+                f(guest, store, config)
+            })
+            .await
+            .0?;
+        answer.map_err(module_failure)
+    }
+
     async fn call<R: Send + 'static>(
         &self,
         module: &Module,
         ctx: &StepContext,
         limits: &Limits,
-        f: impl for<'a> FnOnce(
-            &'a bindings::guest::Guest,
-            &'a mut Store<StepState>,
-        ) -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = wasmtime::Result<R>> + Send + 'a>,
-        > + Send,
+        f: impl for<'a> FnOnce(&'a Guest, &'a mut Store<StepState>) -> GuestCall<'a, R> + Send,
     ) -> (Result<R, StepFailure>, u64) {
         let claim = Claim {
             tenant: &ctx.tenant_id,
@@ -408,12 +427,7 @@ impl Runtime {
         ctx: &StepContext,
         limits: &Limits,
         deadline: Duration,
-        f: impl for<'a> FnOnce(
-            &'a bindings::guest::Guest,
-            &'a mut Store<StepState>,
-        ) -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = wasmtime::Result<R>> + Send + 'a>,
-        > + Send,
+        f: impl for<'a> FnOnce(&'a Guest, &'a mut Store<StepState>) -> GuestCall<'a, R> + Send,
     ) -> (Result<R, StepFailure>, u64) {
         let store_limits = StoreLimitsBuilder::new()
             .memory_size(usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX))

@@ -10,15 +10,13 @@ use crate::directory::FieldErrors;
 
 /// The status an agent chooses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub enum Chosen {
     /// 示闲: sessions may be assigned.
-    #[serde(rename = "free")]
     Free,
     /// 示忙: busy by choice, nothing is assigned.
-    #[serde(rename = "notReady")]
     NotReady,
     /// 小休: on a break with a reason, nothing is assigned.
-    #[serde(rename = "rest")]
     Rest,
 }
 
@@ -40,21 +38,16 @@ impl Chosen {
 
 /// The status shown: the chosen one, or the one kefu derives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub enum Shown {
-    #[serde(rename = "free")]
     Free,
-    #[serde(rename = "notReady")]
     NotReady,
-    #[serde(rename = "rest")]
     Rest,
     /// 忙碌: at the concurrent-session cap.
-    #[serde(rename = "busy")]
     Busy,
     /// 话后调整: wrap-up after a session.
-    #[serde(rename = "afterCallWork")]
     AfterCallWork,
     /// 下线: no live workbench connection.
-    #[serde(rename = "offline")]
     Offline,
 }
 
@@ -192,18 +185,15 @@ impl SetStatus {
 /// `rest` one of the tenant's reasons (`GET /api/v1/routing/settings`; another is a 422).
 /// [`SetStatus`] reads the same JSON and says what is wrong with anything else.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(tag = "status", deny_unknown_fields)]
+#[serde(tag = "status", rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = SetStatus)]
 #[allow(
     dead_code,
     reason = "only its schema is used; SetStatus reads the body"
 )]
 pub enum SetStatusBody {
-    #[serde(rename = "free")]
     Free,
-    #[serde(rename = "notReady")]
     NotReady,
-    #[serde(rename = "rest")]
     Rest {
         /// One of the tenant's rest reasons.
         #[schema(min_length = 1, max_length = 32)]

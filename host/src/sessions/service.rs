@@ -20,8 +20,8 @@ use super::{Direction, Element, Message, Sender, Session, Source, Status};
 use crate::cache::Fresh;
 use crate::directory::{Channel, SkillGroup};
 use crate::feeds::Feeds;
-use crate::flow::catalog::Revision;
 use crate::flow::engine::FlowState;
+use crate::flow::revisions::Revision;
 use crate::flow::{MessageElement, Trigger};
 use crate::plugin::Registry;
 use crate::routing::Signals;
@@ -30,7 +30,8 @@ use crate::store::sessions::{self as store, NewMessage};
 use crate::store::{StoreError, TenantId, assign, flows};
 use crate::turns::Turns;
 
-/// How sessions behave, server-wide.
+/// How sessions behave, server-wide: `config::SessionsConfig` as the server reads it,
+/// with its defaults.
 #[derive(Debug, Clone)]
 pub struct SessionsConfig {
     /// Most steps one turn may run before it is stopped as a runaway loop.
@@ -43,18 +44,6 @@ pub struct SessionsConfig {
     pub max_turn_output_bytes: u64,
     /// Most bytes a session's variables and module states may hold.
     pub max_flow_state_bytes: u64,
-}
-
-impl Default for SessionsConfig {
-    fn default() -> Self {
-        Self {
-            max_steps_per_turn: 50,
-            timer_tick: Duration::from_millis(500),
-            max_turn: Duration::from_secs(3),
-            max_turn_output_bytes: 1024 * 1024,
-            max_flow_state_bytes: 1024 * 1024,
-        }
-    }
 }
 
 /// Who wrote to the channel.

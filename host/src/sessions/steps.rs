@@ -6,8 +6,8 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::flow::catalog::PinnedNode;
 use crate::flow::engine::NodeRunner;
+use crate::flow::revisions::PinnedNode;
 use crate::flow::{StepInput, StepOutput};
 use crate::plugin::{LogBudget, Registry, StepContext, StepFailure};
 use crate::routing::Groups;

@@ -9,8 +9,8 @@
 //!   transfer, the user's history, read-only).
 //!
 //! The rule is applied by the store in the `WHERE` clause of every session read
-//! (`store::sessions::visible_to`), so that lists, single reads and transcripts cannot
-//! disagree, and a session the caller may not see is simply not found.
+//! (`store::session_rows::visible_to`), so that lists, single reads and transcripts
+//! cannot disagree, and a session the caller may not see is simply not found.
 
 use uuid::Uuid;
 

@@ -5,14 +5,14 @@ use std::collections::{HashMap, HashSet};
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::entity::{agent, agent_skill_group, skill_group};
 use super::write::stmt;
-use super::{StoreError, TenantId, auth_sessions, like_pattern, unique_violation};
+use super::{StoreError, TenantId, auth_sessions, find_in_tenant, like_pattern, unique_violation};
 use crate::directory::{
     Agent, AgentFilter, AgentPatch, FieldErrors, Membership, NewAgent, Page, PageRequest, Role,
 };
@@ -65,7 +65,7 @@ pub async fn get(
     tenant: TenantId,
     id: Uuid,
 ) -> Result<Agent, StoreError> {
-    let model = find_model(db, tenant, id).await?;
+    let model = find_in_tenant(db, agent::Column::TenantId, tenant, id).await?;
     let mut memberships = memberships_of(db, &[id]).await?;
     Ok(to_domain(
         model,
@@ -157,7 +157,7 @@ pub async fn shown_to_users(
     tenant: TenantId,
     id: Uuid,
 ) -> Result<(String, Option<String>), StoreError> {
-    let model = find_model(db, tenant, id).await?;
+    let model = find_in_tenant(db, agent::Column::TenantId, tenant, id).await?;
     Ok((model.nickname, model.staff_no))
 }
 
@@ -202,29 +202,17 @@ pub async fn list(
             ),
         );
     }
-    let total = query.clone().count(db).await?;
-    let models = query
-        .order_by_asc(agent::Column::CreatedAt)
-        .order_by_asc(agent::Column::Id)
-        .offset(page.offset())
-        .limit(page.page_size)
-        .all(db)
-        .await?;
-    let ids: Vec<Uuid> = models.iter().map(|m| m.id).collect();
+    let order = [
+        (agent::Column::CreatedAt, Order::Asc),
+        (agent::Column::Id, Order::Asc),
+    ];
+    let models = super::page_of(db, query, &order, page).await?;
+    let ids: Vec<Uuid> = models.items.iter().map(|m| m.id).collect();
     let mut memberships = memberships_of(db, &ids).await?;
-    let items = models
-        .into_iter()
-        .map(|m| {
-            let groups = memberships.remove(&m.id).unwrap_or_default();
-            to_domain(m, groups)
-        })
-        .collect();
-    Ok(Page {
-        items,
-        total,
-        page: page.page,
-        page_size: page.page_size,
-    })
+    Ok(models.map(|m| {
+        let groups = memberships.remove(&m.id).unwrap_or_default();
+        to_domain(m, groups)
+    }))
 }
 
 /// Applies a validated patch. A new password or a deactivation elsewhere signs the
@@ -237,7 +225,7 @@ pub async fn update(
     password_hash: Option<String>,
 ) -> Result<Agent, StoreError> {
     let (txn, _writer) = super::write::begin_write(db).await?;
-    let current = find_model(&txn, tenant, id).await?;
+    let current = find_in_tenant(&txn, agent::Column::TenantId, tenant, id).await?;
     if let Some(groups) = &patch.skill_groups {
         check_groups_exist(&txn, tenant, groups).await?;
     }
@@ -296,7 +284,7 @@ pub async fn set_active(
     actor: Uuid,
 ) -> Result<Agent, StoreError> {
     let (txn, _writer) = super::write::begin_write(db).await?;
-    let current = find_model(&txn, tenant, id).await?;
+    let current = find_in_tenant(&txn, agent::Column::TenantId, tenant, id).await?;
     if current.active != active {
         if !active {
             if id == actor {
@@ -349,25 +337,15 @@ pub async fn set_password(
     password_hash: String,
 ) -> Result<(), StoreError> {
     let (txn, _writer) = super::write::begin_write(db).await?;
-    let mut model: agent::ActiveModel = find_model(&txn, tenant, id).await?.into();
+    let mut model: agent::ActiveModel = find_in_tenant(&txn, agent::Column::TenantId, tenant, id)
+        .await?
+        .into();
     model.password_hash = Set(password_hash);
     model.updated_at = Set(Utc::now());
     model.update(&txn).await?;
     auth_sessions::revoke_all_for_agent(&txn, tenant, id).await?;
     txn.commit().await?;
     Ok(())
-}
-
-async fn find_model(
-    db: &impl ConnectionTrait,
-    tenant: TenantId,
-    id: Uuid,
-) -> Result<agent::Model, StoreError> {
-    agent::Entity::find_by_id(id)
-        .filter(agent::Column::TenantId.eq(tenant.0))
-        .one(db)
-        .await?
-        .ok_or(StoreError::NotFound)
 }
 
 async fn ensure_another_admin(

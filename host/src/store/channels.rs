@@ -8,13 +8,13 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Order,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::entity::{channel, flow, im_app, skill_group};
-use super::{StoreError, TenantId, unique_violation, write};
+use super::{StoreError, TenantId, find_in_tenant, unique_violation, write};
 use crate::directory::{
     Channel, ChannelPatch, ChannelSecrets, FieldErrors, NewChannel, Page, PageRequest,
 };
@@ -213,24 +213,14 @@ pub async fn release_app(db: &DatabaseConnection, sdkappid: u64) -> Result<u64, 
     Ok(deleted)
 }
 
-async fn find_model(
-    db: &impl ConnectionTrait,
-    tenant: TenantId,
-    id: Uuid,
-) -> Result<channel::Model, StoreError> {
-    channel::Entity::find_by_id(id)
-        .filter(channel::Column::TenantId.eq(tenant.0))
-        .one(db)
-        .await?
-        .ok_or(StoreError::NotFound)
-}
-
 pub async fn get(
     db: &impl ConnectionTrait,
     tenant: TenantId,
     id: Uuid,
 ) -> Result<Channel, StoreError> {
-    Ok(to_domain(find_model(db, tenant, id).await?))
+    Ok(to_domain(
+        find_in_tenant(db, channel::Column::TenantId, tenant, id).await?,
+    ))
 }
 
 /// A channel by id alone, for the public web chat page (the id is in its URL).
@@ -280,23 +270,13 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<Channel>, StoreError> {
     let query = channel::Entity::find().filter(channel::Column::TenantId.eq(tenant.0));
-    let total = query.clone().count(db).await?;
-    let items = query
-        .order_by_asc(channel::Column::Name)
-        .order_by_asc(channel::Column::Id)
-        .offset(page.offset())
-        .limit(page.page_size)
-        .all(db)
+    let order = [
+        (channel::Column::Name, Order::Asc),
+        (channel::Column::Id, Order::Asc),
+    ];
+    Ok(super::page_of(db, query, &order, page)
         .await?
-        .into_iter()
-        .map(to_domain)
-        .collect();
-    Ok(Page {
-        items,
-        total,
-        page: page.page,
-        page_size: page.page_size,
-    })
+        .map(to_domain))
 }
 
 pub async fn update(
@@ -305,7 +285,7 @@ pub async fn update(
     id: Uuid,
     patch: &ChannelPatch,
 ) -> Result<Channel, StoreError> {
-    let m = find_model(db, tenant, id).await?;
+    let m = find_in_tenant(db, channel::Column::TenantId, tenant, id).await?;
     check_references(
         db,
         tenant,
@@ -355,7 +335,7 @@ pub async fn update(
 /// last channel of an IM app releases the app.
 pub async fn delete(db: &DatabaseConnection, tenant: TenantId, id: Uuid) -> Result<(), StoreError> {
     let (txn, _turn) = write::begin_write(db).await?;
-    let m = find_model(&txn, tenant, id).await?;
+    let m = find_in_tenant(&txn, channel::Column::TenantId, tenant, id).await?;
     channel::Entity::delete_many()
         .filter(channel::Column::TenantId.eq(tenant.0))
         .filter(channel::Column::Id.eq(id))

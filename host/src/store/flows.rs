@@ -4,15 +4,21 @@ use chrono::Utc;
 use sea_orm::sea_query::LockType;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::entity::{flow, flow_revision};
-use super::{StoreError, TenantId, unique_violation};
+use super::{StoreError, TenantId, find_in_tenant, unique_violation};
 use crate::directory::{Page, PageRequest};
-use crate::flow::catalog::{Flow, PinnedNode, Revision, RevisionSummary, Verdict};
 use crate::flow::graph::Graph;
+use crate::flow::revisions::{Flow, PinnedNode, Revision, RevisionSummary, Verdict};
+
+/// Flows listed by name.
+const BY_NAME: &[(flow::Column, Order)] = &[
+    (flow::Column::Name, Order::Asc),
+    (flow::Column::Id, Order::Asc),
+];
 
 fn corrupt(what: &str, id: Uuid, e: serde_json::Error) -> StoreError {
     StoreError::Db(sea_orm::DbErr::Custom(format!(
@@ -97,24 +103,12 @@ pub async fn create(
     to_flow(model.insert(db).await.map_err(name_conflict)?)
 }
 
-async fn find_model(
-    db: &impl ConnectionTrait,
-    tenant: TenantId,
-    id: Uuid,
-) -> Result<flow::Model, StoreError> {
-    flow::Entity::find_by_id(id)
-        .filter(flow::Column::TenantId.eq(tenant.0))
-        .one(db)
-        .await?
-        .ok_or(StoreError::NotFound)
-}
-
 pub async fn get(
     db: &impl ConnectionTrait,
     tenant: TenantId,
     id: Uuid,
 ) -> Result<Flow, StoreError> {
-    to_flow(find_model(db, tenant, id).await?)
+    to_flow(find_in_tenant(db, flow::Column::TenantId, tenant, id).await?)
 }
 
 /// Finds a flow by name, for the demo seed.
@@ -138,23 +132,9 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<Flow>, StoreError> {
     let query = flow::Entity::find().filter(flow::Column::TenantId.eq(tenant.0));
-    let total = query.clone().count(db).await?;
-    let items = query
-        .order_by_asc(flow::Column::Name)
-        .order_by_asc(flow::Column::Id)
-        .offset(page.offset())
-        .limit(page.page_size)
-        .all(db)
+    super::page_of(db, query, BY_NAME, page)
         .await?
-        .into_iter()
-        .map(to_flow)
-        .collect::<Result<_, _>>()?;
-    Ok(Page {
-        items,
-        total,
-        page: page.page,
-        page_size: page.page_size,
-    })
+        .try_map(to_flow)
 }
 
 /// Changes a flow's name, description or draft; `None` leaves a part as it is.
@@ -166,7 +146,7 @@ pub async fn update(
     description: Option<&str>,
     draft: Option<&Graph>,
 ) -> Result<Flow, StoreError> {
-    let m = find_model(db, tenant, id).await?;
+    let m = find_in_tenant(db, flow::Column::TenantId, tenant, id).await?;
     let mut active: flow::ActiveModel = m.into();
     if let Some(name) = name {
         active.name = Set(name.to_owned());
@@ -207,7 +187,7 @@ pub async fn set_verdict(
 /// Deletes a flow with its revisions.
 pub async fn delete(db: &DatabaseConnection, tenant: TenantId, id: Uuid) -> Result<(), StoreError> {
     let (txn, _writer) = super::write::begin_write(db).await?;
-    find_model(&txn, tenant, id).await?;
+    find_in_tenant(&txn, flow::Column::TenantId, tenant, id).await?;
     flow_revision::Entity::delete_many()
         .filter(flow_revision::Column::TenantId.eq(tenant.0))
         .filter(flow_revision::Column::FlowId.eq(id))
@@ -278,7 +258,7 @@ pub async fn revisions(
     tenant: TenantId,
     flow_id: Uuid,
 ) -> Result<Vec<RevisionSummary>, StoreError> {
-    find_model(db, tenant, flow_id).await?;
+    find_in_tenant(db, flow::Column::TenantId, tenant, flow_id).await?;
     Ok(flow_revision::Entity::find()
         .filter(flow_revision::Column::TenantId.eq(tenant.0))
         .filter(flow_revision::Column::FlowId.eq(flow_id))

@@ -6,15 +6,15 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::entity::session;
-use super::sessions::{messages, to_session};
+use super::session_rows::{agents_sessions, all_sessions};
+use super::sessions::messages;
 use super::write::{stmt, write};
 use super::{StoreError, TenantId};
 use crate::routing::status::Shown;
@@ -92,19 +92,18 @@ pub async fn ended_of(
     agent: Uuid,
     since: DateTime<Utc>,
 ) -> Result<Vec<Session>, StoreError> {
-    session::Entity::find()
-        .filter(session::Column::TenantId.eq(tenant.0))
-        .filter(session::Column::AgentId.eq(agent))
-        .filter(session::Column::AssignedAt.is_not_null())
-        .filter(session::Column::Status.is_in([Status::Survey.as_str(), Status::Ended.as_str()]))
-        .filter(session::Column::UpdatedAt.gte(since))
-        .order_by_desc(session::Column::UpdatedAt)
-        .limit(MAX_ENDED)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(to_session)
-        .collect()
+    all_sessions(
+        db,
+        agents_sessions(tenant, agent)
+            .filter(session::Column::AssignedAt.is_not_null())
+            .filter(
+                session::Column::Status.is_in([Status::Survey.as_str(), Status::Ended.as_str()]),
+            )
+            .filter(session::Column::UpdatedAt.gte(since))
+            .order_by_desc(session::Column::UpdatedAt)
+            .limit(MAX_ENDED),
+    )
+    .await
 }
 
 /// Records that `agent` has read `session` up to message `seq`; the mark never goes

@@ -4,11 +4,15 @@
 //! `records`, `webhooks`); what must hold across nodes is enforced here, by the guard
 //! of the statement that would break it.
 //!
-//! Every function that reads or writes one tenant's data takes a [`TenantId`] and puts
-//! it in the `WHERE` clause of its statements, so a row of another tenant is simply
-//! not found: a 404, never a leak. The work that serves every tenant at once (the
-//! routing sweep, due timers, the IM and webhook outboxes, retention) reads across
-//! tenants by design and carries each row's tenant on. Must not know about HTTP.
+//! A function that looks up one tenant's data by what a request names takes a
+//! [`TenantId`] and puts it in the `WHERE` clause of its statements
+//! ([`find_in_tenant`] for a row by id), so a row of another tenant is simply not
+//! found: a 404, never a leak. Some reads are keyed by a row the caller already holds
+//! through such a lookup (a session's transcript by its session, a user's session by
+//! its channel). The work that serves every tenant at once (the routing sweep, due
+//! timers, the IM and webhook outboxes, retention) reads across tenants by design and
+//! carries each row's tenant on. Lists are paged by [`page_of`]. Must not know about
+//! HTTP.
 
 pub mod agents;
 pub mod assign;
@@ -25,6 +29,7 @@ pub mod presence;
 pub mod quick_replies;
 pub mod records;
 pub mod secrets;
+pub mod session_rows;
 pub mod sessions;
 pub mod skill_groups;
 pub mod stats;
@@ -36,10 +41,13 @@ use std::time::Duration;
 
 use kefu_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlErr};
+use sea_orm::{
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, EntityTrait,
+    Order, PaginatorTrait, PrimaryKeyTrait, QueryFilter, QueryOrder, QuerySelect, Select, SqlErr,
+};
 use uuid::Uuid;
 
-use crate::directory::FieldErrors;
+use crate::directory::{FieldErrors, Page, PageRequest};
 
 /// The tenant a query is scoped to. Only obtained from a verified token, a login, or
 /// the command line, and required by every repository function on tenant data.
@@ -77,6 +85,51 @@ pub(crate) fn unique_violation(err: &DbErr) -> Option<String> {
         Some(SqlErr::UniqueConstraintViolation(msg)) => Some(msg),
         _ => None,
     }
+}
+
+/// The row with this id in the tenant whose id `tenant_column` holds, or `NotFound`:
+/// a row of another tenant is not told apart from no row.
+pub(crate) async fn find_in_tenant<C>(
+    db: &impl ConnectionTrait,
+    tenant_column: C,
+    tenant: TenantId,
+    id: Uuid,
+) -> Result<<C::EntityName as EntityTrait>::Model, StoreError>
+where
+    C: ColumnTrait,
+    C::EntityName: EntityTrait<Column = C>,
+    <<C::EntityName as EntityTrait>::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
+{
+    C::EntityName::find_by_id(id)
+        .filter(tenant_column.eq(tenant.0))
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// One page of `query`'s rows in the order `order` adds to it, with the count of its
+/// rows across all pages.
+pub(crate) async fn page_of<E>(
+    db: &impl ConnectionTrait,
+    query: Select<E>,
+    order: &[(E::Column, Order)],
+    page: PageRequest,
+) -> Result<Page<E::Model>, StoreError>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    let total = query.clone().count(db).await?;
+    let items = order
+        .iter()
+        .fold(query, |q, (column, direction)| {
+            q.order_by(*column, direction.clone())
+        })
+        .offset(page.offset())
+        .limit(page.page_size)
+        .all(db)
+        .await?;
+    Ok(Page::of(items, total, page))
 }
 
 /// How much of a SQLite database is mapped into memory (256 MiB).

@@ -10,7 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::entity::im_outbox;
-use super::sessions::corrupt;
+use super::session_rows::corrupt;
 use super::write::write;
 use super::{StoreError, TenantId};
 use crate::sessions::Element;

@@ -10,7 +10,7 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectS
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 use uuid::Uuid;
 
-use super::sessions::visible_to;
+use super::session_rows::visible_to;
 use super::write::stmt;
 use super::{StoreError, TenantId, webhooks};
 use crate::records::{Change, Stored, ms};

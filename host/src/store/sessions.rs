@@ -1,5 +1,5 @@
 //! Sessions, their transcripts and the IM requests already answered (the outbox they
-//! write replies to is `outbox`).
+//! write replies to is `outbox`; the mapping of session rows is `session_rows`).
 //!
 //! A turn of a session is written with [`commit_turn`] in one transaction: the
 //! session's new state (checked against the version it was read at, so that two
@@ -7,85 +7,24 @@
 //! retried request answer the same, and the outbox rows of replies to deliver.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder,
+    QuerySelect, Select, Set,
 };
 use uuid::Uuid;
 
 use super::assign::Routed;
 use super::entity::{im_outbox, im_receipt, session, session_message};
 use super::presence::{self, Effects};
+pub use super::session_rows::active_key;
+use super::session_rows::{
+    all_sessions, corrupt, first_session, session_model, to_session, visible_to,
+};
 use super::write::{begin_write, write};
 use super::{StoreError, TenantId, assign, skill_groups, unique_violation};
 use crate::directory::{Page, PageRequest, SkillGroup};
-use crate::flow::engine::FlowState;
 use crate::routing::events::EventKind;
-use crate::sessions::{
-    Direction, Element, Message, Sender, Session, Source, Status, SurveyRecord, Visibility,
-};
-
-pub(super) fn corrupt(what: &str, id: Uuid, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Db(sea_orm::DbErr::Custom(format!(
-        "{what} of {id} is unreadable: {e}"
-    )))
-}
-
-pub(crate) fn to_session(m: session::Model) -> Result<Session, StoreError> {
-    let flow: FlowState =
-        serde_json::from_str(&m.flow).map_err(|e| corrupt("flow state", m.id, e))?;
-    let status = Status::parse(&m.status).ok_or_else(|| corrupt("status", m.id, &m.status))?;
-    let variables = flow
-        .variables
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.clone())),
-            )
-        })
-        .collect();
-    Ok(Session {
-        id: m.id,
-        tenant_id: m.tenant_id,
-        channel_id: m.channel_id,
-        user_id: m.user_id,
-        user_nickname: m.user_nickname,
-        source: Source::parse(&m.source),
-        status,
-        revision_id: m.revision_id,
-        node: flow.node.clone(),
-        variables,
-        flow,
-        wait_until: m.wait_until,
-        idle_deadline: m.idle_deadline,
-        skill_group_id: m.skill_group_id,
-        priority: m.priority.clamp(0, 255) as u8,
-        queued_at: m.queued_at,
-        end_status: m.end_status.map(|s| s.clamp(0, 65535) as u16),
-        ended_at: m.ended_at,
-        message_count: m.message_count.max(0) as u32,
-        agent_id: m.agent_id,
-        offered_at: m.offered_at,
-        offer_expires_at: m.offer_expires_at,
-        assigned_at: m.assigned_at,
-        parent_id: m.parent_id,
-        skipped_agents: serde_json::from_str(&m.skipped_agents).unwrap_or_default(),
-        survey: (m.survey_invited_at.is_some() || m.survey_rated_at.is_some()).then(|| {
-            SurveyRecord {
-                invited_at: m.survey_invited_at,
-                score: m.survey_score.map(|s| s.clamp(0, 255) as u8),
-                label: m.survey_label,
-                comment: m.survey_comment,
-                rated_at: m.survey_rated_at,
-            }
-        }),
-        version: m.version,
-        created_at: m.created_at,
-        updated_at: m.updated_at,
-    })
-}
+use crate::sessions::{Direction, Element, Message, Sender, Session, Status, Visibility};
 
 fn direction_str(d: Direction) -> &'static str {
     match d {
@@ -129,23 +68,15 @@ fn to_message(m: session_message::Model) -> Result<Message, StoreError> {
     })
 }
 
-/// The key that allows one active session per channel and user.
-pub fn active_key(channel_id: Uuid, user_id: &str) -> String {
-    format!("{channel_id}/{user_id}")
-}
-
 /// The user's active session on a channel.
 pub async fn find_active(
     db: &impl ConnectionTrait,
     channel_id: Uuid,
     user_id: &str,
 ) -> Result<Option<Session>, StoreError> {
-    session::Entity::find()
-        .filter(session::Column::ActiveKey.eq(active_key(channel_id, user_id)))
-        .one(db)
-        .await?
-        .map(to_session)
-        .transpose()
+    let active = session::Entity::find()
+        .filter(session::Column::ActiveKey.eq(active_key(channel_id, user_id)));
+    first_session(db, active).await
 }
 
 /// The user's newest session on a channel, active or not.
@@ -154,15 +85,12 @@ pub async fn latest_for_user(
     channel_id: Uuid,
     user_id: &str,
 ) -> Result<Option<Session>, StoreError> {
-    session::Entity::find()
+    let newest_first = session::Entity::find()
         .filter(session::Column::ChannelId.eq(channel_id))
         .filter(session::Column::UserId.eq(user_id))
         .order_by_desc(session::Column::CreatedAt)
-        .order_by_desc(session::Column::Id)
-        .one(db)
-        .await?
-        .map(to_session)
-        .transpose()
+        .order_by_desc(session::Column::Id);
+    first_session(db, newest_first).await
 }
 
 pub async fn get(
@@ -170,58 +98,12 @@ pub async fn get(
     tenant: TenantId,
     id: Uuid,
 ) -> Result<Session, StoreError> {
-    session::Entity::find_by_id(id)
-        .filter(session::Column::TenantId.eq(tenant.0))
-        .one(db)
-        .await?
-        .map(to_session)
-        .transpose()?
-        .ok_or(StoreError::NotFound)
-}
-
-/// The sessions `who` may read, as a condition on `sessions` (the rule is explained in
-/// `sessions::visibility`); `None` for everything.
-pub(crate) fn visible_to(who: &Visibility) -> Option<Condition> {
-    let (agent, groups, queued_only) = match who {
-        Visibility::All => return None,
-        Visibility::Groups { agent, groups } => (*agent, groups, false),
-        Visibility::Own { agent, groups } => (*agent, groups, true),
-    };
-    // Declined and missed offers are kept in `skipped_agents`, a JSON list of ids.
-    let offered = format!("%{agent}%");
-    let mut any = Condition::any()
-        .add(session::Column::AgentId.eq(agent))
-        .add(session::Column::SkippedAgents.like(offered));
-    if !groups.is_empty() {
-        let in_groups = session::Column::SkillGroupId.is_in(groups.iter().copied());
-        any = if queued_only {
-            any.add(
-                Condition::all()
-                    .add(session::Column::Status.eq(Status::Queued.as_str()))
-                    .add(in_groups),
-            )
-        } else {
-            any.add(in_groups)
-        };
-    }
-    Some(any.add(Expr::exists(served_the_same_user(agent))))
-}
-
-/// `SELECT` of a session that `agent` serves or served (or is offered), of the same
-/// user on the same channel as the `sessions` row in hand.
-fn served_the_same_user(agent: Uuid) -> sea_orm::sea_query::SelectStatement {
-    use sea_orm::sea_query::{Alias, ExprTrait, Query};
-    let s2 = Alias::new("s2");
-    let outer = |c: session::Column| Expr::col((session::Entity, c));
-    let inner = |c: session::Column| Expr::col((s2.clone(), c));
-    Query::select()
-        .expr(Expr::val(1))
-        .from_as(session::Entity, s2.clone())
-        .and_where(inner(session::Column::TenantId).eq(outer(session::Column::TenantId)))
-        .and_where(inner(session::Column::ChannelId).eq(outer(session::Column::ChannelId)))
-        .and_where(inner(session::Column::UserId).eq(outer(session::Column::UserId)))
-        .and_where(inner(session::Column::AgentId).eq(agent))
-        .to_owned()
+    first_session(
+        db,
+        session::Entity::find_by_id(id).filter(session::Column::TenantId.eq(tenant.0)),
+    )
+    .await?
+    .ok_or(StoreError::NotFound)
 }
 
 /// A session of the tenant that `who` may read; another is not found.
@@ -235,12 +117,7 @@ pub async fn get_visible(
     if let Some(visible) = visible_to(who) {
         query = query.filter(visible);
     }
-    query
-        .one(db)
-        .await?
-        .map(to_session)
-        .transpose()?
-        .ok_or(StoreError::NotFound)
+    first_session(db, query).await?.ok_or(StoreError::NotFound)
 }
 
 /// Which sessions a list shows.
@@ -272,23 +149,13 @@ pub async fn list(
     if let Some(user) = &filter.user_id {
         query = query.filter(session::Column::UserId.eq(user.as_str()));
     }
-    let total = query.clone().count(db).await?;
-    let items = query
-        .order_by_desc(session::Column::CreatedAt)
-        .order_by_desc(session::Column::Id)
-        .offset(page.offset())
-        .limit(page.page_size)
-        .all(db)
+    let order = [
+        (session::Column::CreatedAt, Order::Desc),
+        (session::Column::Id, Order::Desc),
+    ];
+    super::page_of(db, query, &order, page)
         .await?
-        .into_iter()
-        .map(to_session)
-        .collect::<Result<_, _>>()?;
-    Ok(Page {
-        items,
-        total,
-        page: page.page,
-        page_size: page.page_size,
-    })
+        .try_map(to_session)
 }
 
 /// A page of a session's transcript: `limit` messages after skipping `offset`, oldest
@@ -338,16 +205,9 @@ pub async fn due_waits(
     now: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<Session>, StoreError> {
-    session::Entity::find()
-        .filter(session::Column::Status.eq(Status::InFlow.as_str()))
-        .filter(session::Column::WaitUntil.lte(now))
-        .order_by_asc(session::Column::WaitUntil)
-        .limit(limit)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(to_session)
-        .collect()
+    let waiting =
+        session::Entity::find().filter(session::Column::Status.eq(Status::InFlow.as_str()));
+    due_by(db, waiting, session::Column::WaitUntil, now, limit).await
 }
 
 /// Active sessions whose user has been silent past their idle deadline.
@@ -356,21 +216,30 @@ pub async fn due_idle(
     now: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<Session>, StoreError> {
-    session::Entity::find()
+    let active = session::Entity::find()
         .filter(session::Column::ActiveKey.is_not_null())
         .filter(session::Column::Status.is_in([
             Status::InFlow.as_str(),
             Status::WithAgent.as_str(),
             Status::Survey.as_str(),
-        ]))
-        .filter(session::Column::IdleDeadline.lte(now))
-        .order_by_asc(session::Column::IdleDeadline)
-        .limit(limit)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(to_session)
-        .collect()
+        ]));
+    due_by(db, active, session::Column::IdleDeadline, now, limit).await
+}
+
+/// The sessions of `query` whose `deadline` has passed by `now`, the longest past
+/// first, at most `limit`.
+async fn due_by(
+    db: &impl ConnectionTrait,
+    query: Select<session::Entity>,
+    deadline: session::Column,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Session>, StoreError> {
+    let due = query
+        .filter(deadline.lte(now))
+        .order_by_asc(deadline)
+        .limit(limit);
+    all_sessions(db, due).await
 }
 
 /// The stored answer to an IM request already handled.
@@ -488,46 +357,6 @@ pub enum CommitError {
 impl From<sea_orm::DbErr> for CommitError {
     fn from(e: sea_orm::DbErr) -> Self {
         Self::Store(e.into())
-    }
-}
-
-pub(crate) fn session_model(s: &Session, version: i64) -> session::ActiveModel {
-    let ended = s.status == Status::Ended;
-    session::ActiveModel {
-        id: Set(s.id),
-        tenant_id: Set(s.tenant_id),
-        channel_id: Set(s.channel_id),
-        user_id: Set(s.user_id.clone()),
-        user_nickname: Set(s.user_nickname.clone()),
-        source: Set(s.source.as_str().to_owned()),
-        active_key: Set((!ended).then(|| active_key(s.channel_id, &s.user_id))),
-        status: Set(s.status.as_str().to_owned()),
-        revision_id: Set(s.revision_id),
-        flow: Set(serde_json::to_string(&s.flow).unwrap_or_default()),
-        wait_until: Set(s.wait_until),
-        idle_deadline: Set(s.idle_deadline),
-        skill_group_id: Set(s.skill_group_id),
-        priority: Set(i32::from(s.priority)),
-        queued_at: Set(s.queued_at),
-        end_status: Set(s.end_status.map(i32::from)),
-        ended_at: Set(s.ended_at),
-        message_count: Set(s.message_count as i32),
-        version: Set(version),
-        created_at: Set(s.created_at),
-        updated_at: Set(s.updated_at),
-        agent_id: Set(s.agent_id),
-        offered_at: Set(s.offered_at),
-        offer_expires_at: Set(s.offer_expires_at),
-        assigned_at: Set(s.assigned_at),
-        parent_id: Set(s.parent_id),
-        skipped_agents: Set(
-            serde_json::to_string(&s.skipped_agents).unwrap_or_else(|_| "[]".into())
-        ),
-        survey_invited_at: Set(s.survey.as_ref().and_then(|r| r.invited_at)),
-        survey_score: Set(s.survey.as_ref().and_then(|r| r.score).map(i16::from)),
-        survey_label: Set(s.survey.as_ref().and_then(|r| r.label.clone())),
-        survey_comment: Set(s.survey.as_ref().and_then(|r| r.comment.clone())),
-        survey_rated_at: Set(s.survey.as_ref().and_then(|r| r.rated_at)),
     }
 }
 

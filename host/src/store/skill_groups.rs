@@ -4,13 +4,13 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::entity::{agent_skill_group, skill_group};
-use super::{StoreError, TenantId, unique_violation};
+use super::{StoreError, TenantId, find_in_tenant, unique_violation};
 use crate::directory::{
     AcceptMode, NewSkillGroup, Page, PageRequest, RoutingSettings, RoutingStrategy, SkillGroup,
     SkillGroupPatch,
@@ -47,7 +47,7 @@ pub async fn get(
     tenant: TenantId,
     id: Uuid,
 ) -> Result<SkillGroup, StoreError> {
-    let m = find_model(db, tenant, id).await?;
+    let m = find_in_tenant(db, skill_group::Column::TenantId, tenant, id).await?;
     let count = member_count(db, tenant, id).await?;
     Ok(to_domain(m, count))
 }
@@ -76,15 +76,12 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<SkillGroup>, StoreError> {
     let query = skill_group::Entity::find().filter(skill_group::Column::TenantId.eq(tenant.0));
-    let total = query.clone().count(db).await?;
-    let models = query
-        .order_by_asc(skill_group::Column::Name)
-        .order_by_asc(skill_group::Column::Id)
-        .offset(page.offset())
-        .limit(page.page_size)
-        .all(db)
-        .await?;
-    let ids: Vec<Uuid> = models.iter().map(|m| m.id).collect();
+    let order = [
+        (skill_group::Column::Name, Order::Asc),
+        (skill_group::Column::Id, Order::Asc),
+    ];
+    let models = super::page_of(db, query, &order, page).await?;
+    let ids: Vec<Uuid> = models.items.iter().map(|m| m.id).collect();
     let counts: HashMap<Uuid, i64> = if ids.is_empty() {
         HashMap::new()
     } else {
@@ -101,19 +98,10 @@ pub async fn list(
             .into_iter()
             .collect()
     };
-    let items = models
-        .into_iter()
-        .map(|m| {
-            let n = counts.get(&m.id).copied().unwrap_or(0);
-            to_domain(m, u64::try_from(n).unwrap_or(0))
-        })
-        .collect();
-    Ok(Page {
-        items,
-        total,
-        page: page.page,
-        page_size: page.page_size,
-    })
+    Ok(models.map(|m| {
+        let n = counts.get(&m.id).copied().unwrap_or(0);
+        to_domain(m, u64::try_from(n).unwrap_or(0))
+    }))
 }
 
 /// Applies a patch; `routing` is the validated result of applying its routing part.
@@ -125,7 +113,7 @@ pub async fn update(
     routing: RoutingSettings,
 ) -> Result<SkillGroup, StoreError> {
     let (txn, _writer) = super::write::begin_write(db).await?;
-    let current = find_model(&txn, tenant, id).await?;
+    let current = find_in_tenant(&txn, skill_group::Column::TenantId, tenant, id).await?;
     let mut model: skill_group::ActiveModel = current.into();
     if let Some(v) = patch.name {
         model.name = Set(v);
@@ -154,7 +142,7 @@ pub async fn delete(
     id: Uuid,
 ) -> Result<(), StoreError> {
     let (txn, _writer) = super::write::begin_write(db).await?;
-    find_model(&txn, tenant, id).await?;
+    find_in_tenant(&txn, skill_group::Column::TenantId, tenant, id).await?;
     let members = member_count(&txn, tenant, id).await?;
     if members > 0 {
         return Err(StoreError::conflict(
@@ -169,18 +157,6 @@ pub async fn delete(
         .await?;
     txn.commit().await?;
     Ok(())
-}
-
-async fn find_model(
-    db: &impl ConnectionTrait,
-    tenant: TenantId,
-    id: Uuid,
-) -> Result<skill_group::Model, StoreError> {
-    skill_group::Entity::find_by_id(id)
-        .filter(skill_group::Column::TenantId.eq(tenant.0))
-        .one(db)
-        .await?
-        .ok_or(StoreError::NotFound)
 }
 
 async fn member_count(

@@ -43,15 +43,7 @@ pub fn signature(
 
 /// The last four characters of a secret, for showing it.
 pub fn masked(secret: &str) -> String {
-    let tail: String = secret
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    format!("whsec_…{tail}")
+    format!("whsec_…{}", crate::directory::last_four(secret))
 }
 
 #[cfg(test)]

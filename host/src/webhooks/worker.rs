@@ -267,7 +267,7 @@ async fn attempt(
             return (
                 None,
                 latency,
-                Err(fail(format!("unreachable: {}", chain(&e)))),
+                Err(fail(format!("unreachable: {}", outbound::error_chain(&e)))),
             );
         }
     };
@@ -341,17 +341,6 @@ pub fn decide(
 fn jitter(secs: u64) -> u64 {
     let r = u64::from(crate::auth::service::random_u32() % 401); // 0..=400
     (secs * (800 + r)).div_ceil(1000)
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::routing::status::{Chosen, MISSED};
 use crate::sessions::{Session, Status, end_status};
 use crate::store::entity::session;
 use crate::store::presence::{self, Effects};
-use crate::store::sessions::to_session;
+use crate::store::session_rows::{agents_sessions, all_sessions, to_session};
 use crate::store::write::{begin_write, stmt};
 use crate::store::{StoreError, TenantId};
 
@@ -39,6 +39,21 @@ pub(super) async fn agents_session(
     }
 }
 
+/// The session as it stands while it is still offered to `agent`: `OfferGone` once
+/// the offer was accepted, withdrawn or moved on.
+async fn offered_to(
+    c: &impl ConnectionTrait,
+    tenant: TenantId,
+    agent: Uuid,
+    id: Uuid,
+) -> Result<session::Model, AgentOpError> {
+    let m = agents_session(c, tenant, agent, id).await?;
+    if m.status != Status::Offered.as_str() || m.agent_id != Some(agent) {
+        return Err(AgentOpError::OfferGone);
+    }
+    Ok(m)
+}
+
 /// The agent accepts a session offered to them.
 pub async fn accept(
     db: &DatabaseConnection,
@@ -49,10 +64,7 @@ pub async fn accept(
     effects: &mut Effects,
 ) -> Result<Session, AgentOpError> {
     let (txn, _writer) = begin_write(db).await?;
-    let m = agents_session(&txn, tenant, agent, id).await?;
-    if m.status != Status::Offered.as_str() || m.agent_id != Some(agent) {
-        return Err(AgentOpError::OfferGone);
-    }
+    let m = offered_to(&txn, tenant, agent, id).await?;
     let updated = txn
         .execute_raw(stmt(
             txn.get_database_backend(),
@@ -100,10 +112,7 @@ pub async fn withdraw(
     effects: &mut Effects,
 ) -> Result<Session, AgentOpError> {
     let (txn, _writer) = begin_write(db).await?;
-    let m = agents_session(&txn, tenant, agent, id).await?;
-    if m.status != Status::Offered.as_str() || m.agent_id != Some(agent) {
-        return Err(AgentOpError::OfferGone);
-    }
+    let m = offered_to(&txn, tenant, agent, id).await?;
     let mut s = to_session(m)?;
     // A disconnected agent may come back: only a refusal or a miss skips them.
     if reason != Withdrawn::Disconnected && !s.skipped_agents.contains(&agent) {
@@ -284,28 +293,26 @@ pub async fn expired_offers(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
 ) -> Result<Vec<Session>, StoreError> {
-    session::Entity::find()
-        .filter(session::Column::Status.eq(Status::Offered.as_str()))
-        .filter(session::Column::OfferExpiresAt.lte(now))
-        .order_by_asc(session::Column::OfferExpiresAt)
-        .limit(200)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(to_session)
-        .collect()
+    all_sessions(
+        db,
+        session::Entity::find()
+            .filter(session::Column::Status.eq(Status::Offered.as_str()))
+            .filter(session::Column::OfferExpiresAt.lte(now))
+            .order_by_asc(session::Column::OfferExpiresAt)
+            .limit(200),
+    )
+    .await
 }
 
 /// The sessions offered to `agent`.
 pub async fn offers_of(db: &impl ConnectionTrait, agent: Uuid) -> Result<Vec<Session>, StoreError> {
-    session::Entity::find()
-        .filter(session::Column::AgentId.eq(agent))
-        .filter(session::Column::Status.eq(Status::Offered.as_str()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(to_session)
-        .collect()
+    all_sessions(
+        db,
+        session::Entity::find()
+            .filter(session::Column::AgentId.eq(agent))
+            .filter(session::Column::Status.eq(Status::Offered.as_str())),
+    )
+    .await
 }
 
 /// The agent's offered and ongoing sessions, oldest first.
@@ -314,17 +321,15 @@ pub async fn sessions_of(
     tenant: TenantId,
     agent: Uuid,
 ) -> Result<Vec<Session>, StoreError> {
-    session::Entity::find()
-        .filter(session::Column::TenantId.eq(tenant.0))
-        .filter(session::Column::AgentId.eq(agent))
-        .filter(
-            session::Column::Status.is_in([Status::Offered.as_str(), Status::WithAgent.as_str()]),
-        )
-        .order_by_asc(session::Column::OfferedAt)
-        .limit(200)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(to_session)
-        .collect()
+    all_sessions(
+        db,
+        agents_sessions(tenant, agent)
+            .filter(
+                session::Column::Status
+                    .is_in([Status::Offered.as_str(), Status::WithAgent.as_str()]),
+            )
+            .order_by_asc(session::Column::OfferedAt)
+            .limit(200),
+    )
+    .await
 }

@@ -11,7 +11,7 @@ use super::queue_query;
 use crate::directory::{Page, PageRequest, SkillGroup};
 use crate::sessions::{Session, Status};
 use crate::store::entity::session;
-use crate::store::sessions::to_session;
+use crate::store::session_rows::{all_sessions, to_session};
 use crate::store::write::stmt;
 use crate::store::{StoreError, TenantId};
 
@@ -43,22 +43,20 @@ pub async fn overdue(
     now: DateTime<Utc>,
 ) -> Result<Vec<Session>, StoreError> {
     let limit = now - chrono::Duration::seconds(i64::from(group.routing.queue_max_wait_secs));
-    let mut out: Vec<Session> = queue_query(tenant, group.id)
-        .filter(session::Column::QueuedAt.lte(limit))
-        .limit(200)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(to_session)
-        .collect::<Result<_, _>>()?;
-    let beyond: Vec<Session> = queue_query(tenant, group.id)
-        .offset(group.routing.queue_max_length.max(0) as u64)
-        .limit(200)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(to_session)
-        .collect::<Result<_, _>>()?;
+    let mut out: Vec<Session> = all_sessions(
+        db,
+        queue_query(tenant, group.id)
+            .filter(session::Column::QueuedAt.lte(limit))
+            .limit(200),
+    )
+    .await?;
+    let beyond: Vec<Session> = all_sessions(
+        db,
+        queue_query(tenant, group.id)
+            .offset(group.routing.queue_max_length.max(0) as u64)
+            .limit(200),
+    )
+    .await?;
     for s in beyond {
         if !out.iter().any(|o| o.id == s.id) {
             out.push(s);
@@ -74,21 +72,10 @@ pub async fn queue_page(
     group: Uuid,
     page: PageRequest,
 ) -> Result<Page<Session>, StoreError> {
-    let total = queue_query(tenant, group).count(db).await?;
-    let items = queue_query(tenant, group)
-        .offset(page.offset())
-        .limit(page.page_size)
-        .all(db)
+    // The queue's own order is the page's.
+    crate::store::page_of(db, queue_query(tenant, group), &[], page)
         .await?
-        .into_iter()
-        .map(to_session)
-        .collect::<Result<_, _>>()?;
-    Ok(Page {
-        items,
-        total,
-        page: page.page,
-        page_size: page.page_size,
-    })
+        .try_map(to_session)
 }
 
 /// Live figures of a skill group's queue.

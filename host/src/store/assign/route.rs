@@ -16,7 +16,7 @@ use crate::routing::ranking::{Candidate, Claim, Shortlist, rank};
 use crate::sessions::{Session, Status};
 use crate::store::entity::session;
 use crate::store::presence::{self, Effects};
-use crate::store::sessions::to_session;
+use crate::store::session_rows::to_session;
 use crate::store::write::{begin_write, stmt};
 use crate::store::{StoreError, TenantId};
 
@@ -29,6 +29,36 @@ struct Wanted<'a> {
     only: Option<Uuid>,
     /// At most this many, best first.
     limit: usize,
+}
+
+impl<'a> Wanted<'a> {
+    /// The members a turn routing `limit` sessions reads: twice as many as it may
+    /// need, and a few more for claims that fail.
+    fn best(limit: u64) -> Self {
+        Self {
+            except: &[],
+            only: None,
+            limit: (limit as usize) * 2 + 8,
+        }
+    }
+
+    /// A few of the best, past the members who passed a session over.
+    fn past(except: &'a [Uuid]) -> Self {
+        Self {
+            except,
+            only: None,
+            limit: 4,
+        }
+    }
+
+    /// The one member, if free enough to take a session.
+    fn only(member: Uuid) -> Self {
+        Self {
+            except: &[],
+            only: Some(member),
+            limit: 1,
+        }
+    }
 }
 
 /// The best members of `group` who could take a session now, best first by the
@@ -168,16 +198,6 @@ pub async fn shortlist(
     })
 }
 
-/// The members a turn routing `limit` sessions reads: twice as many as it may need,
-/// and a few more for claims that fail.
-fn best(limit: u64) -> Wanted<'static> {
-    Wanted {
-        except: &[],
-        only: None,
-        limit: (limit as usize) * 2 + 8,
-    }
-}
-
 /// Routes at most `limit` sessions from the head of `group`'s queue inside the
 /// caller's write transaction, which must not hold any agent's row yet (locks go
 /// session first, agent second). A turn that just queued its session calls this
@@ -208,14 +228,15 @@ pub async fn route_in(
     // session in this transaction, its first is the group's best (members beyond it
     // rank below every such member, and nothing here changed them); once it holds
     // none and was cut short, it is read again.
-    let wanted = best(limit);
+    let read = async |wanted: Wanted<'_>| candidates(txn, tenant, group, now, cutoff, wanted).await;
+    let wanted = Wanted::best(limit);
     // A list read before the turn may be stale: once no member of it can be claimed,
     // it is read again here, once.
     let (mut free, mut cut_short, mut read_outside) =
         match read_before.filter(|l| l.group == group.id && !l.is_empty()) {
             Some(list) => (list.members, !list.complete, true),
             None => {
-                let free = candidates(txn, tenant, group, now, cutoff, wanted).await?;
+                let free = read(wanted).await?;
                 let cut_short = free.len() == wanted.limit;
                 (free, cut_short, false)
             }
@@ -228,7 +249,7 @@ pub async fn route_in(
             break;
         }
         if cut_short && free.iter().all(|c| given.contains(&c.agent)) {
-            free = candidates(txn, tenant, group, now, cutoff, wanted).await?;
+            free = read(wanted).await?;
             cut_short = free.len() == wanted.limit;
         }
         if free.is_empty() {
@@ -240,20 +261,7 @@ pub async fn route_in(
             .collect();
         if order.is_empty() && cut_short {
             // Everyone listed passed this session over; look past them.
-            for c in candidates(
-                txn,
-                tenant,
-                group,
-                now,
-                cutoff,
-                Wanted {
-                    except: &skipped,
-                    only: None,
-                    limit: 4,
-                },
-            )
-            .await?
-            {
+            for c in read(Wanted::past(&skipped)).await? {
                 if !free.iter().any(|f| f.agent == c.agent) {
                     free.push(c);
                     order.push(free.len() - 1);
@@ -271,21 +279,7 @@ pub async fn route_in(
             let at = match order.iter().position(|i| free[*i].agent == last) {
                 Some(at) => Some(at),
                 // Not on the shortlist: free enough to take it?
-                None => match candidates(
-                    txn,
-                    tenant,
-                    group,
-                    now,
-                    cutoff,
-                    Wanted {
-                        except: &[],
-                        only: Some(last),
-                        limit: 1,
-                    },
-                )
-                .await?
-                .pop()
-                {
+                None => match read(Wanted::only(last)).await?.pop() {
                     Some(c) if !free.iter().any(|f| f.agent == c.agent) => {
                         free.push(c);
                         order.push(free.len() - 1);
@@ -322,7 +316,7 @@ pub async fn route_in(
         }
         let Some(i) = chosen else {
             if std::mem::take(&mut read_outside) {
-                free = candidates(txn, tenant, group, now, cutoff, wanted).await?;
+                free = read(wanted).await?;
                 cut_short = free.len() == wanted.limit;
                 heads.push_front(head);
                 continue;

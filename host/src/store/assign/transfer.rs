@@ -49,7 +49,7 @@ pub async fn commit_transfer(
     use sea_orm::ActiveModelTrait;
     let tenant = TenantId(old.tenant_id);
     let (txn, _writer) = begin_write(db).await?;
-    let mut model = crate::store::sessions::session_model(old, old.version + 1);
+    let mut model = crate::store::session_rows::session_model(old, old.version + 1);
     model.id = sea_orm::ActiveValue::NotSet;
     model.tenant_id = sea_orm::ActiveValue::NotSet;
     model.created_at = sea_orm::ActiveValue::NotSet;
@@ -64,7 +64,7 @@ pub async fn commit_transfer(
     if updated.rows_affected != 1 {
         return Err(AgentOpError::NotActive);
     }
-    crate::store::sessions::session_model(next, next.version + 1)
+    crate::store::session_rows::session_model(next, next.version + 1)
         .insert(&txn)
         .await?;
     let transfer = crate::records::Transfer {
