@@ -23,7 +23,8 @@ fn graph() -> Value {
     })
 }
 
-fn texts(answer: &Value) -> Vec<String> {
+/// The texts a try's answer sends, in order.
+pub(crate) fn texts(answer: &Value) -> Vec<String> {
     answer["sends"]
         .as_array()
         .unwrap()

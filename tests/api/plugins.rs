@@ -519,20 +519,11 @@ async fn a_module_built_against_the_frozen_version_installs_and_steps_beside_the
         .await;
     assert_eq!(flow.status, StatusCode::CREATED, "{:?}", flow.body);
     let path = format!("/api/v1/flows/{}/try", flow.body["id"].as_str().unwrap());
-    let texts = |answer: &Value| -> Vec<String> {
-        answer["sends"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|m| m["text"].as_str().map(str::to_owned))
-            .collect()
-    };
-
     let entered = app
         .post(&path, &admin, json!({"input": {"type": "entered"}}))
         .await;
     assert_eq!(entered.status, StatusCode::OK, "{:?}", entered.body);
-    let said = texts(&entered.body);
+    let said = crate::flow_try::texts(&entered.body);
     assert_eq!(said.len(), 1, "{said:?}");
     assert!(
         said[0].starts_with("0.1.0 at ") && said[0].ends_with(": 0 waiting, 0 online"),
@@ -549,7 +540,7 @@ async fn a_module_built_against_the_frozen_version_installs_and_steps_beside_the
         .await;
     assert_eq!(wrote.status, StatusCode::OK, "{:?}", wrote.body);
     assert_eq!(
-        texts(&wrote.body),
+        crate::flow_try::texts(&wrote.body),
         ["groups: After-sales 售后, Pre-sales 售前", "bye"]
     );
     assert_eq!(
