@@ -13,6 +13,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use super::dispatch::{self, Routed};
 use super::events::Withdrawn;
 use super::sockets::{Held, Sockets};
 use super::status::{SetStatus, StatusView};
@@ -21,7 +22,7 @@ use crate::directory::{FieldErrors, SkillGroup};
 use crate::flow::ResumeReason;
 use crate::sessions::{Session, Sessions, Status};
 use crate::store::agents::{self, Memberships};
-use crate::store::assign::{self, AgentOpError, Routed};
+use crate::store::assign::{self, AgentOpError};
 use crate::store::presence::{self, Effects};
 use crate::store::write::begin_write;
 use crate::store::{StoreError, TenantId, auth_sessions, notify, skill_groups};
@@ -179,7 +180,7 @@ impl Router {
         loop {
             let now = Utc::now();
             let mut effects = self.signals.effects();
-            match assign::route_next(
+            match dispatch::route_next(
                 &self.db,
                 tenant,
                 &group,
@@ -197,7 +198,7 @@ impl Router {
                     for s in &sessions {
                         self.sessions.publish_status(s);
                     }
-                    if (sessions.len() as u64) < assign::BATCH {
+                    if (sessions.len() as u64) < dispatch::BATCH {
                         return;
                     }
                 }

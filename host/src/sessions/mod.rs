@@ -6,13 +6,16 @@
 //!
 //! - `service`: the service each node runs: input under each user's lock, sessions
 //!   opened, the live flow revision, events for the web chat;
-//! - `turn`: one turn run and written in one transaction;
+//! - `turn`: one turn run and applied to the session;
+//! - `commit`: a turn written in one transaction with what it means for agents (the
+//!   session routed when it joins a queue, the slot it leaves freed);
 //! - `steps`: the step runner (nodes stepped with their installed modules);
 //! - `timers`: the ticker that fires due waits and idle ends;
 //! - `agent`: what agents do to sessions (reply, transfer, end, invite the survey);
 //! - `visibility`: which sessions a caller may see.
 
 pub mod agent;
+mod commit;
 pub mod service;
 pub mod steps;
 mod timers;

@@ -27,7 +27,7 @@ use crate::plugin::Registry;
 use crate::routing::Signals;
 use crate::routing::ranking::Shortlist;
 use crate::store::sessions::{self as store, NewMessage};
-use crate::store::{StoreError, TenantId, assign, flows};
+use crate::store::{StoreError, TenantId, flows};
 use crate::turns::Turns;
 
 /// How sessions behave, server-wide: `config::SessionsConfig` as the server reads it,
@@ -397,7 +397,7 @@ impl Sessions {
         if let Some(list) = kept.get(tenant.0, group.id) {
             return Some(list);
         }
-        let list = assign::shortlist(
+        let list = crate::routing::dispatch::shortlist(
             &self.db,
             tenant,
             group,

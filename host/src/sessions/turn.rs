@@ -12,9 +12,10 @@ use crate::directory::Channel;
 use crate::flow::engine::{self, Outcome, TurnContext};
 use crate::flow::{MessageElement, SessionInfo, Trigger, UserMessage};
 use crate::plugin::LogBudget;
-use crate::store::sessions::{self as store, CommitError, NewDelivery, NewMessage, TurnWrite};
+use crate::store::sessions::{CommitError, NewDelivery, NewMessage, TurnWrite};
 use crate::store::{StoreError, TenantId, tenants};
 
+use super::commit::{Joining, commit};
 use super::service::{Delivered, EventKind, SessionError, Sessions};
 use super::steps::RegistryRunner;
 
@@ -159,11 +160,13 @@ impl Sessions {
             before_agent,
             before,
             cutoff,
+        };
+        let joining = Joining {
             group: group.as_ref(),
             shortlist,
         };
         let mut effects = self.signals.effects();
-        let committed = store::commit_turn(&self.db, write, &mut effects).await;
+        let committed = commit(&self.db, write, joining, &mut effects).await;
         if committed.is_ok() {
             self.signals.apply(effects);
         }

@@ -1,29 +1,27 @@
 //! Sessions, their transcripts and the IM requests already answered (the outbox they
 //! write replies to is `outbox`; the mapping of session rows is `session_rows`).
 //!
-//! A turn of a session is written with [`commit_turn`] in one transaction: the
-//! session's new state (checked against the version it was read at, so that two
-//! nodes never both apply a turn), its new messages, the IM receipt that makes a
-//! retried request answer the same, and the outbox rows of replies to deliver.
+//! A turn of a session is written in one transaction (`sessions::commit` holds it):
+//! [`write_turn`] writes the session's new state (checked against the version it was
+//! read at, so that two nodes never both apply a turn), its new messages, its record
+//! and the IM receipt that makes a retried request answer the same, and
+//! [`queue_deliveries`] the outbox rows of replies to deliver.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder,
-    QuerySelect, Select, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Order,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 use uuid::Uuid;
 
-use super::assign::Routed;
 use super::entity::{im_outbox, im_receipt, session, session_message};
-use super::presence::{self, Effects};
 pub use super::session_rows::active_key;
 use super::session_rows::{
     all_sessions, corrupt, first_session, session_model, to_session, visible_to,
 };
-use super::write::{begin_write, write};
-use super::{StoreError, TenantId, assign, skill_groups, unique_violation};
-use crate::directory::{Page, PageRequest, SkillGroup};
-use crate::routing::events::EventKind;
+use super::write::write;
+use super::{StoreError, TenantId, unique_violation};
+use crate::directory::{Page, PageRequest};
 use crate::sessions::{Direction, Element, Message, Sender, Session, Status, Visibility};
 
 fn direction_str(d: Direction) -> &'static str {
@@ -333,11 +331,6 @@ pub struct TurnWrite<'a> {
     pub before: Status,
     /// The oldest heartbeat that still counts as live, for agents' derived status.
     pub cutoff: DateTime<Utc>,
-    /// The settings of the skill group the session joins, when it joins one and they
-    /// were read before the turn (read in the turn otherwise).
-    pub group: Option<&'a SkillGroup>,
-    /// That group's best members, read before the turn (read in the turn otherwise).
-    pub shortlist: Option<crate::routing::ranking::Shortlist>,
 }
 
 /// Why a turn was not written.
@@ -360,16 +353,10 @@ impl From<sea_orm::DbErr> for CommitError {
     }
 }
 
-/// Writes a turn atomically; on success the session's stored version is
-/// `session.version + 1`. A turn that queues its session also routes the head of the
-/// queue in the same transaction: the sessions that went to agents so (the turn's own
-/// among them, when it was the head and a member was free) are the answer.
-pub async fn commit_turn(
-    db: &DatabaseConnection,
-    w: TurnWrite<'_>,
-    effects: &mut Effects,
-) -> Result<Vec<Session>, CommitError> {
-    let (txn, _writer) = begin_write(db).await?;
+/// Writes a turn's rows in the caller's write transaction, checked against the
+/// session's version: its IM receipt, the session (stored at `session.version + 1`),
+/// its messages and its record. Answers the sequence number of its first message.
+pub async fn write_turn(txn: &DatabaseTransaction, w: &TurnWrite<'_>) -> Result<i32, CommitError> {
     if let Some((key, response)) = w.receipt {
         let inserted = im_receipt::Entity::insert(im_receipt::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -378,7 +365,7 @@ pub async fn commit_turn(
             response: Set(response.to_owned()),
             created_at: Set(Utc::now()),
         })
-        .exec_without_returning(&txn)
+        .exec_without_returning(txn)
         .await;
         if let Err(e) = inserted {
             return Err(if unique_violation(&e).is_some() {
@@ -391,7 +378,7 @@ pub async fn commit_turn(
     let next_version = w.session.version + 1;
     if w.is_new {
         let inserted = session::Entity::insert(session_model(w.session, next_version))
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await;
         if let Err(e) = inserted {
             return Err(if unique_violation(&e).is_some() {
@@ -409,7 +396,7 @@ pub async fn commit_turn(
             .set(model)
             .filter(session::Column::Id.eq(w.session.id))
             .filter(session::Column::Version.eq(w.session.version))
-            .exec(&txn)
+            .exec(txn)
             .await;
         match updated {
             Ok(r) if r.rows_affected == 1 => {}
@@ -440,7 +427,7 @@ pub async fn commit_turn(
         });
     if !w.messages.is_empty() {
         session_message::Entity::insert_many(messages)
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
     }
     let stored: Vec<Message> = w
@@ -451,7 +438,7 @@ pub async fn commit_turn(
         .collect();
     // Before routing: a leg routed here is tracked again, as routing leaves it.
     super::records::track(
-        &txn,
+        txn,
         &crate::records::Change {
             session: w.session,
             before: (!w.is_new).then_some(w.before),
@@ -461,126 +448,39 @@ pub async fn commit_turn(
         },
     )
     .await?;
-    let now = Utc::now();
-    let routed = agent_side(&txn, &w, first_seq, now, effects).await?;
-    let deliveries = w.deliveries.iter().map(|d| im_outbox::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(w.session.tenant_id),
-        channel_id: Set(w.session.channel_id),
-        session_id: Set(w.session.id),
-        message_id: Set(d.message_id),
-        to_account: Set(d.to_account.clone()),
-        msg_random: Set(i64::from(d.msg_random)),
-        body: Set(serde_json::to_string(&d.elements).unwrap_or_default()),
-        status: Set("pending".into()),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        last_error: Set(None),
-        created_at: Set(now),
-        sent_at: Set(None),
-    });
-    if !w.deliveries.is_empty() {
-        im_outbox::Entity::insert_many(deliveries)
-            .exec_without_returning(&txn)
-            .await?;
-    }
-    txn.commit().await?;
-    Ok(routed)
+    Ok(first_seq)
 }
 
-/// What a turn means for agents: the session's messages reach its agent's workbench,
-/// a session that leaves its agent frees their slot, and a session that joins a queue
-/// goes to a free member at once when it is the queue's head. Answers the sessions
-/// routed here.
-async fn agent_side(
-    txn: &impl ConnectionTrait,
-    w: &TurnWrite<'_>,
-    first_seq: i32,
+/// Queues a turn's replies for delivery to IM, in the caller's transaction.
+pub async fn queue_deliveries(
+    txn: &DatabaseTransaction,
+    session: &Session,
+    deliveries: &[NewDelivery],
     now: DateTime<Utc>,
-    effects: &mut Effects,
-) -> Result<Vec<Session>, StoreError> {
-    let s = w.session;
-    let tenant = TenantId(s.tenant_id);
-    let holds = |agent: Uuid| {
-        matches!(s.status, Status::Offered | Status::WithAgent) && s.agent_id == Some(agent)
-    };
-    if let Some(agent) = s.agent_id
-        && holds(agent)
-    {
-        for (i, m) in w.messages.iter().enumerate() {
-            let message = m.stored(s.id, (first_seq + i as i32).max(0) as u32);
-            presence::push(
-                txn,
-                tenant,
-                agent,
-                EventKind::Message,
-                serde_json::json!({"session_id": s.id, "message": message}),
-                now,
-                effects,
-            )
+) -> Result<(), StoreError> {
+    let rows: Vec<im_outbox::ActiveModel> = deliveries
+        .iter()
+        .map(|d| im_outbox::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(session.tenant_id),
+            channel_id: Set(session.channel_id),
+            session_id: Set(session.id),
+            message_id: Set(d.message_id),
+            to_account: Set(d.to_account.clone()),
+            msg_random: Set(i64::from(d.msg_random)),
+            body: Set(serde_json::to_string(&d.elements).unwrap_or_default()),
+            status: Set("pending".into()),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            last_error: Set(None),
+            created_at: Set(now),
+            sent_at: Set(None),
+        })
+        .collect();
+    if !rows.is_empty() {
+        im_outbox::Entity::insert_many(rows)
+            .exec_without_returning(txn)
             .await?;
-        }
     }
-    let mut released = false;
-    if let Some((agent, was)) = w.before_agent
-        && matches!(was, Status::Offered | Status::WithAgent)
-        && !holds(agent)
-    {
-        assign::release(
-            txn,
-            tenant,
-            agent,
-            s,
-            was == Status::Offered,
-            true,
-            now,
-            w.cutoff,
-            effects,
-        )
-        .await?;
-        released = true;
-    }
-    let mut routed = Vec::new();
-    if s.status == Status::Queued
-        && w.before != Status::Queued
-        && let Some(group) = s.skill_group_id
-    {
-        // Routing here holds an agent's row; with another agent's row already held
-        // (the one just released) two transactions could wait on each other, so that
-        // case is left to the router.
-        if !released {
-            let read = match w.group {
-                Some(g) if g.id == group => Ok(g.clone()),
-                _ => skill_groups::get(txn, tenant, group).await,
-            };
-            match read {
-                Ok(g) => {
-                    let kicks = effects.agents.len();
-                    if let Routed::Assigned(list) = assign::route_in(
-                        txn,
-                        tenant,
-                        &g,
-                        now,
-                        w.cutoff,
-                        1,
-                        w.shortlist.clone(),
-                        effects,
-                    )
-                    .await?
-                    {
-                        routed = list;
-                    }
-                    // Agents who just took a session would only send the router here.
-                    effects.agents.truncate(kicks);
-                }
-                // Deleted meanwhile: the router ends the session's wait.
-                Err(StoreError::NotFound) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if !routed.iter().any(|r| r.id == s.id) {
-            effects.groups.push((s.tenant_id, group));
-        }
-    }
-    Ok(routed)
+    Ok(())
 }

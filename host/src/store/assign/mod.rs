@@ -10,7 +10,8 @@
 //! Locks are always taken session first, agent second, so transactions never wait on
 //! each other in a cycle.
 //!
-//! - `route`: the queue's head to the best members, in one transaction;
+//! - `route`: the statements of routing a queue (its head, the members who could take
+//!   a session, a session given to one); `routing::dispatch` decides who gets what;
 //! - `offers`: accepting, declining, expiring and withdrawing offers, and freeing slots;
 //! - `transfer`: a session handed on by its agent, to a group or a named agent;
 //! - `queues`: which queues wait, what must leave them, and their figures.
@@ -29,23 +30,10 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use crate::sessions::{Session, Status};
+use crate::sessions::Status;
 use crate::store::entity::session;
 use crate::store::write::stmt;
 use crate::store::{StoreError, TenantId};
-
-/// What one attempt to route a queue did.
-#[derive(Debug)]
-pub enum Routed {
-    /// These sessions went to agents (offered, or assigned at once), in queue order.
-    /// Fewer than asked for means the queue or the free agents ran out.
-    Assigned(Vec<Session>),
-    /// Nothing waits in the queue (or every waiting session is being routed by
-    /// another node).
-    Empty,
-    /// Sessions wait but no member can take any of them now.
-    NoAgent,
-}
 
 pub(super) fn queue_query(tenant: TenantId, group: Uuid) -> sea_orm::Select<session::Entity> {
     session::Entity::find()
@@ -60,7 +48,7 @@ pub(super) fn queue_query(tenant: TenantId, group: Uuid) -> sea_orm::Select<sess
 /// Takes one session slot of the agent, if the agent can still take it: chose
 /// `free`, is under the cap, not wrapping up, and has a live connection. Answers the
 /// agent's sessions after the claim, or `None` when the agent could not take it.
-pub(super) async fn claim_agent(
+pub async fn claim_agent(
     c: &impl ConnectionTrait,
     agent: Uuid,
     now: DateTime<Utc>,

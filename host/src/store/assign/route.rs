@@ -1,71 +1,76 @@
-//! Routing a queue: its head to the best members who can take a session now, claimed
-//! in the caller's transaction (a turn that just queued its session, or a drain).
+//! The statements routing a queue is made of: the queue's head locked for this
+//! transaction, the members who could take a session now as the database ranks them,
+//! the user's last agent, and a session given to a member whose slot is claimed. Which
+//! member gets which session is `routing::dispatch`'s to decide.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{LockBehavior, LockType};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::{Routed, claim_agent, queue_query};
-use crate::directory::{AcceptMode, RoutingStrategy, SkillGroup};
+use super::queue_query;
+use crate::directory::{RoutingStrategy, SkillGroup};
 use crate::routing::events::EventKind;
-use crate::routing::ranking::{Candidate, Claim, Shortlist, rank};
+use crate::routing::ranking::Candidate;
 use crate::sessions::{Session, Status};
 use crate::store::entity::session;
 use crate::store::presence::{self, Effects};
 use crate::store::session_rows::to_session;
-use crate::store::write::{begin_write, stmt};
+use crate::store::write::stmt;
 use crate::store::{StoreError, TenantId};
 
 /// Which members to read.
 #[derive(Debug, Clone, Copy)]
-struct Wanted<'a> {
+pub struct Wanted<'a> {
     /// Members passed over (they declined or missed the session).
-    except: &'a [Uuid],
+    pub except: &'a [Uuid],
     /// Only this member (the user's last agent).
-    only: Option<Uuid>,
+    pub only: Option<Uuid>,
     /// At most this many, best first.
-    limit: usize,
+    pub limit: usize,
 }
 
-impl<'a> Wanted<'a> {
-    /// The members a turn routing `limit` sessions reads: twice as many as it may
-    /// need, and a few more for claims that fail.
-    fn best(limit: u64) -> Self {
-        Self {
-            except: &[],
-            only: None,
-            limit: (limit as usize) * 2 + 8,
-        }
-    }
+/// A session at the head of a queue, its row locked by the transaction that read it.
+#[derive(Debug)]
+pub struct Head {
+    row: session::Model,
+    /// The members who passed this session over (declined it or let the offer lapse).
+    pub skipped: Vec<Uuid>,
+}
 
-    /// A few of the best, past the members who passed a session over.
-    fn past(except: &'a [Uuid]) -> Self {
-        Self {
-            except,
-            only: None,
-            limit: 4,
-        }
+impl Head {
+    /// The session's id.
+    pub fn id(&self) -> Uuid {
+        self.row.id
     }
+}
 
-    /// The one member, if free enough to take a session.
-    fn only(member: Uuid) -> Self {
-        Self {
-            except: &[],
-            only: Some(member),
-            limit: 1,
-        }
-    }
+/// The first `limit` sessions waiting in `group`'s queue, in queue order, each locked
+/// for the caller's transaction; sessions another transaction holds are left out.
+pub async fn heads(
+    txn: &impl ConnectionTrait,
+    tenant: TenantId,
+    group: Uuid,
+    limit: u64,
+) -> Result<Vec<Head>, StoreError> {
+    Ok(queue_query(tenant, group)
+        .limit(limit)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|row| Head {
+            skipped: serde_json::from_str(&row.skipped_agents).unwrap_or_default(),
+            row,
+        })
+        .collect())
 }
 
 /// The best members of `group` who could take a session now, best first by the
-/// group's rules, at most `wanted.limit` of them: a group of hundreds is ranked by the
-/// database, and only its first few are read. Read without locks: the claim re-checks
-/// everything.
-async fn candidates(
+/// group's strategy, at most `wanted.limit` of them: a group of hundreds is ranked by
+/// the database, and only its first few are read. Read without locks: the claim
+/// re-checks everything. Ties (equal times) come in the database's order.
+pub async fn candidates(
     c: &impl ConnectionTrait,
     tenant: TenantId,
     group: &SkillGroup,
@@ -95,7 +100,7 @@ async fn candidates(
         sql.push(')');
         values.extend(wanted.except.iter().map(|a| (*a).into()));
     }
-    // The same order as `rank`, which keeps the list in order as claims change it.
+    // The order of `routing::ranking::rank`.
     sql.push_str(match group.routing.strategy {
         RoutingStrategy::LongestIdle => {
             " ORDER BY m.priority, CASE WHEN p.active_sessions > 0 THEN 1 ELSE 0 END, p.idle_since, p.agent_id"
@@ -112,8 +117,7 @@ async fn candidates(
     let rows = c
         .query_all_raw(stmt(c.get_database_backend(), &sql, values))
         .await?;
-    let mut out = rows
-        .into_iter()
+    rows.into_iter()
         .map(|r| {
             Ok(Candidate {
                 agent: r.try_get("", "agent_id")?,
@@ -124,19 +128,17 @@ async fn candidates(
                 last_offered: r.try_get("", "last_offered_at")?,
             })
         })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    // Ties the database may break otherwise (equal times) are broken the same way.
-    rank(&mut out, group.routing.strategy);
-    Ok(out)
+        .collect()
 }
 
-/// The agent who last served this user on this channel, within `window_secs`.
-async fn last_agent(
+/// The agent who last served the user of `head` on its channel, within `window_secs`.
+pub async fn last_agent(
     c: &impl ConnectionTrait,
-    s: &session::Model,
+    head: &Head,
     now: DateTime<Utc>,
     window_secs: i32,
 ) -> Result<Option<Uuid>, StoreError> {
+    let s = &head.row;
     let since = now - chrono::Duration::seconds(i64::from(window_secs));
     Ok(session::Entity::find()
         .filter(session::Column::ChannelId.eq(s.channel_id))
@@ -150,211 +152,18 @@ async fn last_agent(
         .and_then(|m| m.agent_id))
 }
 
-/// Sessions routed in one transaction at most: enough to drain a burst quickly, few
-/// enough that the first of them reaches its agent without waiting for the others.
-pub const BATCH: u64 = 16;
-
-/// Routes the first sessions of `group`'s queue, in order, each to the best member
-/// who can take it now. A session no free member may take (everyone free declined it)
-/// is passed over for the next one; it keeps its place.
-pub async fn route_next(
-    db: &DatabaseConnection,
-    tenant: TenantId,
-    group: &SkillGroup,
-    now: DateTime<Utc>,
-    cutoff: DateTime<Utc>,
-    effects: &mut Effects,
-) -> Result<Routed, StoreError> {
-    let (txn, _writer) = begin_write(db).await?;
-    let routed = route_in(&txn, tenant, group, now, cutoff, BATCH, None, effects).await?;
-    if matches!(routed, Routed::Assigned(_)) {
-        txn.commit().await?;
-    } else {
-        txn.rollback().await?;
-    }
-    Ok(routed)
-}
-
-/// Reads the `size` best members of `group` who could take a session now.
-pub async fn shortlist(
-    db: &impl ConnectionTrait,
-    tenant: TenantId,
-    group: &SkillGroup,
-    now: DateTime<Utc>,
-    cutoff: DateTime<Utc>,
-    size: usize,
-) -> Result<Shortlist, StoreError> {
-    let wanted = Wanted {
-        except: &[],
-        only: None,
-        limit: size,
-    };
-    let members = candidates(db, tenant, group, now, cutoff, wanted).await?;
-    Ok(Shortlist {
-        group: group.id,
-        strategy: group.routing.strategy,
-        complete: members.len() < size,
-        members,
-    })
-}
-
-/// Routes at most `limit` sessions from the head of `group`'s queue inside the
-/// caller's write transaction, which must not hold any agent's row yet (locks go
-/// session first, agent second). A turn that just queued its session calls this
-/// before committing, so that a session arriving to a free agent is theirs in the
-/// same transaction, with no second write and no wait for the router; it may bring
-/// the group's shortlist, read before the turn.
-#[allow(clippy::too_many_arguments)]
-pub async fn route_in(
+/// Gives the session to the agent, whose slot is already claimed: offered in a group
+/// that accepts by hand, with them at once otherwise.
+pub async fn assign(
     txn: &impl ConnectionTrait,
     tenant: TenantId,
-    group: &SkillGroup,
-    now: DateTime<Utc>,
-    cutoff: DateTime<Utc>,
-    limit: u64,
-    read_before: Option<Shortlist>,
-    effects: &mut Effects,
-) -> Result<Routed, StoreError> {
-    let mut heads: std::collections::VecDeque<session::Model> = queue_query(tenant, group.id)
-        .limit(limit * 2)
-        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-        .all(txn)
-        .await?
-        .into();
-    if heads.is_empty() {
-        return Ok(Routed::Empty);
-    }
-    // A shortlist of the best members. While it still holds a member not given a
-    // session in this transaction, its first is the group's best (members beyond it
-    // rank below every such member, and nothing here changed them); once it holds
-    // none and was cut short, it is read again.
-    let read = async |wanted: Wanted<'_>| candidates(txn, tenant, group, now, cutoff, wanted).await;
-    let wanted = Wanted::best(limit);
-    // A list read before the turn may be stale: once no member of it can be claimed,
-    // it is read again here, once.
-    let (mut free, mut cut_short, mut read_outside) =
-        match read_before.filter(|l| l.group == group.id && !l.is_empty()) {
-            Some(list) => (list.members, !list.complete, true),
-            None => {
-                let free = read(wanted).await?;
-                let cut_short = free.len() == wanted.limit;
-                (free, cut_short, false)
-            }
-        };
-    let mut given: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
-    let manual = group.routing.accept_mode == AcceptMode::Manual;
-    let mut assigned = Vec::new();
-    while let Some(head) = heads.pop_front() {
-        if assigned.len() as u64 >= limit {
-            break;
-        }
-        if cut_short && free.iter().all(|c| given.contains(&c.agent)) {
-            free = read(wanted).await?;
-            cut_short = free.len() == wanted.limit;
-        }
-        if free.is_empty() {
-            break;
-        }
-        let skipped: Vec<Uuid> = serde_json::from_str(&head.skipped_agents).unwrap_or_default();
-        let mut order: Vec<usize> = (0..free.len())
-            .filter(|i| !skipped.contains(&free[*i].agent))
-            .collect();
-        if order.is_empty() && cut_short {
-            // Everyone listed passed this session over; look past them.
-            for c in read(Wanted::past(&skipped)).await? {
-                if !free.iter().any(|f| f.agent == c.agent) {
-                    free.push(c);
-                    order.push(free.len() - 1);
-                }
-            }
-        }
-        if order.is_empty() {
-            continue;
-        }
-        if group.routing.prefer_last_agent
-            && let Some(last) =
-                last_agent(txn, &head, now, group.routing.last_agent_window_secs).await?
-            && !skipped.contains(&last)
-        {
-            let at = match order.iter().position(|i| free[*i].agent == last) {
-                Some(at) => Some(at),
-                // Not on the shortlist: free enough to take it?
-                None => match read(Wanted::only(last)).await?.pop() {
-                    Some(c) if !free.iter().any(|f| f.agent == c.agent) => {
-                        free.push(c);
-                        order.push(free.len() - 1);
-                        Some(order.len() - 1)
-                    }
-                    _ => None,
-                },
-            };
-            if let Some(at) = at {
-                let last = order.remove(at);
-                order.insert(0, last);
-            }
-        }
-        let mut chosen = None;
-        let mut gone = Vec::new();
-        for i in order {
-            let claimed = claim_agent(txn, free[i].agent, now, cutoff).await?;
-            effects.claims.push(Claim {
-                tenant: tenant.0,
-                group: group.id,
-                agent: free[i].agent,
-                active: claimed,
-                at: now,
-            });
-            if let Some(active) = claimed {
-                // The stored count, not the one read before: another transaction may
-                // have given the agent a session meanwhile.
-                free[i].active = active;
-                chosen = Some(i);
-                break;
-            }
-            // Changed meanwhile (another node, a status change): not a candidate now.
-            gone.push(i);
-        }
-        let Some(i) = chosen else {
-            if std::mem::take(&mut read_outside) {
-                free = read(wanted).await?;
-                cut_short = free.len() == wanted.limit;
-                heads.push_front(head);
-                continue;
-            }
-            break;
-        };
-        let agent = free[i].agent;
-        given.insert(agent);
-        assigned.push(assign(txn, tenant, head, agent, group, manual, now, effects).await?);
-        free[i].last_offered = Some(now);
-        if free[i].active >= free[i].cap {
-            presence::refresh(txn, tenant, agent, now, cutoff, effects).await?;
-            gone.push(i);
-        }
-        gone.sort_unstable();
-        for i in gone.into_iter().rev() {
-            free.remove(i);
-        }
-        rank(&mut free, group.routing.strategy);
-    }
-    if assigned.is_empty() {
-        return Ok(Routed::NoAgent);
-    }
-    Ok(Routed::Assigned(assigned))
-}
-
-/// Gives the session to the agent, whose slot is already claimed.
-#[allow(clippy::too_many_arguments)]
-async fn assign(
-    txn: &impl ConnectionTrait,
-    tenant: TenantId,
-    head: session::Model,
+    head: Head,
     agent: Uuid,
     group: &SkillGroup,
-    manual: bool,
     now: DateTime<Utc>,
     effects: &mut Effects,
 ) -> Result<Session, StoreError> {
+    let manual = group.routing.accept_mode == crate::directory::AcceptMode::Manual;
     let expires = manual
         .then(|| now + chrono::Duration::seconds(i64::from(group.routing.offer_timeout_secs)));
     let status = if manual {
@@ -375,11 +184,11 @@ async fn assign(
             expires.into(),
             (!manual).then_some(now).into(),
             now.into(),
-            head.id.into(),
+            head.row.id.into(),
         ],
     ))
     .await?;
-    let mut s = to_session(head)?;
+    let mut s = to_session(head.row)?;
     s.status = status;
     s.agent_id = Some(agent);
     s.offered_at = Some(now);

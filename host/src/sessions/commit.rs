@@ -1,0 +1,142 @@
+//! A turn's transaction: its rows, what it means for agents, and its replies to
+//! deliver, committed together. The session's messages reach its agent's workbench, a
+//! session that leaves its agent frees their slot, and a session that joins a queue
+//! goes to a free member at once when it is the queue's head.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use uuid::Uuid;
+
+use super::{Session, Status};
+use crate::directory::SkillGroup;
+use crate::routing::dispatch::{self, Routed};
+use crate::routing::events::EventKind;
+use crate::routing::ranking::Shortlist;
+use crate::store::presence::{self, Effects};
+use crate::store::sessions::{self as store, CommitError, TurnWrite};
+use crate::store::write::begin_write;
+use crate::store::{StoreError, TenantId, assign, skill_groups};
+
+/// The queue a turn's session joins, as read before the turn.
+#[derive(Debug, Default)]
+pub(super) struct Joining<'a> {
+    /// The settings of the skill group the session joins, when it joins one (read in
+    /// the turn otherwise).
+    pub group: Option<&'a SkillGroup>,
+    /// That group's best members (read in the turn otherwise).
+    pub shortlist: Option<Shortlist>,
+}
+
+/// Writes a turn atomically; on success the session's stored version is
+/// `session.version + 1`. A turn that queues its session also routes the head of the
+/// queue in the same transaction: the sessions that went to agents so (the turn's own
+/// among them, when it was the head and a member was free) are the answer.
+pub(super) async fn commit(
+    db: &DatabaseConnection,
+    w: TurnWrite<'_>,
+    joining: Joining<'_>,
+    effects: &mut Effects,
+) -> Result<Vec<Session>, CommitError> {
+    let (txn, _writer) = begin_write(db).await?;
+    let first_seq = store::write_turn(&txn, &w).await?;
+    let now = Utc::now();
+    let routed = agent_side(&txn, &w, joining, first_seq, now, effects).await?;
+    store::queue_deliveries(&txn, w.session, w.deliveries, now).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    Ok(routed)
+}
+
+/// What a turn means for agents. Answers the sessions routed here.
+async fn agent_side(
+    txn: &DatabaseTransaction,
+    w: &TurnWrite<'_>,
+    joining: Joining<'_>,
+    first_seq: i32,
+    now: DateTime<Utc>,
+    effects: &mut Effects,
+) -> Result<Vec<Session>, StoreError> {
+    let s = w.session;
+    let tenant = TenantId(s.tenant_id);
+    let holds = |agent: Uuid| {
+        matches!(s.status, Status::Offered | Status::WithAgent) && s.agent_id == Some(agent)
+    };
+    if let Some(agent) = s.agent_id
+        && holds(agent)
+    {
+        for (i, m) in w.messages.iter().enumerate() {
+            let message = m.stored(s.id, (first_seq + i as i32).max(0) as u32);
+            presence::push(
+                txn,
+                tenant,
+                agent,
+                EventKind::Message,
+                serde_json::json!({"session_id": s.id, "message": message}),
+                now,
+                effects,
+            )
+            .await?;
+        }
+    }
+    let mut released = false;
+    if let Some((agent, was)) = w.before_agent
+        && matches!(was, Status::Offered | Status::WithAgent)
+        && !holds(agent)
+    {
+        assign::release(
+            txn,
+            tenant,
+            agent,
+            s,
+            was == Status::Offered,
+            true,
+            now,
+            w.cutoff,
+            effects,
+        )
+        .await?;
+        released = true;
+    }
+    let mut routed = Vec::new();
+    if s.status == Status::Queued
+        && w.before != Status::Queued
+        && let Some(group) = s.skill_group_id
+    {
+        // Routing here holds an agent's row; with another agent's row already held
+        // (the one just released) two transactions could wait on each other, so that
+        // case is left to the router.
+        if !released {
+            let read = match joining.group {
+                Some(g) if g.id == group => Ok(g.clone()),
+                _ => skill_groups::get(txn, tenant, group).await,
+            };
+            match read {
+                Ok(g) => {
+                    let kicks = effects.agents.len();
+                    if let Routed::Assigned(list) = dispatch::route_in(
+                        txn,
+                        tenant,
+                        &g,
+                        now,
+                        w.cutoff,
+                        1,
+                        joining.shortlist,
+                        effects,
+                    )
+                    .await?
+                    {
+                        routed = list;
+                    }
+                    // Agents who just took a session would only send the router here.
+                    effects.agents.truncate(kicks);
+                }
+                // Deleted meanwhile: the router ends the session's wait.
+                Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if !routed.iter().any(|r| r.id == s.id) {
+            effects.groups.push((s.tenant_id, group));
+        }
+    }
+    Ok(routed)
+}
