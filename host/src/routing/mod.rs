@@ -2,9 +2,10 @@
 //! stream of events to agents' workbenches.
 //!
 //! The rules that must hold across nodes are enforced by the guarded statements of
-//! `store::assign`; this module decides who gets a session (`dispatch`), when to route (the moment a session queues or capacity frees up, plus a
-//! periodic sweep for offers that expire and sessions that wait too long), and hands
-//! stored events to the sockets of this node. Must not send IM messages.
+//! `store::assign`; this module decides who gets a session (`dispatch`) and when to
+//! route (the moment a session queues or capacity frees up, plus a periodic sweep for
+//! offers that expire and sessions that wait too long), and hands stored events to
+//! the sockets of this node. Must not send IM messages.
 
 pub mod dispatch;
 pub mod events;
