@@ -28,6 +28,8 @@ pub struct Inner {
     /// The channels of each IM app (by SDKAppID) as ingress reads them on every
     /// request; handlers that change a channel clear it.
     pub im_apps: Fresh<u64, Arc<Vec<Channel>>>,
+    /// The administrators' UserSigs that ingress verified, until they expire.
+    pub im_sigs: crate::im::usersig::Remembered,
     /// How many web chat sockets each client address holds and opens.
     pub webchat: Arc<AddressGuard>,
     /// Live figures, and the live streams and record exports in progress.
@@ -56,6 +58,7 @@ impl AppState {
             webchat,
             router,
             im_apps: Fresh::default(),
+            im_sigs: Default::default(),
             records: Arc::default(),
         }))
     }

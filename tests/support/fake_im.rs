@@ -95,6 +95,8 @@ struct Shared {
     sdkappid: u64,
     key: String,
     admin: String,
+    /// UserSigs checked already, as IM remembers them.
+    sigs: kefu::im::usersig::Remembered,
     inner: Mutex<Inner>,
     arrived: Notify,
 }
@@ -119,6 +121,7 @@ impl FakeIm {
             sdkappid,
             key: secret_key.to_owned(),
             admin: admin_identifier.to_owned(),
+            sigs: Default::default(),
             inner: Mutex::new(Inner::default()),
             arrived: Notify::new(),
         });
@@ -295,7 +298,13 @@ async fn sendmsg(
     let (query, auth) = match SendMsgQuery::parse(&raw_query) {
         Ok(q) => {
             let auth = q.validate().and_then(|a| {
-                a.authenticate(shared.sdkappid, &shared.key, &shared.admin, unix_now())
+                a.authenticate(
+                    &shared.sigs,
+                    shared.sdkappid,
+                    &shared.key,
+                    &shared.admin,
+                    unix_now(),
+                )
             });
             (q, auth)
         }

@@ -111,6 +111,7 @@ fn spawn_tenant(
         // In order per user: once one reply to a user fails, that user's later replies
         // already handed over wait for it.
         let mut blocked: Vec<(Uuid, String)> = Vec::new();
+        let mut sender = Sender::default();
         while let Ok(Some(delivery)) = tokio::time::timeout(TENANT_IDLE, rx.recv()).await {
             let recipient = (delivery.channel_id, delivery.to_account.clone());
             if blocked.contains(&recipient) {
@@ -121,7 +122,7 @@ fn spawn_tenant(
                 let Ok(_permit) = in_flight.acquire().await else {
                     return;
                 };
-                if !deliver(&state, &client, delivery).await {
+                if !sender.deliver(&state, &client, delivery).await {
                     blocked.push(recipient);
                 }
             }
@@ -129,63 +130,126 @@ fn spawn_tenant(
             // holds a user's later replies back until the failed one is sent.
             if rx.is_empty() {
                 blocked.clear();
+                sender.record_sent(&state).await;
+            } else if sender.sent.len() >= BATCH as usize {
+                sender.record_sent(&state).await;
             }
         }
+        sender.record_sent(&state).await;
     });
     tx
 }
 
-/// Makes one attempt at a delivery and records its outcome; `true` when it was sent
-/// (or given up for good).
-async fn deliver(state: &AppState, client: &reqwest::Client, delivery: Delivery) -> bool {
-    let channel = match channels::get(&state.db, TenantId(delivery.tenant_id), delivery.channel_id)
-        .await
-    {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!(delivery = %delivery.id, error = %e, "the channel of a reply is gone");
-            finish(
-                state,
-                &delivery,
-                DeliveryOutcome::GiveUp {
-                    error: "channel not found",
-                },
-            )
-            .await;
-            return true;
+/// What one tenant's task keeps between deliveries.
+#[derive(Default)]
+struct Sender {
+    /// Channels as read, with the administrator's UserSig made for them: each used
+    /// for a second at most, like every copy of a channel.
+    channels: HashMap<Uuid, (std::time::Instant, Arc<Channel>, String)>,
+    /// Deliveries sent and not yet recorded: recorded together, once the task has
+    /// nothing more at hand or a batch is full. Until then each row's lease keeps it
+    /// from being sent again, and the user's later replies wait behind it.
+    sent: Vec<Uuid>,
+}
+
+impl Sender {
+    /// The channel of a delivery and a UserSig for its administrator.
+    async fn channel(
+        &mut self,
+        state: &AppState,
+        delivery: &Delivery,
+    ) -> Result<(Arc<Channel>, String), crate::store::StoreError> {
+        if let Some((at, channel, sig)) = self.channels.get(&delivery.channel_id)
+            && at.elapsed() < crate::cache::FRESH
+        {
+            return Ok((channel.clone(), sig.clone()));
         }
-    };
-    match attempt(state, client, &channel, &delivery).await {
-        Ok(()) => {
-            tracing::debug!(delivery = %delivery.id, to = %delivery.to_account, "reply delivered to IM");
-            finish(state, &delivery, DeliveryOutcome::Sent).await;
-            true
-        }
-        Err(error) => {
-            let attempts = delivery.attempts + 1;
-            if attempts >= state.config.im.egress_max_attempts {
-                tracing::error!(
-                    delivery = %delivery.id, to = %delivery.to_account, attempts, error = %error,
-                    "giving up delivering a reply to IM"
-                );
-                finish(state, &delivery, DeliveryOutcome::GiveUp { error: &error }).await;
-                true
-            } else {
-                let backoff = backoff_secs(attempts, state.config.im.egress_max_backoff_secs);
-                tracing::warn!(
-                    delivery = %delivery.id, attempts, retry_in_secs = backoff, error = %error,
-                    "delivering a reply to IM failed; will retry"
-                );
-                let at = Utc::now() + chrono::Duration::seconds(backoff as i64);
+        let channel = Arc::new(
+            channels::get(&state.db, TenantId(delivery.tenant_id), delivery.channel_id).await?,
+        );
+        let sig = usersig::generate(
+            channel.sdkappid,
+            &channel.secret_key,
+            &channel.admin_identifier,
+            state.config.im.usersig_ttl_secs,
+            Utc::now().timestamp().max(0) as u64,
+        );
+        self.channels.insert(
+            delivery.channel_id,
+            (std::time::Instant::now(), channel.clone(), sig.clone()),
+        );
+        Ok((channel, sig))
+    }
+
+    /// Makes one attempt at a delivery and records its outcome; `true` when it was
+    /// sent (or given up for good).
+    async fn deliver(
+        &mut self,
+        state: &AppState,
+        client: &reqwest::Client,
+        delivery: Delivery,
+    ) -> bool {
+        let (channel, sig) = match self.channel(state, &delivery).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(delivery = %delivery.id, error = %e, "the channel of a reply is gone");
                 finish(
                     state,
                     &delivery,
-                    DeliveryOutcome::Retry { at, error: &error },
+                    DeliveryOutcome::GiveUp {
+                        error: "channel not found",
+                    },
                 )
                 .await;
-                false
+                return true;
+            }
+        };
+        match attempt(state, client, &channel, &sig, &delivery).await {
+            Ok(()) => {
+                tracing::debug!(delivery = %delivery.id, to = %delivery.to_account, "reply delivered to IM");
+                crate::metrics::im_egress("sent");
+                self.sent.push(delivery.id);
+                true
+            }
+            Err(error) => {
+                let attempts = delivery.attempts + 1;
+                if attempts >= state.config.im.egress_max_attempts {
+                    tracing::error!(
+                        delivery = %delivery.id, to = %delivery.to_account, attempts, error = %error,
+                        "giving up delivering a reply to IM"
+                    );
+                    finish(state, &delivery, DeliveryOutcome::GiveUp { error: &error }).await;
+                    true
+                } else {
+                    let backoff = backoff_secs(attempts, state.config.im.egress_max_backoff_secs);
+                    tracing::warn!(
+                        delivery = %delivery.id, attempts, retry_in_secs = backoff, error = %error,
+                        "delivering a reply to IM failed; will retry"
+                    );
+                    let at = Utc::now() + chrono::Duration::seconds(backoff as i64);
+                    finish(
+                        state,
+                        &delivery,
+                        DeliveryOutcome::Retry { at, error: &error },
+                    )
+                    .await;
+                    false
+                }
             }
         }
+    }
+
+    /// Records the deliveries sent since the last time.
+    async fn record_sent(&mut self, state: &AppState) {
+        if self.sent.is_empty() {
+            return;
+        }
+        if let Err(e) = store::finish_sent(&state.db, &self.sent).await {
+            // Their leases run out and they are sent again: at least once, and IM
+            // drops the copies by their `MsgRandom`.
+            tracing::warn!(error = %e, count = self.sent.len(), "recording sent deliveries failed");
+        }
+        self.sent.clear();
     }
 }
 
@@ -226,20 +290,13 @@ async fn attempt(
     state: &AppState,
     client: &reqwest::Client,
     channel: &Channel,
+    sig: &str,
     delivery: &Delivery,
 ) -> Result<(), String> {
     let Some(base) = &channel.im_base_url else {
         return Err("the channel has no IM base URL".into());
     };
     outbound::check_url(base, &state.config.outbound).map_err(|e| e.to_string())?;
-    let now = Utc::now().timestamp().max(0) as u64;
-    let sig = usersig::generate(
-        channel.sdkappid,
-        &channel.secret_key,
-        &channel.admin_identifier,
-        state.config.im.usersig_ttl_secs,
-        now,
-    );
     let url = format!(
         "{}{}?{}",
         base.trim_end_matches('/'),
@@ -247,7 +304,7 @@ async fn attempt(
         wire::sendmsg_query_string(
             channel.sdkappid,
             &channel.admin_identifier,
-            &sig,
+            sig,
             crate::auth::service::random_u32()
         )
     );

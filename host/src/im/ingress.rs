@@ -89,6 +89,7 @@ async fn app_channels(state: &AppState, sdkappid: u64) -> Result<Arc<Vec<Channel
 /// one key, so this is usually one verification; the channel a message is for must
 /// then be one of these: a key proves the right to speak for its own channel only.
 fn authenticate<'a>(
+    sigs: &super::usersig::Remembered,
     query: &AdminQuery,
     channels: &'a [Channel],
 ) -> Result<Vec<&'a Channel>, ImError> {
@@ -104,14 +105,19 @@ fn authenticate<'a>(
         let ok = match known {
             Some(ok) => ok,
             None => {
-                let ok =
-                    match query.authenticate(c.sdkappid, &c.secret_key, &c.admin_identifier, now) {
-                        Ok(_) => true,
-                        Err(e) => {
-                            first_error.get_or_insert(e);
-                            false
-                        }
-                    };
+                let ok = match query.authenticate(
+                    sigs,
+                    c.sdkappid,
+                    &c.secret_key,
+                    &c.admin_identifier,
+                    now,
+                ) {
+                    Ok(_) => true,
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                        false
+                    }
+                };
                 tried.push((&c.secret_key, &c.admin_identifier, ok));
                 ok
             }
@@ -183,7 +189,7 @@ async fn sendmsg(State(state): State<AppState>, RawQuery(query): RawQuery, body:
 async fn handle_sendmsg(state: &AppState, raw_query: &str, body: Body) -> Result<String, ImError> {
     let query = SendMsgQuery::parse(raw_query)?.validate()?;
     let channels = app_channels(state, query.sdkappid).await?;
-    let verified = authenticate(&query, &channels)?;
+    let verified = authenticate(&state.im_sigs, &query, &channels)?;
     let body = read_body(body).await?;
     let request: SendMsgRequest = wire::parse_sendmsg(&body)?;
     let from = request

@@ -242,6 +242,58 @@ pub fn verify(
     })
 }
 
+/// UserSigs verified already, remembered until they expire: an administrator's
+/// requests present the same UserSig for hours, and it is checked once. Remembered
+/// under a digest of the UserSig with the application, account and key it was
+/// checked against, so a changed key or another account checks afresh.
+#[derive(Debug, Default)]
+pub struct Remembered {
+    kept: std::sync::Mutex<std::collections::HashMap<[u8; 32], u64>>,
+}
+
+/// UserSigs remembered at most; beyond that the memory starts over.
+const REMEMBERED: usize = 10_000;
+
+impl Remembered {
+    /// [`verify`], answered from memory for a UserSig that passed it before and has
+    /// not expired since.
+    pub fn verify(
+        &self,
+        sig: &str,
+        sdkappid: u64,
+        key: &str,
+        identifier: &str,
+        now_unix: u64,
+    ) -> Result<(), UserSigError> {
+        let mut digest = Sha256::new();
+        for part in [
+            sig.as_bytes(),
+            &sdkappid.to_be_bytes(),
+            key.as_bytes(),
+            identifier.as_bytes(),
+        ] {
+            digest.update((part.len() as u64).to_be_bytes());
+            digest.update(part);
+        }
+        let id: [u8; 32] = digest.finalize().into();
+        let lock = || {
+            self.kept
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if lock().get(&id).is_some_and(|expires| now_unix <= *expires) {
+            return Ok(());
+        }
+        let v = verify(sig, sdkappid, key, identifier, now_unix)?;
+        let mut kept = lock();
+        if kept.len() >= REMEMBERED {
+            kept.clear();
+        }
+        kept.insert(id, v.issued_at.saturating_add(v.expire_secs));
+        Ok(())
+    }
+}
+
 /// The fields of a sig document. Numbers are accepted as JSON numbers or as decimal
 /// strings, as lenient JSON libraries of other languages may have written them.
 #[derive(Deserialize)]

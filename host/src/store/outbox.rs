@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::entity::im_outbox;
 use super::session_rows::corrupt;
-use super::write::write;
+use super::write::{stmt, write};
 use super::{StoreError, TenantId};
 use crate::sessions::Element;
 
@@ -50,30 +50,39 @@ pub async fn claim_deliveries(
         .limit(limit)
         .all(db)
         .await?;
-    let mut claimed = Vec::with_capacity(due.len());
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One statement claims them all; a row another node leased meanwhile is no longer
+    // due and stays out.
+    let ids: Vec<Uuid> = due.iter().map(|m| m.id).collect();
+    let b = db.get_database_backend();
+    let sql = format!(
+        "UPDATE im_outbox SET next_attempt_at = ? WHERE status = 'pending' AND next_attempt_at <= ? AND id IN ({}) RETURNING id",
+        vec!["?"; ids.len()].join(", ")
+    );
+    let mut values: Vec<sea_orm::Value> = vec![(now + lease).into(), now.into()];
+    values.extend(ids.iter().map(|id| (*id).into()));
+    let taken: std::collections::HashSet<Uuid> = write(db, |db| async move {
+        let rows = db.query_all_raw(stmt(b, &sql, values)).await?;
+        rows.iter()
+            .map(|r| r.try_get::<Uuid>("", "id"))
+            .collect::<Result<_, _>>()
+    })
+    .await?;
+    // Replies to one user go out in order: once one of theirs was not taken (another
+    // node has it), their later ones wait too, and are given back.
+    let mut held_up: Vec<(Uuid, String)> = Vec::new();
+    let mut given_back = Vec::new();
+    let mut claimed = Vec::with_capacity(taken.len());
     for m in due {
-        // Replies to one user go out in order: not while an older one is pending.
-        let older = im_outbox::Entity::find()
-            .filter(im_outbox::Column::ChannelId.eq(m.channel_id))
-            .filter(im_outbox::Column::ToAccount.eq(m.to_account.as_str()))
-            .filter(im_outbox::Column::Status.eq("pending"))
-            .filter(im_outbox::Column::Id.lt(m.id))
-            .count(db)
-            .await?;
-        if older > 0
-            && !claimed
-                .iter()
-                .any(|c: &Delivery| c.channel_id == m.channel_id && c.to_account == m.to_account)
-        {
+        let user = (m.channel_id, m.to_account.clone());
+        if !taken.contains(&m.id) {
+            held_up.push(user);
             continue;
         }
-        let take = im_outbox::Entity::update_many()
-            .col_expr(im_outbox::Column::NextAttemptAt, Expr::value(now + lease))
-            .filter(im_outbox::Column::Id.eq(m.id))
-            .filter(im_outbox::Column::NextAttemptAt.eq(m.next_attempt_at))
-            .filter(im_outbox::Column::Status.eq("pending"));
-        let taken = write(db, |db| async move { take.exec(&db).await }).await?;
-        if taken.rows_affected != 1 {
+        if held_up.contains(&user) {
+            given_back.push(m.id);
             continue;
         }
         let elements: Vec<Element> =
@@ -89,6 +98,9 @@ pub async fn claim_deliveries(
             attempts: m.attempts.max(0) as u32,
             created_at: m.created_at,
         });
+    }
+    for id in given_back {
+        release_delivery(db, id).await?;
     }
     Ok(claimed)
 }
@@ -139,6 +151,27 @@ pub async fn finish_delivery(
             .col_expr(im_outbox::Column::Status, Expr::value("failed"))
             .col_expr(im_outbox::Column::LastError, Expr::value(Some(clip(error)))),
     };
+    write(db, |db| async move { update.exec(&db).await }).await?;
+    Ok(())
+}
+
+/// Records that these deliveries were sent, in one statement.
+pub async fn finish_sent(db: &DatabaseConnection, ids: &[Uuid]) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let update = im_outbox::Entity::update_many()
+        .col_expr(
+            im_outbox::Column::Attempts,
+            sea_orm::sea_query::ExprTrait::add(Expr::col(im_outbox::Column::Attempts), 1),
+        )
+        .col_expr(im_outbox::Column::Status, Expr::value("sent"))
+        .col_expr(im_outbox::Column::SentAt, Expr::value(Some(Utc::now())))
+        .col_expr(
+            im_outbox::Column::LastError,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(im_outbox::Column::Id.is_in(ids.iter().copied()));
     write(db, |db| async move { update.exec(&db).await }).await?;
     Ok(())
 }

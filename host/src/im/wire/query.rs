@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ImError, MAX_ACCOUNT_LEN};
-use crate::im::usersig::{self, Verified};
+use crate::im::usersig;
 
 /// The query string of `sendmsg`, as received: every parameter optional until
 /// [`validate`](Self::validate)d, so that a missing one gets IM's own error code.
@@ -79,21 +79,23 @@ impl SendMsgQuery {
 
 impl AdminQuery {
     /// Checks the request comes from application `sdkappid`'s administrator `admin`
-    /// with a UserSig made with `key` and valid at `now_unix`.
+    /// with a UserSig made with `key` and valid at `now_unix` (`sigs` remembers those
+    /// verified already).
     pub fn authenticate(
         &self,
+        sigs: &usersig::Remembered,
         sdkappid: u64,
         key: &str,
         admin: &str,
         now_unix: u64,
-    ) -> Result<Verified, ImError> {
+    ) -> Result<(), ImError> {
         if self.sdkappid != sdkappid {
             return Err(ImError::unknown_sdkappid());
         }
         if self.identifier != admin {
             return Err(ImError::admin_required());
         }
-        usersig::verify(&self.usersig, sdkappid, key, admin, now_unix)
+        sigs.verify(&self.usersig, sdkappid, key, admin, now_unix)
             .map_err(|e| ImError::usersig(&e))
     }
 }

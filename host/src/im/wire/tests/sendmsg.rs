@@ -285,27 +285,30 @@ fn query_string_is_validated() {
     assert_eq!(q.sdkappid, 1_400_000_001);
     assert_eq!(q.random, 99);
     assert_eq!(q.usersig, sig);
+    // One memory of verified UserSigs for every check: once the UserSig passed, another
+    // application, account or key, or a time past its expiry, still fails.
+    let sigs = crate::im::usersig::Remembered::default();
     assert!(
-        q.authenticate(1_400_000_001, "key", "administrator", 1_000)
+        q.authenticate(&sigs, 1_400_000_001, "key", "administrator", 1_000)
             .is_ok()
     );
     assert_eq!(
-        q.authenticate(1_400_000_002, "key", "administrator", 1_000)
+        q.authenticate(&sigs, 1_400_000_002, "key", "administrator", 1_000)
             .map_err(|e| e.code),
         Err(70020)
     );
     assert_eq!(
-        q.authenticate(1_400_000_001, "key", "someone", 1_000)
+        q.authenticate(&sigs, 1_400_000_001, "key", "someone", 1_000)
             .map_err(|e| e.code),
         Err(60010)
     );
     assert_eq!(
-        q.authenticate(1_400_000_001, "other", "administrator", 1_000)
+        q.authenticate(&sigs, 1_400_000_001, "other", "administrator", 1_000)
             .map_err(|e| e.code),
         Err(70009)
     );
     assert_eq!(
-        q.authenticate(1_400_000_001, "key", "administrator", 5_000)
+        q.authenticate(&sigs, 1_400_000_001, "key", "administrator", 5_000)
             .map_err(|e| e.code),
         Err(70001)
     );
