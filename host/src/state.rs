@@ -28,6 +28,9 @@ pub struct Inner {
     /// The channels of each IM app (by SDKAppID) as ingress reads them on every
     /// request; handlers that change a channel clear it.
     pub im_apps: Fresh<u64, Arc<Vec<Channel>>>,
+    /// Bumped whenever a channel is changed here: copies of channels kept elsewhere
+    /// (the IM egress's) are read again.
+    pub channels_generation: std::sync::atomic::AtomicU64,
     /// The administrators' UserSigs that ingress verified, until they expire.
     pub im_sigs: crate::im::usersig::Remembered,
     /// How many web chat sockets each client address holds and opens.
@@ -59,8 +62,19 @@ impl AppState {
             router,
             im_apps: Fresh::default(),
             im_sigs: Default::default(),
+            channels_generation: Default::default(),
             records: Arc::default(),
         }))
+    }
+}
+
+impl AppState {
+    /// A channel was created, changed or deleted here: this node's copies of channels
+    /// are dropped at once.
+    pub fn channels_changed(&self) {
+        self.im_apps.clear();
+        self.channels_generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -93,7 +93,7 @@ async fn create_channel(
         webchat_identity_secret: generated()?,
     };
     let channel = channels::create(&state.db, auth.tenant, &new, &secrets).await?;
-    state.im_apps.clear();
+    state.channels_changed();
     tracing::info!(channel_id = %channel.id, by = %auth.agent_id, "channel created");
     Ok((
         StatusCode::CREATED,
@@ -152,7 +152,7 @@ async fn update_channel(
     let channel = channels::update(&state.db, auth.tenant, id, &patch)
         .await
         .or_not_found("channel")?;
-    state.im_apps.clear();
+    state.channels_changed();
     Ok(axum::Json(channel.view()))
 }
 
@@ -180,7 +180,7 @@ async fn rotate_channel_secrets(
     let channel = channels::update(&state.db, auth.tenant, id, &patch)
         .await
         .or_not_found("channel")?;
-    state.im_apps.clear();
+    state.channels_changed();
     tracing::info!(channel_id = %channel.id, by = %auth.agent_id, "channel secrets rotated");
     Ok(axum::Json(ChannelWithSecrets {
         channel: channel.view(),
@@ -205,7 +205,7 @@ async fn delete_channel(
     channels::delete(&state.db, auth.tenant, id)
         .await
         .or_not_found("channel")?;
-    state.im_apps.clear();
+    state.channels_changed();
     tracing::info!(channel_id = %id, by = %auth.agent_id, "channel deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -144,8 +144,11 @@ fn spawn_tenant(
 #[derive(Default)]
 struct Sender {
     /// Channels as read, with the administrator's UserSig made for them: each used
-    /// for a second at most, like every copy of a channel.
+    /// for a second at most, like every copy of a channel, and dropped when a channel
+    /// is changed on this node.
     channels: HashMap<Uuid, (std::time::Instant, Arc<Channel>, String)>,
+    /// The node's count of channel changes when they were read.
+    generation: u64,
     /// Deliveries sent and not yet recorded: recorded together, once the task has
     /// nothing more at hand or a batch is full. Until then each row's lease keeps it
     /// from being sent again, and the user's later replies wait behind it.
@@ -159,6 +162,13 @@ impl Sender {
         state: &AppState,
         delivery: &Delivery,
     ) -> Result<(Arc<Channel>, String), crate::store::StoreError> {
+        let generation = state
+            .channels_generation
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if generation != self.generation {
+            self.channels.clear();
+            self.generation = generation;
+        }
         if let Some((at, channel, sig)) = self.channels.get(&delivery.channel_id)
             && at.elapsed() < crate::cache::FRESH
         {

@@ -3,6 +3,8 @@
 //! session that leaves its agent frees their slot, and a session that joins a queue
 //! goes to a free member at once when it is the queue's head.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use uuid::Uuid;
@@ -13,44 +15,88 @@ use crate::routing::dispatch::{self, Routed};
 use crate::routing::events::EventKind;
 use crate::routing::ranking::Shortlist;
 use crate::store::presence::{self, Effects};
-use crate::store::sessions::{self as store, CommitError, TurnWrite};
-use crate::store::write::begin_write;
+use crate::store::sessions::{self as store, CommitError, NewDelivery, NewMessage, TurnWrite};
+use crate::store::write::grouped;
 use crate::store::{StoreError, TenantId, assign, skill_groups};
 
-/// The queue a turn's session joins, as read before the turn.
-#[derive(Debug, Default)]
-pub(super) struct Joining<'a> {
+/// Everything one turn writes, owned: the write may run twice (when the transaction
+/// it shared with other turns failed, it runs again alone).
+#[derive(Debug)]
+pub(super) struct Turn {
+    /// The session as it is after the turn; `version` is the one it was read at.
+    pub session: Session,
+    pub is_new: bool,
+    pub messages: Vec<NewMessage>,
+    /// The IM request this turn answers: its key and its response.
+    pub receipt: Option<(String, String)>,
+    pub deliveries: Vec<NewDelivery>,
+    pub before_agent: Option<(Uuid, Status)>,
+    pub before: Status,
+    pub cutoff: DateTime<Utc>,
     /// The settings of the skill group the session joins, when it joins one (read in
     /// the turn otherwise).
-    pub group: Option<&'a SkillGroup>,
+    pub group: Option<SkillGroup>,
     /// That group's best members (read in the turn otherwise).
     pub shortlist: Option<Shortlist>,
+    /// The node the turn runs on, named in its effects.
+    pub node: Uuid,
 }
 
-/// Writes a turn atomically; on success the session's stored version is
-/// `session.version + 1`. A turn that queues its session also routes the head of the
-/// queue in the same transaction: the sessions that went to agents so (the turn's own
-/// among them, when it was the head and a member was free) are the answer.
+impl Turn {
+    fn write(&self) -> TurnWrite<'_> {
+        TurnWrite {
+            session: &self.session,
+            is_new: self.is_new,
+            messages: &self.messages,
+            receipt: self
+                .receipt
+                .as_ref()
+                .map(|(key, response)| (key.as_str(), response.as_str())),
+            deliveries: &self.deliveries,
+            before_agent: self.before_agent,
+            before: self.before,
+            cutoff: self.cutoff,
+        }
+    }
+}
+
+/// Writes a turn atomically, its commit shared with the turns writing at the same
+/// time; on success the session's stored version is `session.version + 1`. A turn
+/// that queues its session also routes the head of the queue in the same
+/// transaction: the sessions that went to agents so (the turn's own among them, when
+/// it was the head and a member was free) are the answer, with the work to do now
+/// that it is committed.
 pub(super) async fn commit(
     db: &DatabaseConnection,
-    w: TurnWrite<'_>,
-    joining: Joining<'_>,
-    effects: &mut Effects,
-) -> Result<Vec<Session>, CommitError> {
-    let (txn, _writer) = begin_write(db).await?;
-    let first_seq = store::write_turn(&txn, &w).await?;
-    let now = Utc::now();
-    let routed = agent_side(&txn, &w, joining, first_seq, now, effects).await?;
-    store::queue_deliveries(&txn, w.session, w.deliveries, now).await?;
-    txn.commit().await.map_err(StoreError::from)?;
-    Ok(routed)
+    turn: Turn,
+) -> Result<(Vec<Session>, Effects), CommitError> {
+    let turn = Arc::new(turn);
+    grouped(
+        db,
+        Box::new(move |txn| {
+            let turn = turn.clone();
+            Box::pin(async move {
+                let mut effects = Effects {
+                    node: turn.node,
+                    ..Effects::default()
+                };
+                let w = turn.write();
+                let first_seq = store::write_turn(txn, &w).await?;
+                let now = Utc::now();
+                let routed = agent_side(txn, &w, &turn, first_seq, now, &mut effects).await?;
+                store::queue_deliveries(txn, w.session, w.deliveries, now).await?;
+                Ok((routed, effects))
+            })
+        }),
+    )
+    .await
 }
 
 /// What a turn means for agents. Answers the sessions routed here.
 async fn agent_side(
     txn: &DatabaseTransaction,
     w: &TurnWrite<'_>,
-    joining: Joining<'_>,
+    turn: &Turn,
     first_seq: i32,
     now: DateTime<Utc>,
     effects: &mut Effects,
@@ -105,7 +151,7 @@ async fn agent_side(
         // (the one just released) two transactions could wait on each other, so that
         // case is left to the router.
         if !released {
-            let read = match joining.group {
+            let read = match &turn.group {
                 Some(g) if g.id == group => Ok(g.clone()),
                 _ => skill_groups::get(txn, tenant, group).await,
             };
@@ -119,7 +165,7 @@ async fn agent_side(
                         now,
                         w.cutoff,
                         1,
-                        joining.shortlist,
+                        turn.shortlist.clone(),
                         effects,
                     )
                     .await?

@@ -12,10 +12,10 @@ use crate::directory::Channel;
 use crate::flow::engine::{self, Outcome, TurnContext};
 use crate::flow::{MessageElement, SessionInfo, Trigger, UserMessage};
 use crate::plugin::LogBudget;
-use crate::store::sessions::{CommitError, NewDelivery, NewMessage, TurnWrite};
+use crate::store::sessions::{CommitError, NewDelivery, NewMessage};
 use crate::store::{StoreError, TenantId, tenants};
 
-use super::commit::{Joining, commit};
+use super::commit::{Turn, commit};
 use super::service::{Delivered, EventKind, SessionError, Sessions};
 use super::steps::RegistryRunner;
 
@@ -151,25 +151,23 @@ impl Sessions {
             Some(g) => self.shortlist(TenantId(session.tenant_id), g, cutoff).await,
             None => None,
         };
-        let write = TurnWrite {
-            session: &session,
+        let turn = Turn {
+            session: session.clone(),
             is_new,
-            messages: &messages,
-            receipt,
-            deliveries: &deliveries,
+            messages: messages.clone(),
+            receipt: receipt.map(|(key, response)| (key.to_owned(), response.to_owned())),
+            deliveries: deliveries.clone(),
             before_agent,
             before,
             cutoff,
-        };
-        let joining = Joining {
-            group: group.as_ref(),
+            group,
             shortlist,
+            node: self.signals.node,
         };
-        let mut effects = self.signals.effects();
-        let committed = commit(&self.db, write, joining, &mut effects).await;
-        if committed.is_ok() {
+        let committed = commit(&self.db, turn).await.map(|(routed, effects)| {
             self.signals.apply(effects);
-        }
+            routed
+        });
         let routed = match committed {
             Ok(routed) => {
                 crate::metrics::session_turn(is_new, before, &session);

@@ -8,10 +8,21 @@
 //! served. The writes of a file all go through one connection kept for them, and the
 //! write-ahead log is copied back by a background task rather than inside a commit.
 //! On PostgreSQL writers lock only the rows they touch, and nothing waits here.
+//!
+//! Write transactions that many requests make at once (a session's turn) can also
+//! share their commit on SQLite: [`grouped`] hands the transaction's statements to
+//! the file's committer, which runs every group waiting in one transaction, one
+//! group after the other, and commits them together. A group that fails undoes the
+//! shared transaction, and each group is then run again in a transaction of its
+//! own, so a group's writes are all or nothing, whatever the others do, and its
+//! caller hears back only once they are committed.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use tokio::sync::{mpsc, oneshot};
 
 use sea_orm::sqlx::sqlite::SqlitePoolOptions;
 use sea_orm::{
@@ -28,6 +39,8 @@ use sea_orm::{
 struct File {
     turn: Arc<tokio::sync::Mutex<()>>,
     conn: tokio::sync::OnceCell<DatabaseConnection>,
+    /// The committer's queue, once a grouped write started it.
+    committer: std::sync::Mutex<Option<mpsc::UnboundedSender<Box<dyn Member>>>>,
 }
 
 /// The files this process writes, by path.
@@ -47,6 +60,7 @@ fn file_of(db: &DatabaseConnection) -> Option<Arc<File>> {
             Arc::new(File {
                 turn: Arc::new(tokio::sync::Mutex::new(())),
                 conn: tokio::sync::OnceCell::new(),
+                committer: std::sync::Mutex::new(None),
             })
         })
         .clone();
@@ -163,6 +177,192 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<(DatabaseTransaction
         })
         .await?;
     Ok((txn, Writer(Some(turn))))
+}
+
+/// The statements of one write transaction, which may run again (alone) when the
+/// transaction it shared fails.
+pub type Statements<T, E> =
+    Box<dyn for<'t> Fn(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, E>> + Send + Sync>;
+
+/// Groups a committer runs in one transaction at most.
+const MAX_GROUPS: usize = 64;
+
+/// Runs `statements` in a write transaction and commits it: on SQLite together with
+/// the other grouped writes waiting for the writer (see the module's header), on
+/// PostgreSQL in a transaction of its own. An error of `statements` undoes its writes
+/// and is the answer.
+pub async fn grouped<T, E>(db: &DatabaseConnection, statements: Statements<T, E>) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<DbErr> + Send + 'static,
+{
+    let Some(file) = file_of(db) else {
+        let txn = db.begin().await?;
+        return match statements(&txn).await {
+            Ok(v) => {
+                txn.commit().await?;
+                Ok(v)
+            }
+            Err(e) => {
+                txn.rollback().await.ok();
+                Err(e)
+            }
+        };
+    };
+    let conn = writer_conn(db, &file).await?.clone();
+    let (answer, answered) = oneshot::channel();
+    let mut member: Box<dyn Member> = Box::new(Group {
+        statements,
+        result: None,
+        answer,
+    });
+    loop {
+        let queue = {
+            let mut committer = file
+                .committer
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            committer
+                .get_or_insert_with(|| start_committer(conn.clone(), file.turn.clone()))
+                .clone()
+        };
+        match queue.send(member) {
+            Ok(()) => break,
+            // Its runtime ended (a server stopped in this process): start another.
+            Err(mpsc::error::SendError(back)) => {
+                member = back;
+                *file
+                    .committer
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+            }
+        }
+    }
+    answered
+        .await
+        .unwrap_or_else(|_| Err(DbErr::Custom("the grouped write was dropped".into()).into()))
+}
+
+/// A grouped write as its committer sees it, whatever it answers.
+trait Member: Send {
+    /// Runs the statements in `txn`; `false` when they failed (their error is kept).
+    fn run<'a>(&'a mut self, txn: &'a DatabaseTransaction) -> BoxFuture<'a, bool>;
+    /// The shared commit failed with `error`.
+    fn fail(&mut self, error: DbErr);
+    /// Answers the caller with what the last run (and its commit) gave.
+    fn answer(self: Box<Self>);
+}
+
+struct Group<T, E> {
+    statements: Statements<T, E>,
+    result: Option<Result<T, E>>,
+    answer: oneshot::Sender<Result<T, E>>,
+}
+
+impl<T: Send + 'static, E: From<DbErr> + Send + 'static> Member for Group<T, E> {
+    fn run<'a>(&'a mut self, txn: &'a DatabaseTransaction) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            let result = (self.statements)(txn).await;
+            let ok = result.is_ok();
+            self.result = Some(result);
+            ok
+        })
+    }
+
+    fn fail(&mut self, error: DbErr) {
+        self.result = Some(Err(error.into()));
+    }
+
+    fn answer(self: Box<Self>) {
+        let result = self
+            .result
+            .unwrap_or_else(|| Err(DbErr::Custom("the grouped write never ran".into()).into()));
+        // The caller may have gone: its write stands all the same.
+        self.answer.send(result).ok();
+    }
+}
+
+/// Starts the task that runs a file's grouped writes, in turn with its other writes.
+fn start_committer(
+    conn: DatabaseConnection,
+    turn: Arc<tokio::sync::Mutex<()>>,
+) -> mpsc::UnboundedSender<Box<dyn Member>> {
+    let (queue, mut waiting) = mpsc::unbounded_channel::<Box<dyn Member>>();
+    tokio::spawn(async move {
+        while let Some(first) = waiting.recv().await {
+            let _turn = turn.lock().await;
+            // What came while waiting for the turn goes in the same commit.
+            let mut members = vec![first];
+            while members.len() < MAX_GROUPS
+                && let Ok(m) = waiting.try_recv()
+            {
+                members.push(m);
+            }
+            commit_together(&conn, &mut members).await;
+            for m in members {
+                m.answer();
+            }
+        }
+    });
+    queue
+}
+
+fn begin_immediate(conn: &DatabaseConnection) -> BoxFuture<'_, Result<DatabaseTransaction, DbErr>> {
+    Box::pin(conn.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    }))
+}
+
+/// Runs `members` in one transaction; when one of them fails, each alone.
+async fn commit_together(conn: &DatabaseConnection, members: &mut [Box<dyn Member>]) {
+    if members.len() > 1 {
+        match begin_immediate(conn).await {
+            Ok(txn) => {
+                let mut all = true;
+                for m in members.iter_mut() {
+                    if !m.run(&txn).await {
+                        all = false;
+                        break;
+                    }
+                }
+                if all {
+                    if let Err(e) = txn.commit().await {
+                        for m in members.iter_mut() {
+                            m.fail(clone_err(&e));
+                        }
+                    }
+                    return;
+                }
+                txn.rollback().await.ok();
+            }
+            Err(e) => {
+                for m in members.iter_mut() {
+                    m.fail(clone_err(&e));
+                }
+                return;
+            }
+        }
+    }
+    for m in members.iter_mut() {
+        match begin_immediate(conn).await {
+            Ok(txn) => {
+                if m.run(&txn).await {
+                    if let Err(e) = txn.commit().await {
+                        m.fail(e);
+                    }
+                } else {
+                    txn.rollback().await.ok();
+                }
+            }
+            Err(e) => m.fail(e),
+        }
+    }
+}
+
+/// `DbErr` is not `Clone`: the same failure, told to each member.
+fn clone_err(e: &DbErr) -> DbErr {
+    DbErr::Custom(e.to_string())
 }
 
 /// A statement written with `?` placeholders, numbered for PostgreSQL.
