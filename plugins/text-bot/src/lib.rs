@@ -148,12 +148,14 @@ mod index;
 mod lang;
 mod lexicon;
 mod rank;
+mod related;
 mod replace;
 mod request;
 mod schema;
 mod segment;
 mod spell;
 mod table;
+mod thesaurus;
 
 use kefu_flow_sdk::text::fold_and_strip;
 use kefu_flow_sdk::{Error, FlowModule, Input, ModuleInfo, Output, Trigger};
