@@ -97,9 +97,9 @@ impl Weights {
     }
 
     /// Whether a term of the message may be matched through the thesaurus: a word, not
-    /// a character of one, nor a number.
+    /// a word or a character inside one (火车票 is not 车票), nor a number.
     fn relates(&self, term: &Term) -> bool {
-        !term.function && !matches!(term.kind, Kind::Piece | Kind::Number)
+        !term.function && !matches!(term.kind, Kind::Inner | Kind::Piece | Kind::Number)
     }
 
     /// The factor of a match through `relation`.
@@ -199,8 +199,12 @@ impl Index<'_> {
         let mut variants: Vec<(usize, f32)> = Vec::new();
         let mut query_mass = 0f32;
         let max_idf = idf(n_faqs, 0);
-        for (qi, term) in query.iter().enumerate() {
-            let found = self.find(term.hash);
+        // The thesaurus's phrases the message has count as words of their own, when
+        // they relate to a word of the phrasings.
+        let phrases_found: Vec<Term> = self.related.phrases_in(&text).collect();
+        for (qi, term) in query.iter().chain(&phrases_found).enumerate() {
+            let phrase = qi >= query.len();
+            let found = if phrase { None } else { self.find(term.hash) };
             let own_df = found.map_or(0, |t| self.df(t));
             variants.clear();
             variants.extend(found.map(|t| (t, 1.0)));
@@ -210,7 +214,10 @@ impl Index<'_> {
                 for (hash, relation) in self.related.of(term.hash) {
                     // A related word the message has too says nothing more: the word
                     // stays what the knowledge base cannot explain (邮轮旅游).
-                    if query.binary_search_by(|q| q.hash.cmp(&hash)).is_ok() {
+                    if query
+                        .binary_search_by(|q| q.hash.cmp(&hash))
+                        .is_ok_and(|i| !matches!(query[i].kind, Kind::Inner | Kind::Piece))
+                    {
                         continue;
                     }
                     if let Some(t) = self.find(hash) {
@@ -223,6 +230,7 @@ impl Index<'_> {
             let q = match (found, related_df) {
                 (_, Some(df)) => w.of(term) * idf(n_faqs, df),
                 (Some(_), None) => w.of(term) * idf(n_faqs, own_df),
+                (None, None) if phrase => continue,
                 (None, None) => {
                     query_mass += max_idf * w.unknown(term);
                     continue;

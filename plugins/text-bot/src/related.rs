@@ -15,7 +15,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analyze::{Analyzer, Kind, terms, u64_at};
+use crate::analyze::{Analyzer, Kind, Term, hash_str, is_latin, terms, u64_at};
+use crate::table::Strings;
 use crate::thesaurus;
 
 /// How two words are related.
@@ -53,23 +54,49 @@ const PAIR_BYTES: usize = 17;
 pub struct Related<'a> {
     #[serde(borrow)]
     pairs: Cow<'a, [u8]>,
+    /// The members that read as several words (托运行李, 行程单, "year old"), as
+    /// normalised text: a message that has one is also read as having it as one
+    /// term, whose hash is [`hash_str`] of this text.
+    #[serde(borrow)]
+    phrases: Strings<'a>,
 }
 
-/// The term a thesaurus member stands for, once normalised: the one word it is made of
-/// (a Chinese word, a single character or an English word), or the closed form of an
-/// English verb and its particle ("call off"). `None` for a member that reads as
-/// several words, which could only match as a phrase.
-pub fn member_term(analyzer: &Analyzer<'_>, member: &str) -> Option<u64> {
-    let all = terms(&analyzer.normalize(member));
+/// What a thesaurus member reads as, once normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Member {
+    /// One term: the one word it is made of (a Chinese word, a single character or an
+    /// English word), or the closed form of an English verb and its particle ("call
+    /// off").
+    Term(u64),
+    /// Several words (Chinese that jieba cuts into several, or English words): its
+    /// normalised text.
+    Phrase(String),
+}
+
+impl Member {
+    /// The hash a message's term has when it is this member.
+    fn hash(&self) -> u64 {
+        match self {
+            Member::Term(h) => *h,
+            Member::Phrase(text) => hash_str(text),
+        }
+    }
+}
+
+/// What `member` reads as; `None` for a function word or a stop word.
+pub fn member(analyzer: &Analyzer<'_>, member: &str) -> Option<Member> {
+    let text = analyzer.normalize(member);
+    let all = terms(&text);
     let heads: Vec<_> = all
         .iter()
         .filter(|t| !matches!(t.kind, Kind::Inner | Kind::Piece))
         .collect();
     match heads.as_slice() {
-        [one] if !one.function => Some(one.hash),
+        [one] if !one.function => Some(Member::Term(one.hash)),
         [first, joined] if first.kind == Kind::Latin && joined.kind == Kind::Joined => {
-            Some(joined.hash)
+            Some(Member::Term(joined.hash))
         }
+        [_, _, ..] => Some(Member::Phrase(text)),
         _ => None,
     }
 }
@@ -82,35 +109,44 @@ impl Related<'static> {
         analyzer: &Analyzer<'_>,
         known: impl Fn(u64) -> bool,
     ) -> (Self, Vec<&'static str>) {
-        let mut term_of: HashMap<&'static str, Option<u64>> = HashMap::new();
-        let mut term =
-            |m: &'static str| *term_of.entry(m).or_insert_with(|| member_term(analyzer, m));
-        let mut pairs: Vec<(u64, u64, Relation)> = Vec::new();
-        let mut sources: Vec<&'static str> = Vec::new();
-        let mut link = |a: &'static str,
-                        b: &'static str,
-                        relation,
-                        pairs: &mut Vec<_>,
-                        sources: &mut Vec<_>| {
-            if let (Some(x), Some(y)) = (term(a), term(b))
-                && x != y
-                && known(y)
-            {
-                pairs.push((x, y, relation));
-                sources.push(a);
-            }
-        };
+        let mut read: HashMap<&'static str, Option<Member>> = HashMap::new();
+        let mut links: Vec<(&'static str, &'static str, Relation)> = Vec::new();
         for group in thesaurus::NEAR {
             for &a in group.iter() {
-                for &b in group.iter() {
-                    link(a, b, Relation::Near, &mut pairs, &mut sources);
+                for &b in group.iter().filter(|&&b| b != a) {
+                    links.push((a, b, Relation::Near));
                 }
             }
         }
+        for &(zh, en) in thesaurus::TRANSLATIONS {
+            links.push((zh, en, Relation::Near));
+            links.push((en, zh, Relation::Near));
+        }
         for (head, narrower) in thesaurus::BROADER {
             for &n in narrower.iter() {
-                link(n, head, Relation::Broader, &mut pairs, &mut sources);
-                link(head, n, Relation::Broader, &mut pairs, &mut sources);
+                links.push((n, head, Relation::Broader));
+                links.push((head, n, Relation::Broader));
+            }
+        }
+        let mut pairs: Vec<(u64, u64, Relation)> = Vec::new();
+        let mut sources: Vec<&'static str> = Vec::new();
+        let mut phrases: Vec<String> = Vec::new();
+        for (a, b, relation) in links {
+            let target = read.entry(b).or_insert_with(|| member(analyzer, b)).clone();
+            // A related word must be a term of the phrasings.
+            let Some(Member::Term(y)) = target.filter(|t| known(t.hash())) else {
+                continue;
+            };
+            let Some(source) = read.entry(a).or_insert_with(|| member(analyzer, a)).clone() else {
+                continue;
+            };
+            if source.hash() == y {
+                continue;
+            }
+            pairs.push((source.hash(), y, relation));
+            match source {
+                Member::Term(_) => sources.push(a),
+                Member::Phrase(text) => phrases.push(text),
             }
         }
         // The closest relation of a pair named twice.
@@ -124,9 +160,12 @@ impl Related<'static> {
         }
         sources.sort_unstable();
         sources.dedup();
+        phrases.sort_unstable();
+        phrases.dedup();
         (
             Self {
                 pairs: Cow::Owned(bytes),
+                phrases: Strings::new(phrases),
             },
             sources,
         )
@@ -159,6 +198,33 @@ impl Related<'_> {
                 (u64_at(&self.pairs, at + 8), Relation::from_byte(relation))
             })
     }
+
+    /// The terms of the thesaurus's phrases that the normalised text `text` has, as
+    /// terms of a message: a word of its own each.
+    pub fn phrases_in<'t>(&'t self, text: &'t str) -> impl Iterator<Item = Term> + 't {
+        self.phrases
+            .iter()
+            .filter(move |p| !p.is_empty() && contains_phrase(text, p))
+            .map(|p| Term {
+                hash: hash_str(p),
+                kind: Kind::Word,
+                function: false,
+                rarity: 1.0,
+            })
+    }
+}
+
+/// Whether `text` has `phrase`, on word boundaries where the phrase starts or ends
+/// with a Latin letter or digit ("year old" in "3 year old", not in "a year older").
+fn contains_phrase(text: &str, phrase: &str) -> bool {
+    let first = phrase.chars().next();
+    let last = phrase.chars().next_back();
+    text.match_indices(phrase).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + phrase.len()..].chars().next();
+        !(first.is_some_and(is_latin) && before.is_some_and(is_latin)
+            || last.is_some_and(is_latin) && after.is_some_and(is_latin))
+    })
 }
 
 #[cfg(test)]

@@ -1,5 +1,13 @@
 use super::*;
 
+/// The term a thesaurus member stands for, if it is one.
+fn member_term(analyzer: &Analyzer<'_>, m: &str) -> Option<u64> {
+    match member(analyzer, m) {
+        Some(Member::Term(h)) => Some(h),
+        _ => None,
+    }
+}
+
 #[test]
 fn relates_only_to_terms_of_the_knowledge_base() {
     let analyzer = Analyzer::new(std::iter::empty());
@@ -25,10 +33,36 @@ fn relates_only_to_terms_of_the_knowledge_base() {
     assert_eq!(read.of(dog).count(), 1);
 }
 
-/// Every member of the thesaurus reads as one term: a member that reads as several
-/// could never be matched.
 #[test]
-fn every_member_is_one_word() {
+fn reads_a_phrase_of_several_words_as_one_term() {
+    let analyzer = Analyzer::new(std::iter::empty());
+    let invoice = member_term(&analyzer, "发票").unwrap();
+    assert!(matches!(
+        member(&analyzer, "行程单"),
+        Some(Member::Phrase(_))
+    ));
+    let (related, _) = Related::build(&analyzer, |h| h == invoice);
+    let found: Vec<Term> = related.phrases_in("行程单在哪打印").collect();
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        related.of(found[0].hash).collect::<Vec<_>>(),
+        [(invoice, Relation::Near)]
+    );
+    assert_eq!(related.phrases_in("在哪打印").count(), 0);
+}
+
+#[test]
+fn finds_an_english_phrase_on_word_boundaries() {
+    assert!(contains_phrase("book for my 3 year old", "year old"));
+    assert!(!contains_phrase("a year older", "year old"));
+    assert!(!contains_phrase("ayear old", "year old"));
+    assert!(contains_phrase("行程单在哪", "行程单"));
+}
+
+/// Every member of the thesaurus reads as a term or a phrase: a function word or a
+/// stop word could never be matched.
+#[test]
+fn every_member_is_a_word_or_a_phrase() {
     let analyzer = Analyzer::new(std::iter::empty());
     let members =
         thesaurus::NEAR
@@ -37,8 +71,9 @@ fn every_member_is_one_word() {
             .chain(thesaurus::BROADER.iter().flat_map(|(head, narrower)| {
                 std::iter::once(*head).chain(narrower.iter().copied())
             }));
-    let unusable: Vec<&str> = members
-        .filter(|m| member_term(&analyzer, m).is_none())
-        .collect();
-    assert!(unusable.is_empty(), "not one word: {unusable:?}");
+    let unusable: Vec<&str> = members.filter(|m| member(&analyzer, m).is_none()).collect();
+    assert!(
+        unusable.is_empty(),
+        "neither a word nor a phrase: {unusable:?}"
+    );
 }
