@@ -201,7 +201,7 @@ impl Index<'_> {
         let max_idf = idf(n_faqs, 0);
         // The thesaurus's phrases the message has count as words of their own, when
         // they relate to a word of the phrasings.
-        let phrases_found: Vec<Term> = self.related.phrases_in(&text).collect();
+        let phrases_found = self.related.phrases_in(&text);
         for (qi, term) in query.iter().chain(&phrases_found).enumerate() {
             let phrase = qi >= query.len();
             let found = if phrase { None } else { self.find(term.hash) };

@@ -200,31 +200,58 @@ impl Related<'_> {
     }
 
     /// The terms of the thesaurus's phrases that the normalised text `text` has, as
-    /// terms of a message: a word of its own each.
-    pub fn phrases_in<'t>(&'t self, text: &'t str) -> impl Iterator<Item = Term> + 't {
-        self.phrases
-            .iter()
-            .filter(move |p| !p.is_empty() && contains_phrase(text, p))
-            .map(|p| Term {
-                hash: hash_str(p),
-                kind: Kind::Word,
-                function: false,
-                rarity: 1.0,
-            })
+    /// terms of a message: a word of its own each. One pass over the text: at each
+    /// character, a binary search finds the phrases that start with it.
+    pub fn phrases_in(&self, text: &str) -> Vec<Term> {
+        let mut found: Vec<Term> = Vec::new();
+        let n = self.phrases.len();
+        if n == 0 {
+            return found;
+        }
+        let mut prev: Option<char> = None;
+        for (at, c) in text.char_indices() {
+            let starts_word = !(is_latin(c) && prev.is_some_and(is_latin));
+            prev = Some(c);
+            if !starts_word {
+                continue;
+            }
+            let rest = &text[at..];
+            let key = &rest.as_bytes()[..c.len_utf8()];
+            let (mut lo, mut hi) = (0, n);
+            while lo < hi {
+                let mid = (lo + hi) / 2;
+                if self.phrases.bytes(mid) < key {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            for i in lo..n {
+                let phrase = self.phrases.bytes(i);
+                if !phrase.starts_with(key) {
+                    break;
+                }
+                if !rest.as_bytes().starts_with(phrase) {
+                    continue;
+                }
+                let ends_latin = phrase.last().is_some_and(|b| b.is_ascii_alphanumeric());
+                let after = rest.get(phrase.len()..).and_then(|r| r.chars().next());
+                if ends_latin && after.is_some_and(is_latin) {
+                    continue;
+                }
+                let hash = hash_str(self.phrases.get(i).unwrap_or_default());
+                if !found.iter().any(|t| t.hash == hash) {
+                    found.push(Term {
+                        hash,
+                        kind: Kind::Word,
+                        function: false,
+                        rarity: 1.0,
+                    });
+                }
+            }
+        }
+        found
     }
-}
-
-/// Whether `text` has `phrase`, on word boundaries where the phrase starts or ends
-/// with a Latin letter or digit ("year old" in "3 year old", not in "a year older").
-fn contains_phrase(text: &str, phrase: &str) -> bool {
-    let first = phrase.chars().next();
-    let last = phrase.chars().next_back();
-    text.match_indices(phrase).any(|(at, _)| {
-        let before = text[..at].chars().next_back();
-        let after = text[at + phrase.len()..].chars().next();
-        !(first.is_some_and(is_latin) && before.is_some_and(is_latin)
-            || last.is_some_and(is_latin) && after.is_some_and(is_latin))
-    })
 }
 
 #[cfg(test)]

@@ -7,13 +7,16 @@
 //! word itself (see `related.rs` and `rank.rs`).
 //!
 //! Each member is read like a message (folded, stemmed, with the synonym groups
-//! applied), so "bookings" needs no entry of its own, and a member should be one word:
-//! one that jieba cuts into several, or an English phrase, is left out (the module's
-//! tests list them). No maintained thesaurus fits this use: the general-purpose ones
-//! relate every sense of a word (WordNet's "book" is also a volume, Moby's lists carry
-//! dozens of loose associations per word), which would make a bot answer what it
-//! should not. These groups were written for the vocabulary a customer-service bot
-//! meets, and name only relations that hold in that setting.
+//! applied), so "bookings" needs no entry of its own. A member that reads as several
+//! words (托运行李, which jieba cuts in two, or "year old") is a phrase: a message that
+//! has it counts it as one word. A function word or a stop word is never a member (the
+//! module's tests check). No maintained thesaurus fits this use: the general-purpose
+//! ones relate every sense of a word (WordNet's "book" is also a volume, Moby's lists
+//! carry dozens of loose associations per word; the Chinese ones are either word
+//! vectors, whose neighbours are associations rather than synonyms, or lack a licence
+//! that allows shipping them), which would make a bot answer what it should not.
+//! These groups were written for the vocabulary a customer-service bot meets, and name
+//! only relations that hold in that setting.
 
 /// Near-synonyms: every member of a group is related to every other.
 pub const NEAR: &[&[&str]] = &[
