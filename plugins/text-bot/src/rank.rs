@@ -150,7 +150,10 @@ impl Index<'_> {
     /// 1. The message is normalised and cut like the knowledge base. Each distinct term
     ///    weighs its IDF (over the FAQs' phrasings) times the weight of its kind. A
     ///    word the knowledge base lacks weighs the highest IDF times its rarity in
-    ///    general language, as information no FAQ explains.
+    ///    general language, as information no FAQ explains — unless a word the
+    ///    thesaurus relates it to is in the phrasings: then it weighs that word's IDF,
+    ///    and matches where that word is for [`Weights::near`] or [`Weights::broader`]
+    ///    of its weight. The thesaurus's phrases the message has are terms too.
     /// 2. BM25 scores every entry sharing a term; the best [`RERANK`] are kept.
     /// 3. Each is re-ranked by a confidence in 0–1: the lexical similarity (how much of
     ///    the message's weight all the FAQ's phrasings match together, its answers'
