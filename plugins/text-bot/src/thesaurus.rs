@@ -419,6 +419,23 @@ pub const NEAR: &[&[&str]] = &[
     &["guide", "tour guide", "tour leader"],
     &["人数", "几个人", "多少人", "成人"],
     &["adult", "grownup", "person", "people"],
+    // Tickets, fares and changes.
+    &["购票", "订票", "买票", "出票", "订机票", "买机票"],
+    &["儿童票", "小孩票", "童票", "半价票", "婴儿票"],
+    &["选座", "选位", "选座位", "订座", "占座"],
+    &["限重", "超重", "超重费", "超额行李"],
+    &["overweight", "excess", "extra baggage"],
+    &["停飞", "航班取消", "取消航班", "被取消"],
+    &["写错", "填错", "输错", "打错", "有误", "拼错"],
+    &["misspell", "misspelled", "misspelt", "typo", "wrong"],
+    &["含早", "包早", "带早餐", "含早餐"],
+    &["包含", "包括", "含"],
+    &["include", "included", "cover", "covers"],
+    &["自费", "自费项目", "额外费用", "另外收费", "附加费"],
+    &["extra", "additional", "surcharge", "hidden"],
+    &["支付方式", "付款方式", "付款渠道"],
+    &["payment method", "pay with", "pay by"],
+    &["没到", "没来", "不见了", "没出来"],
     // English phrases of several words.
     &[
         "customer service",
@@ -718,6 +735,19 @@ pub const BROADER: &[(&str, &[&str])] = &[
         "size",
         &[
             "small", "medium", "large", "xl", "bigger", "smaller", "larger",
+        ],
+    ),
+    ("变", &["涨价", "降价", "涨", "降", "上涨", "下降"]),
+    (
+        "change",
+        &[
+            "increase",
+            "rise",
+            "drop",
+            "decrease",
+            "fluctuate",
+            "vary",
+            "went up",
         ],
     ),
     ("尺码", &["大码", "小码", "均码", "加大码"]),
