@@ -16,6 +16,7 @@ use crate::analyze::{Analyzer, Kind, Term, terms};
 use crate::config::Faq;
 use crate::lang::Lang;
 use crate::rank::{idf, weight};
+use crate::related::Related;
 use crate::table::Strings;
 
 /// Bytes per posting: the entry (u16) and the term's frequency in it (u8).
@@ -54,6 +55,9 @@ pub struct Index<'a> {
     /// How text is read: synonyms and spelling, applied to every message.
     #[serde(borrow)]
     pub analyzer: Analyzer<'a>,
+    /// The thesaurus's pairs of related terms whose second is a term of the phrasings.
+    #[serde(borrow)]
+    pub(crate) related: Related<'a>,
     /// How many entries are questions and alternatives; the answers follow them, one
     /// per version.
     pub(crate) phrases: u32,
@@ -186,12 +190,21 @@ impl Index<'static> {
             count += u32::try_from(faq.len()).unwrap_or(0);
             faq_versions.push(count);
         }
+        let (related, related_words) =
+            Related::build(&plain, |h| df.get(&h).is_some_and(|&d| d > 0));
         let all = versions.iter().flatten();
-        let texts = versions.iter().flatten().flat_map(|v| {
-            std::iter::once(v.question)
-                .chain(v.alternatives.iter().map(String::as_str))
-                .chain(std::iter::once(v.answer))
-        });
+        // The speller also knows the thesaurus's words that relate to the knowledge
+        // base, so that "suitcse" is corrected to "suitcase" rather than to a word of
+        // the knowledge base one edit away.
+        let texts = versions
+            .iter()
+            .flatten()
+            .flat_map(|v| {
+                std::iter::once(v.question)
+                    .chain(v.alternatives.iter().map(String::as_str))
+                    .chain(std::iter::once(v.answer))
+            })
+            .chain(related_words);
         Index {
             ids: Strings::new(faqs.iter().map(|f| &f.id)),
             faq_versions,
@@ -199,6 +212,7 @@ impl Index<'static> {
             questions: Strings::new(all.clone().map(|v| v.question)),
             answers: Strings::new(all.map(|v| v.answer)),
             analyzer: plain.with_speller(texts, groups.iter().map(Vec::as_slice)),
+            related,
             phrases: u32::try_from(phrases).unwrap_or(u32::MAX),
             entry_faq,
             entry_len,

@@ -103,6 +103,16 @@
 //! 3. **Synonyms**: the configured groups (`synonyms`), then a small built-in table of
 //!    everyday customer-service words and variant spellings (`lexicon.rs`: 登陆 for
 //!    登录, "switch" for "change"), are replaced by their group's first member.
+//!    Beyond them, a built-in thesaurus (`thesaurus.rs`: near-synonyms and broader and
+//!    narrower words of customer service, shopping, delivery, accounts, payment and
+//!    travel, in both languages) relates words that are not the same: a word of the
+//!    message that no phrasing has is matched through a related word one has (狗狗
+//!    through 宠物, "suitcase" through "luggage", 航班 through 机票), for 0.8 of the
+//!    word itself when they are near-synonyms and 0.6 when one is a kind of the other.
+//!    Its members may be phrases (托运行李, "boarding pass"), and a table of
+//!    translations relates Chinese and English words, for a knowledge base written in
+//!    one language. A FAQ that only the thesaurus relates to a message is not a
+//!    candidate.
 //! 4. **Chinese segmentation** with jieba's dictionary (`segment.rs`): the most probable
 //!    cut into dictionary words, plus, as jieba's search mode, the words inside a long
 //!    one. A word of several characters also gives its characters, as weaker terms, so
@@ -138,7 +148,10 @@
 //! place. A step decodes it without copying, normalises and segments only the user's
 //! message (its first 300 characters) and scores it. The configuration a step receives
 //! keeps `faqs` as unparsed JSON, so a large knowledge base is not deserialised on every
-//! step either.
+//! step either. Of the thesaurus, the index keeps only the pairs whose related word a
+//! phrasing has (a few hundred, 17 bytes each) and the phrases among their first
+//! words: a step makes a binary search per word of its message, and one pass over it
+//! for the phrases.
 
 mod analyze;
 mod checks;
@@ -148,12 +161,14 @@ mod index;
 mod lang;
 mod lexicon;
 mod rank;
+mod related;
 mod replace;
 mod request;
 mod schema;
 mod segment;
 mod spell;
 mod table;
+mod thesaurus;
 
 use kefu_flow_sdk::text::fold_and_strip;
 use kefu_flow_sdk::{Error, FlowModule, Input, ModuleInfo, Output, Trigger};

@@ -4,6 +4,7 @@
 use crate::analyze::{Kind, Term, dice, grams, terms, u64_at};
 use crate::index::{Index, POSTING_BYTES};
 use crate::lang::Lang;
+use crate::related::Relation;
 
 /// BM25's term-frequency saturation.
 const K1: f32 = 1.2;
@@ -49,6 +50,10 @@ pub struct Weights {
     pub other_language: f32,
     /// The rarity of an English word (see `analyze::Term::rarity`).
     pub latin_rarity: f32,
+    /// Factors of a match through the thesaurus, against 1 for the word itself: by a
+    /// near-synonym, and by a broader or narrower word.
+    pub near: f32,
+    pub broader: f32,
 }
 
 impl Weights {
@@ -69,6 +74,8 @@ impl Weights {
         min_coverage: 0.3,
         other_language: 0.5,
         latin_rarity: 0.75,
+        near: 0.8,
+        broader: 0.6,
     };
 
     /// The weight of `term`, times its IDF.
@@ -86,6 +93,20 @@ impl Weights {
             kind * self.function
         } else {
             kind
+        }
+    }
+
+    /// Whether a term of the message may be matched through the thesaurus: a word, not
+    /// a word or a character inside one (火车票 is not 车票), nor a number.
+    fn relates(&self, term: &Term) -> bool {
+        !term.function && !matches!(term.kind, Kind::Inner | Kind::Piece | Kind::Number)
+    }
+
+    /// The factor of a match through `relation`.
+    fn relation(&self, relation: Relation) -> f32 {
+        match relation {
+            Relation::Near => self.near,
+            Relation::Broader => self.broader,
         }
     }
 
@@ -129,7 +150,10 @@ impl Index<'_> {
     /// 1. The message is normalised and cut like the knowledge base. Each distinct term
     ///    weighs its IDF (over the FAQs' phrasings) times the weight of its kind. A
     ///    word the knowledge base lacks weighs the highest IDF times its rarity in
-    ///    general language, as information no FAQ explains.
+    ///    general language, as information no FAQ explains — unless a word the
+    ///    thesaurus relates it to is in the phrasings: then it weighs that word's IDF,
+    ///    and matches where that word is for [`Weights::near`] or [`Weights::broader`]
+    ///    of its weight. The thesaurus's phrases the message has are terms too.
     /// 2. BM25 scores every entry sharing a term; the best [`RERANK`] are kept.
     /// 3. Each is re-ranked by a confidence in 0–1: the lexical similarity (how much of
     ///    the message's weight all the FAQ's phrasings match together, its answers'
@@ -165,36 +189,101 @@ impl Index<'_> {
         let mut bm25 = vec![0f32; n_entries];
         let mut matched = vec![0f32; n_entries];
         let mut faq_matched = vec![0f32; n_faqs];
-        // What the FAQ matched besides function words: without it, nothing.
+        // What the FAQ matched besides function words, word for word: without it,
+        // nothing.
         let mut faq_content = vec![0f32; n_faqs];
-        let mut faq_term = vec![usize::MAX; n_faqs];
+        // Per FAQ and per entry, the query term that last reached it and its best share
+        // there: a term counts once per FAQ and per entry, by its best match (itself or
+        // a related word).
+        let mut faq_best = vec![(usize::MAX, 0f32, false); n_faqs];
+        let mut entry_best = vec![(usize::MAX, 0f32, 0f32); n_entries];
+        let mut reached_faqs: Vec<usize> = Vec::new();
+        let mut reached_entries: Vec<usize> = Vec::new();
+        let mut variants: Vec<(usize, f32)> = Vec::new();
         let mut query_mass = 0f32;
         let max_idf = idf(n_faqs, 0);
-        for term in &query {
-            let Some(t) = self.find(term.hash) else {
-                query_mass += max_idf * w.unknown(term);
-                continue;
-            };
-            let q = w.of(term) * idf(n_faqs, self.df(t));
-            query_mass += q;
-            for (e, tf) in self.postings(t) {
-                let faq = usize::from(self.entry_faq[e]);
-                let answer = e >= phrases;
-                if faq_term[faq] != t {
-                    faq_term[faq] = t;
-                    let share = if answer { q * w.answer } else { q };
-                    faq_matched[faq] += share;
-                    if !term.function {
-                        faq_content[faq] += share;
+        // The thesaurus's phrases the message has count as words of their own, when
+        // they relate to a word of the phrasings.
+        let phrases_found = self.related.phrases_in(&text);
+        for (qi, term) in query.iter().chain(&phrases_found).enumerate() {
+            let phrase = qi >= query.len();
+            let found = if phrase { None } else { self.find(term.hash) };
+            let own_df = found.map_or(0, |t| self.df(t));
+            variants.clear();
+            variants.extend(found.map(|t| (t, 1.0)));
+            // A word no phrasing has may be matched by a related word one has.
+            let mut related_df = None;
+            if own_df == 0 && w.relates(term) {
+                for (hash, relation) in self.related.of(term.hash) {
+                    // A related word the message has too says nothing more: the word
+                    // stays what the knowledge base cannot explain (邮轮旅游).
+                    if query
+                        .binary_search_by(|q| q.hash.cmp(&hash))
+                        .is_ok_and(|i| !matches!(query[i].kind, Kind::Inner | Kind::Piece))
+                    {
+                        continue;
+                    }
+                    if let Some(t) = self.find(hash) {
+                        variants.push((t, w.relation(relation)));
+                        let df = self.df(t);
+                        related_df = Some(related_df.map_or(df, |d: u16| d.min(df)));
                     }
                 }
-                if answer {
+            }
+            let q = match (found, related_df) {
+                (_, Some(df)) => w.of(term) * idf(n_faqs, df),
+                (Some(_), None) => w.of(term) * idf(n_faqs, own_df),
+                (None, None) if phrase => continue,
+                (None, None) => {
+                    query_mass += max_idf * w.unknown(term);
                     continue;
                 }
+            };
+            query_mass += q;
+            reached_faqs.clear();
+            reached_entries.clear();
+            for (v, &(t, factor)) in variants.iter().enumerate() {
+                let exact = v == 0 && found.is_some();
+                for (e, tf) in self.postings(t) {
+                    let faq = usize::from(self.entry_faq[e]);
+                    let answer = e >= phrases;
+                    let share = if answer {
+                        q * factor * w.answer
+                    } else {
+                        q * factor
+                    };
+                    if faq_best[faq].0 != qi {
+                        faq_best[faq] = (qi, 0.0, false);
+                        reached_faqs.push(faq);
+                    }
+                    faq_best[faq].1 = faq_best[faq].1.max(share);
+                    faq_best[faq].2 |= exact;
+                    if answer {
+                        continue;
+                    }
+                    if entry_best[e].0 != qi {
+                        entry_best[e] = (qi, 0.0, 0.0);
+                        reached_entries.push(e);
+                    }
+                    if share > entry_best[e].1 {
+                        entry_best[e] = (qi, share, tf);
+                    }
+                }
+            }
+            for &faq in &reached_faqs {
+                let (_, share, exact) = faq_best[faq];
+                faq_matched[faq] += share;
+                // A FAQ that only the thesaurus relates to the message is no match.
+                if exact && !term.function {
+                    faq_content[faq] += share;
+                }
+            }
+            for &e in &reached_entries {
+                let (_, share, tf) = entry_best[e];
                 let len = f32::from(self.entry_len[e]);
                 let norm = K1 * (1.0 - B + B * len / self.avg_len);
-                bm25[e] += q * tf * (K1 + 1.0) / (tf + norm);
-                matched[e] += q;
+                bm25[e] += share * tf * (K1 + 1.0) / (tf + norm);
+                matched[e] += share;
             }
         }
 

@@ -286,14 +286,15 @@ async fn answer_quality_on_the_evaluation_sets() {
     // The travel set's held-out half, against the targets: the right language
     // always, no menu offering a FAQ twice, off-topic false answers <= 3 %, questions
     // that mention an agent kept >= 90 %, and every request transferred. Top-1 is below
-    // the 85 % (74.8 %, 122/163, when this was written; 68.1 % before answers
-    // counted more, the everyday customer-service synonyms, irregular English forms,
-    // closed compounds and colloquial Chinese): the floor catches a regression, or a
-    // retuning that only fits the tuning half.
+    // the 85 % (77.9 %, 127/163, when this was written; 74.8 % before the
+    // built-in thesaurus of related words, 68.1 % before answers counted more, the
+    // everyday customer-service synonyms, irregular English forms, closed compounds and
+    // colloquial Chinese): the floor catches a regression, or a retuning that only fits
+    // the tuning half.
     let held_out = &results[1][1];
     assert!(
-        held_out.top1() >= 74.0,
-        "top-1 {:.1}% < 74%",
+        held_out.top1() >= 77.0,
+        "top-1 {:.1}% < 77%",
         held_out.top1()
     );
     assert_eq!(
@@ -307,11 +308,11 @@ async fn answer_quality_on_the_evaluation_sets() {
     assert!(percent(held_out.false_answers, held_out.off_topic) <= 3.0);
     assert!(percent(held_out.mentions_kept, held_out.mentions) >= 90.0);
     assert_eq!(held_out.requests_transferred, held_out.requests);
-    // The shop set, with the same floors: 87.5 % top-1 (189/216) and 4 % off-topic false
-    // answers (2/50) on the whole, 83.3 % (80/96) on its held-out half, when written.
+    // The shop set, with the same floors: 88.4 % top-1 (191/216) and 4 % off-topic false
+    // answers (2/50) on the whole, 84.4 % (81/96) on its held-out half, when written.
     let (tune, held) = (&results[0][0], &results[0][1]);
     let top1 = percent(tune.hits + held.hits, tune.questions + held.questions);
-    assert!(top1 >= 87.0, "shop set top-1 {top1:.1}% < 87%");
+    assert!(top1 >= 88.0, "shop set top-1 {top1:.1}% < 88%");
     assert!(
         percent(
             tune.false_answers + held.false_answers,
@@ -319,7 +320,7 @@ async fn answer_quality_on_the_evaluation_sets() {
         ) <= 5.0
     );
     assert!(
-        held.top1() >= 83.0,
+        held.top1() >= 84.0,
         "shop set held-out top-1 {:.1}%",
         held.top1()
     );
