@@ -185,7 +185,7 @@ pub type Statements<T, E> =
     Box<dyn for<'t> Fn(&'t DatabaseTransaction) -> BoxFuture<'t, Result<T, E>> + Send + Sync>;
 
 /// Groups a committer runs in one transaction at most.
-const MAX_GROUPS: usize = 64;
+const MAX_GROUPS: usize = 16;
 
 /// Runs `statements` in a write transaction and commits it: on SQLite together with
 /// the other grouped writes waiting for the writer (see the module's header), on
