@@ -265,7 +265,6 @@ impl Sender {
 
 async fn finish(state: &AppState, delivery: &Delivery, outcome: DeliveryOutcome<'_>) {
     crate::metrics::im_egress(match outcome {
-        DeliveryOutcome::Sent => "sent",
         DeliveryOutcome::Retry { .. } => "retry",
         DeliveryOutcome::GiveUp { .. } => "failed",
     });

@@ -123,13 +123,13 @@ fn older_pending_not_due(now: DateTime<Utc>) -> sea_orm::sea_query::SelectStatem
         .to_owned()
 }
 
-/// Records a delivery's outcome: sent, to retry at `retry_at`, or given up.
+/// Records a failed attempt: to retry at `at`, or given up (sent ones are recorded
+/// together by [`finish_sent`]).
 pub async fn finish_delivery(
     db: &DatabaseConnection,
     id: Uuid,
     outcome: DeliveryOutcome<'_>,
 ) -> Result<(), StoreError> {
-    let now = Utc::now();
     let mut update = im_outbox::Entity::update_many()
         .col_expr(
             im_outbox::Column::Attempts,
@@ -137,13 +137,6 @@ pub async fn finish_delivery(
         )
         .filter(im_outbox::Column::Id.eq(id));
     update = match outcome {
-        DeliveryOutcome::Sent => update
-            .col_expr(im_outbox::Column::Status, Expr::value("sent"))
-            .col_expr(im_outbox::Column::SentAt, Expr::value(Some(now)))
-            .col_expr(
-                im_outbox::Column::LastError,
-                Expr::value(Option::<String>::None),
-            ),
         DeliveryOutcome::Retry { at, error } => update
             .col_expr(im_outbox::Column::NextAttemptAt, Expr::value(at))
             .col_expr(im_outbox::Column::LastError, Expr::value(Some(clip(error)))),
@@ -180,10 +173,9 @@ fn clip(text: &str) -> String {
     text.chars().take(500).collect()
 }
 
-/// What became of one delivery attempt.
+/// What became of a delivery attempt that failed.
 #[derive(Debug, Clone, Copy)]
 pub enum DeliveryOutcome<'a> {
-    Sent,
     Retry { at: DateTime<Utc>, error: &'a str },
     GiveUp { error: &'a str },
 }
