@@ -154,19 +154,17 @@ impl Authenticator {
                 _ => None,
             }
         };
-        let password = password.to_owned();
-        let verified = tokio::task::spawn_blocking(move || match account {
-            Some((tenant, creds)) => {
-                let ok = password::verify(&password, &creds.password_hash);
-                (ok && creds.active).then_some((tenant, creds.agent_id, creds.role))
-            }
-            None => {
-                password::verify_decoy(&password);
-                None
-            }
-        })
-        .await
-        .map_err(anyhow::Error::from)?;
+        let (stored, who) = match account {
+            Some((tenant, creds)) => (
+                Some(creds.password_hash),
+                Some((tenant, creds.agent_id, creds.role, creds.active)),
+            ),
+            None => (None, None),
+        };
+        let ok = password::verify_blocking(password.to_owned(), stored).await?;
+        let verified = who
+            .filter(|(_, _, _, active)| ok && *active)
+            .map(|(tenant, agent, role, _)| (tenant, agent, role));
         Ok(verified)
     }
 

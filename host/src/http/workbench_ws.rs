@@ -37,8 +37,8 @@ struct WsQuery {
 
 /// Largest frame a workbench may send.
 const MAX_FRAME: usize = 4 * 1024;
-/// Bytes read from a workbench's socket at a time.
-const READ_BUFFER: usize = 8 * 1024;
+/// Bytes read from a workbench's socket at a time (one largest frame).
+const READ_BUFFER: usize = MAX_FRAME;
 /// Events read from the database at a time when catching up.
 const PAGE: u64 = 500;
 

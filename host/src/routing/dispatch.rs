@@ -1,8 +1,10 @@
 //! Who gets the sessions at the head of a queue: the group's best members in its
 //! strategy's order, past the members who passed a session over, its user's last agent
-//! first when the group prefers them. Runs inside the caller's write transaction
-//! (a turn that just queued its session, or the router's drain), on the statements of
-//! `store::assign`, whose guards keep the rules that must hold across nodes.
+//! first when the group prefers them; and which waiting session refills a slot the
+//! moment an agent frees it. Runs inside the caller's write transaction (a turn that
+//! just queued its session or freed an agent, or the router's drain), on the
+//! statements of `store::assign`, whose guards keep the rules that must hold across
+//! nodes.
 
 use std::collections::{HashSet, VecDeque};
 
@@ -16,7 +18,7 @@ use crate::sessions::Session;
 use crate::store::assign::{self, Head, Wanted};
 use crate::store::presence::{self, Effects};
 use crate::store::write::begin_write;
-use crate::store::{StoreError, TenantId};
+use crate::store::{StoreError, TenantId, skill_groups};
 
 /// What one attempt to route a queue did.
 #[derive(Debug)]
@@ -261,4 +263,75 @@ pub async fn route_in(
         return Ok(Routed::NoAgent);
     }
     Ok(Routed::Assigned(assigned))
+}
+
+/// Refills the slot `agent` just freed, inside the transaction that freed it: the
+/// head of the longest-waiting queue among the agent's groups goes to them at once,
+/// with no wait for the router. Runs after the agent's row was written (it holds that
+/// lock), so it takes no other agent's row and never waits on a session another
+/// transaction holds: it cannot close a cycle of waits.
+///
+/// A queue that waits has no free member but the one just freed (the router would have
+/// given them its head), so the group's strategy has no one else to choose. The head
+/// is left to the router when the agent passed it over, or when the group prefers the
+/// user's last agent and that other member is free.
+pub async fn refill(
+    txn: &impl ConnectionTrait,
+    tenant: TenantId,
+    agent: Uuid,
+    now: DateTime<Utc>,
+    cutoff: DateTime<Utc>,
+    effects: &mut Effects,
+) -> Result<Option<Session>, StoreError> {
+    let Some(group) = assign::longest_waiting_of(txn, tenant, agent).await? else {
+        return Ok(None);
+    };
+    let group = match skill_groups::get(txn, tenant, group).await {
+        Ok(g) => g,
+        Err(StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let Some(me) = read(txn, tenant, &group, now, cutoff, only(agent))
+        .await?
+        .pop()
+    else {
+        // Wrapping up, away, or at the cap still.
+        return Ok(None);
+    };
+    let Some(head) = assign::heads(txn, tenant, group.id, 4)
+        .await?
+        .into_iter()
+        .find(|h| !h.skipped.contains(&agent))
+    else {
+        return Ok(None);
+    };
+    if group.routing.prefer_last_agent
+        && let Some(last) =
+            assign::last_agent(txn, &head, now, group.routing.last_agent_window_secs).await?
+        && last != agent
+        && !head.skipped.contains(&last)
+        && !read(txn, tenant, &group, now, cutoff, only(last))
+            .await?
+            .is_empty()
+    {
+        return Ok(None);
+    }
+    let claimed = assign::claim_agent(txn, agent, now, cutoff).await?;
+    effects.claims.push(Claim {
+        tenant: tenant.0,
+        group: group.id,
+        agent,
+        active: claimed,
+        at: now,
+    });
+    let Some(active) = claimed else {
+        return Ok(None);
+    };
+    let session = assign::assign(txn, tenant, head, agent, &group, now, effects).await?;
+    if active >= me.cap {
+        presence::refresh(txn, tenant, agent, now, cutoff, effects).await?;
+        // Full again: nothing for the router to do for them.
+        effects.agents.retain(|a| *a != agent);
+    }
+    Ok(Some(session))
 }

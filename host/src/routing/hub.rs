@@ -18,10 +18,14 @@ pub struct Hub {
     agents: Feeds<Uuid, Frame>,
 }
 
+/// Events buffered per agent for sockets that have not sent them yet. A socket further
+/// behind reads the rest from the database; a small buffer keeps 10,000 sockets light.
+const BUFFERED: usize = 32;
+
 impl Default for Hub {
     fn default() -> Self {
         Self {
-            agents: Feeds::new(256),
+            agents: Feeds::new(BUFFERED),
         }
     }
 }

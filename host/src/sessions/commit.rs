@@ -1,7 +1,8 @@
 //! A turn's transaction: its rows, what it means for agents, and its replies to
 //! deliver, committed together. The session's messages reach its agent's workbench, a
-//! session that leaves its agent frees their slot, and a session that joins a queue
-//! goes to a free member at once when it is the queue's head.
+//! session that leaves its agent frees their slot (refilled at once from the agent's
+//! queues), and a session that joins a queue goes to a free member at once when it is
+//! the queue's head.
 
 use std::sync::Arc;
 
@@ -124,6 +125,7 @@ async fn agent_side(
         }
     }
     let mut released = false;
+    let mut refilled = None;
     if let Some((agent, was)) = w.before_agent
         && matches!(was, Status::Offered | Status::WithAgent)
         && !holds(agent)
@@ -141,8 +143,15 @@ async fn agent_side(
         )
         .await?;
         released = true;
+        // The freed slot goes to the next waiting session at once, unless the session
+        // is joining a queue itself (a transfer: the router hands it on).
+        if s.status != Status::Queued
+            && let Some(next) = dispatch::refill(txn, tenant, agent, now, w.cutoff, effects).await?
+        {
+            refilled = Some(next);
+        }
     }
-    let mut routed = Vec::new();
+    let mut routed: Vec<Session> = refilled.into_iter().collect();
     if s.status == Status::Queued
         && w.before != Status::Queued
         && let Some(group) = s.skill_group_id
@@ -170,7 +179,7 @@ async fn agent_side(
                     )
                     .await?
                     {
-                        routed = list;
+                        routed.extend(list);
                     }
                     // Agents who just took a session would only send the router here.
                     effects.agents.truncate(kicks);

@@ -1,6 +1,7 @@
 //! Many sessions at once: every agent filled to its cap and no further, the rest
-//! queued in order (priority first), status changes racing with arrivals, and two
-//! servers sharing one PostgreSQL database. Offers, the agent's own API and the
+//! queued in order (priority first), a freed slot refilled in the end's own commit,
+//! status changes racing with arrivals, and two servers sharing one PostgreSQL
+//! database. Offers, the agent's own API and the
 //! socket have files of their own.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -8,10 +9,12 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use kefu_tests::agent_desk::{
-    Desk, WAIT, by_agent, event_session, eventually, id_of, online_and_free, say, transfer_channel,
+    Desk, WAIT, by_agent, event_session, eventually, id_of, is_event, online_and_free, say,
+    transfer_channel,
 };
 use kefu_tests::spawn_app;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
 
 use super::{
     assert_queue_order, auto, census, desk_with, desk_with_free, end, ids, queue_users,
@@ -93,6 +96,57 @@ async fn two_hundred_sessions_at_once_fill_every_agent_to_the_cap_and_queue_the_
         queue_ids[10..].to_vec(),
         "the rest of the queue kept its order"
     );
+}
+
+/// An agent who ends a session gets the longest-waiting session of their queues in the
+/// same commit: it is theirs when the end is answered, and their socket reads the end
+/// before the new session. An agent in after-call work gets nothing until it is over.
+#[tokio::test]
+async fn an_end_hands_the_freed_slot_to_the_queue_in_the_same_commit() {
+    let app = spawn_app().await;
+    let (desk, agents, mut sockets) = desk_with_free(&app, auto(), 1, 1).await;
+    let agent = &agents[0];
+    desk.say(&app, "user_a", "人工").await;
+    let first = id_of(&with_agent(&app, &desk, "user_a", "user_a's session").await);
+    desk.say(&app, "user_b", "人工").await;
+    desk.say(&app, "user_c", "人工").await;
+    wait_counts(&app, &desk, 1, 2).await;
+    let queue = desk.queue_ids(&app).await;
+
+    end(&app, agent, &first).await;
+    // Read at once: no router round has run in between.
+    let next = desk.session(&app, &queue[0]).await;
+    assert_eq!(next["status"], "with_agent", "{next}");
+    assert_eq!(next["agent_id"], agent.id.as_str(), "{next}");
+    assert_eq!(desk.queue_ids(&app).await, queue[1..].to_vec());
+    let events = sockets[0]
+        .events_until(WAIT, "the next session assigned", |e| {
+            is_event(e, "assigned") && event_session(e).as_deref() == Some(queue[0].as_str())
+        })
+        .await;
+    let ended_at = events
+        .iter()
+        .position(|e| {
+            is_event(e, "session_ended") && event_session(e).as_deref() == Some(first.as_str())
+        })
+        .expect("the end is on the socket before the next session");
+    assert!(ended_at < events.len() - 1, "{events:?}");
+
+    let settings = app
+        .call(
+            Method::PUT,
+            "/api/v1/routing/settings",
+            Some(&desk.admin),
+            Some(json!({"after_call_work_secs": 60})),
+        )
+        .await;
+    assert_eq!(settings.status, StatusCode::OK, "{:?}", settings.body);
+    end(&app, agent, &queue[0]).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(desk.queue_ids(&app).await, queue[1..].to_vec());
+    let status = agent.status(&app).await;
+    assert_eq!(status["status"], "afterCallWork", "{status}");
+    assert_eq!(status["active_sessions"], 0, "{status}");
 }
 
 /// More members than a node keeps ranked between sessions: sessions arriving one after

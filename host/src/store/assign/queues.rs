@@ -1,5 +1,6 @@
-//! Queues as read: which groups have sessions waiting, which must leave their queue,
-//! a page of a queue in order, and a queue's live figures.
+//! Queues as read: which groups have sessions waiting (all of them, or an agent's),
+//! which must leave their queue, a page of a queue in order, and a queue's live
+//! figures.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -32,6 +33,29 @@ pub async fn queued_groups(db: &impl ConnectionTrait) -> Result<Vec<(Uuid, Uuid)
             ))
         })
         .collect()
+}
+
+/// Of the queues `agent` serves in `tenant`, the one whose head has waited longest
+/// (highest priority first), if any of them has a session waiting.
+pub async fn longest_waiting_of(
+    c: &impl ConnectionTrait,
+    tenant: TenantId,
+    agent: Uuid,
+) -> Result<Option<Uuid>, StoreError> {
+    let row = c
+        .query_one_raw(stmt(
+            c.get_database_backend(),
+            "SELECT s.skill_group_id FROM agent_skill_groups m \
+             JOIN sessions s ON s.skill_group_id = m.skill_group_id AND s.status = 'queued' \
+             WHERE m.agent_id = ? AND m.tenant_id = ? AND s.tenant_id = ? \
+             ORDER BY s.priority DESC, s.queued_at, s.id LIMIT 1",
+            vec![agent.into(), tenant.0.into(), tenant.0.into()],
+        ))
+        .await?;
+    Ok(match row {
+        Some(r) => Some(r.try_get("", "skill_group_id")?),
+        None => None,
+    })
 }
 
 /// Queued sessions that must leave the queue: waited past the group's limit, or
