@@ -18,6 +18,7 @@ use super::events::Withdrawn;
 use super::sockets::{Held, Sockets};
 use super::status::{SetStatus, StatusView};
 use super::{Kick, Signals};
+use crate::cache::Fresh;
 use crate::directory::{FieldErrors, SkillGroup};
 use crate::flow::ResumeReason;
 use crate::sessions::{Session, Sessions, Status};
@@ -67,6 +68,10 @@ pub struct Router {
     told: Mutex<HashMap<Uuid, String>>,
     /// Each local agent's tenant and groups, read again after a while.
     memberships: Mutex<HashMap<Uuid, (std::time::Instant, Memberships)>>,
+    /// Each queue's figures, for a second: a socket that opens is told them, and
+    /// 10,000 workbenches reconnecting at once must not count a large group's members
+    /// 10,000 times.
+    figures: Fresh<(TenantId, Uuid), assign::Figures>,
     /// The workbench sockets open on this node.
     sockets: Sockets,
     /// One drain of a queue at a time on this node: two side by side would each skip
@@ -94,6 +99,7 @@ impl Router {
             signals,
             told: Mutex::default(),
             memberships: Mutex::default(),
+            figures: Fresh::default(),
             sockets: Sockets::default(),
             draining: Turns::default(),
         }
@@ -564,7 +570,12 @@ impl Router {
             .map(|(_, groups)| groups)
             .unwrap_or_default();
         for (id, name) in groups {
-            let f = assign::figures(&self.db, tenant, id, now, cutoff).await?;
+            let f = self
+                .figures
+                .get_or_load((tenant, id), || {
+                    assign::figures(&self.db, tenant, id, now, cutoff)
+                })
+                .await?;
             out.push(QueueView {
                 skill_group_id: id,
                 name,
@@ -603,6 +614,7 @@ impl Router {
                     else {
                         continue;
                     };
+                    self.figures.put((TenantId(tenant), id), f);
                     slot.insert(serde_json::json!({
                         "skill_group_id": id, "name": name, "waiting": f.waiting,
                         "agents_online": f.agents_online, "agents_free": f.agents_free,
