@@ -8,7 +8,7 @@
 use std::sync::{LazyLock, Mutex};
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{Output, PasswordHash, SaltString};
+use argon2::password_hash::{Output, PasswordHash, Salt, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::Semaphore;
 
@@ -64,13 +64,15 @@ fn with_area<T>(blocks: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
 pub fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::generate(&mut OsRng);
     let params = Params::default();
-    let argon2 = Argon2::new(Algorithm::default(), Version::default(), params.clone());
-    let mut salt_bytes = [0u8; 64];
-    let salt_bytes = salt.as_salt().decode_b64(&mut salt_bytes)?;
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
-    with_area(params.block_count(), |area| {
-        argon2.hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut out, area)
-    })?;
+    derive(
+        Algorithm::default(),
+        Version::default(),
+        &params,
+        password,
+        salt.as_salt(),
+        &mut out,
+    )?;
     Ok(PasswordHash {
         algorithm: Algorithm::default().ident(),
         version: Some(Version::default().into()),
@@ -79,6 +81,24 @@ pub fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
         hash: Some(Output::new(&out)?),
     }
     .to_string())
+}
+
+/// Fills `out` with the Argon2 hash of `password` and `salt`, in a kept work area.
+fn derive(
+    algorithm: Algorithm,
+    version: Version,
+    params: &Params,
+    password: &str,
+    salt: Salt<'_>,
+    out: &mut [u8],
+) -> Result<(), argon2::password_hash::Error> {
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    with_area(params.block_count(), |area| {
+        argon2.hash_password_into_with_memory(password.as_bytes(), salt_bytes, out, area)
+    })?;
+    Ok(())
 }
 
 /// Checks a password against a stored hash. A malformed hash never verifies.
@@ -98,13 +118,8 @@ fn check(password: &str, stored: &str) -> Result<bool, argon2::password_hash::Er
     let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
         return Ok(false);
     };
-    let mut salt_bytes = [0u8; 64];
-    let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
     let mut out = vec![0u8; expected.len()];
-    let argon2 = Argon2::new(algorithm, version, params.clone());
-    with_area(params.block_count(), |area| {
-        argon2.hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut out, area)
-    })?;
+    derive(algorithm, version, &params, password, salt, &mut out)?;
     // `Output`'s equality takes the same time wherever the bytes differ.
     Ok(Output::new(&out)? == expected)
 }

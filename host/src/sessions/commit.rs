@@ -125,7 +125,7 @@ async fn agent_side(
         }
     }
     let mut released = false;
-    let mut refilled = None;
+    let mut routed = Vec::new();
     if let Some((agent, was)) = w.before_agent
         && matches!(was, Status::Offered | Status::WithAgent)
         && !holds(agent)
@@ -148,10 +148,9 @@ async fn agent_side(
         if s.status != Status::Queued
             && let Some(next) = dispatch::refill(txn, tenant, agent, now, w.cutoff, effects).await?
         {
-            refilled = Some(next);
+            routed.push(next);
         }
     }
-    let mut routed: Vec<Session> = refilled.into_iter().collect();
     if s.status == Status::Queued
         && w.before != Status::Queued
         && let Some(group) = s.skill_group_id
