@@ -16,6 +16,7 @@ use crate::lexicon;
 use crate::replace::Replacements;
 use crate::segment::{cut, inner_words};
 use crate::spell::Speller;
+use crate::thesaurus;
 
 /// English words that carry no topic: articles, pronouns, auxiliaries, negations,
 /// question words, politeness, light verbs and adverbs. Matched after folding, before
@@ -166,7 +167,8 @@ impl Analyzer<'static> {
 
     /// Adds the speller, which knows the Latin words of `texts` (the knowledge base's
     /// phrasings and answers) and of the synonyms, configured and built in: a misspelt
-    /// synonym ("suitcse") is corrected, then read as its group.
+    /// synonym ("suitcse") is corrected, then read as its group. It also knows the
+    /// thesaurus's English words, which it leaves as they are.
     pub fn with_speller<'t>(
         mut self,
         texts: impl IntoIterator<Item = &'t str>,
@@ -180,11 +182,19 @@ impl Analyzer<'static> {
                 .flat_map(|g| g.iter())
                 .map(|m| clean(m)),
         );
-        self.speller = Speller::new(
-            cleaned
+        let thesaurus: Vec<String> = thesaurus::members().map(clean).collect();
+        let latin = |texts: &'_ [String]| -> Vec<String> {
+            texts
                 .iter()
                 .flat_map(|t| t.split(|c: char| !is_latin(c)))
-                .filter(|w| !w.is_empty()),
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let (targets, known) = (latin(&cleaned), latin(&thesaurus));
+        self.speller = Speller::new(
+            targets.iter().map(String::as_str),
+            known.iter().map(String::as_str),
         );
         self
     }

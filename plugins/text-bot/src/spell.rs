@@ -34,15 +34,25 @@ const MIN_SPELL_LEN: usize = 4;
 const KEY_BYTES: usize = 12;
 
 impl Speller<'static> {
-    /// The speller of `words` (folded Latin words, repeats allowed).
-    pub fn new<'w>(words: impl IntoIterator<Item = &'w str>) -> Self {
+    /// The speller of `words` (folded Latin words, repeats allowed), which also knows
+    /// the words of `correct` without correcting to them: a real word is never
+    /// "corrected" into another ("plans" is not a misspelt "plane").
+    pub fn new<'w>(
+        words: impl IntoIterator<Item = &'w str>,
+        correct: impl IntoIterator<Item = &'w str>,
+    ) -> Self {
         let mut all: Vec<&str> = words
             .into_iter()
             .filter(|w| !w.is_empty() && !is_stop_word(w))
             .collect();
         all.sort_unstable();
         all.dedup();
-        let mut known: Vec<u64> = all.iter().map(|w| hash_str(&stem(w))).collect();
+        let mut known: Vec<u64> = all
+            .iter()
+            .copied()
+            .chain(correct.into_iter().filter(|w| !w.is_empty()))
+            .map(|w| hash_str(&stem(w)))
+            .collect();
         known.sort_unstable();
         known.dedup();
         let words: Vec<&str> = all
@@ -172,7 +182,10 @@ mod tests {
 
     #[test]
     fn corrects_one_edit_to_a_known_word() {
-        let s = Speller::new(["how", "track", "sweater", "refund", "address", "cancel"]);
+        let s = Speller::new(
+            ["how", "track", "sweater", "refund", "address", "cancel"],
+            [],
+        );
         for (typo, fixed) in [
             ("refnud", "refund"),
             ("adress", "address"),
@@ -188,6 +201,13 @@ mod tests {
         assert_eq!(s.correct("sweaters"), None);
         assert_eq!(s.correct("tram"), None);
         assert_eq!(s.correct("swtaeer"), None);
+        // A real word it knows without correcting to it stays itself, though one edit
+        // from a word it corrects to.
+        let s = Speller::new(["plane", "refund"], ["plan", "refunds"]);
+        assert_eq!(s.correct("plans"), None);
+        assert_eq!(s.correct("planes"), None);
+        assert_eq!(s.correct("plabe"), Some("plane"));
+        assert_eq!(s.correct("plen"), None);
         assert!(one_edit(b"abcd", b"abdc"));
         assert!(one_edit(b"abc", b"abxc"));
         assert!(!one_edit(b"abcd", b"bacx"));

@@ -933,3 +933,13 @@ pub const TRANSLATIONS: &[(&str, &str)] = &[
     ("家人", "family"),
     ("确认", "confirmation"),
 ];
+
+/// Every member of the thesaurus, repeats included.
+pub fn members() -> impl Iterator<Item = &'static str> {
+    let near = NEAR.iter().flat_map(|g| g.iter().copied());
+    let broader = BROADER
+        .iter()
+        .flat_map(|(head, narrower)| std::iter::once(*head).chain(narrower.iter().copied()));
+    let translations = TRANSLATIONS.iter().flat_map(|&(zh, en)| [zh, en]);
+    near.chain(broader).chain(translations)
+}
