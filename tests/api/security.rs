@@ -398,6 +398,8 @@ async fn agents_see_their_own_work_supervisors_their_groups_admins_everything() 
         .collect();
     assert!(names.contains(&a1.name.as_str()), "{names:?}");
     assert!(!names.contains(&a4.name.as_str()), "{names:?}");
+    // The count is of what the supervisor may see, too.
+    assert_eq!(board.body["total"].as_u64(), Some(names.len() as u64));
     assert_eq!(
         app.get("/api/v1/monitor/agents", &a1.token).await.status,
         StatusCode::FORBIDDEN

@@ -1296,16 +1296,30 @@ async fn check_with_admin(
         ));
     }
 
-    let monitor = app.get("/api/v1/monitor/agents", admin).await;
-    if monitor.status != 200 {
-        shared.problem(format!(
-            "{phase}: GET /api/v1/monitor/agents: {} {}",
-            monitor.status, monitor.body
-        ));
-        return;
+    // The board, a page of 100 at a time.
+    let mut board = Vec::new();
+    for page in 1.. {
+        let monitor = app
+            .get(&format!("/api/v1/monitor/agents?page={page}"), admin)
+            .await;
+        if monitor.status != 200 {
+            shared.problem(format!(
+                "{phase}: GET /api/v1/monitor/agents?page={page}: {} {}",
+                monitor.status, monitor.body
+            ));
+            return;
+        }
+        let items = monitor.body["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if items.is_empty() {
+            break;
+        }
+        board.extend(items);
     }
     let mut seen_agents = 0;
-    for item in monitor.body["items"].as_array().into_iter().flatten() {
+    for item in &board {
         let Some(&k) = item["agent_id"].as_str().and_then(|a| agent_index.get(a)) else {
             continue; // the admin
         };

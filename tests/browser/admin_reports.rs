@@ -254,4 +254,21 @@ async fn live(b: &Browser, app: &kefu_tests::TestApp, desk: &Desk) {
         .await;
     assert_ne!(at, now, "the figures came from a newer event");
     b.shot("admin-live").await;
+    // Agents are found by their status and by name.
+    let status = async |value: &str| {
+        b.find(".live select[name=status]")
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap();
+    };
+    status("free").await;
+    b.wait_text("#live-agents", "No agent matches.").await;
+    status("busy").await;
+    b.wait_text("#live-agents", "Busy").await;
+    b.type_in(".live input[name=q]", "nobody by this name")
+        .await;
+    b.wait_text("#live-agents", "No agent matches.").await;
+    status("").await;
+    b.wait_text("#live-agents", "No agent matches.").await;
 }

@@ -198,35 +198,105 @@ pub struct MonitoredAgent {
     pub status: StatusView,
 }
 
-/// The board.
+/// A page of the board.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MonitorBoard {
     pub items: Vec<MonitoredAgent>,
+    /// Agents that match, across all pages.
+    pub total: u64,
+    pub page: u64,
+    pub page_size: u64,
 }
 
-/// Every active agent who ever opened the workbench, with their live status (for a
-/// supervisor, the members of their groups).
+/// Most agents `agent_ids` may name.
+const MAX_BOARD_IDS: usize = 100;
+
+/// Query of the board: paging and filters, flat as a query string is.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BoardQuery {
+    /// Page number, from 1. Default 1.
+    #[param(minimum = 1, maximum = 1000000)]
+    pub page: Option<u64>,
+    /// Agents per page, 1–100. Default 100.
+    #[param(minimum = 1, maximum = 100)]
+    pub page_size: Option<u64>,
+    /// Text the agent's name contains, any case.
+    #[param(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    pub q: Option<String>,
+    /// Only agents shown in this status.
+    pub status: Option<Shown>,
+    /// Only members of this skill group.
+    pub skill_group_id: Option<Uuid>,
+    /// Only these agents: up to 100 ids, separated by commas.
+    #[param(
+        max_length = 3699,
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(,[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}){0,99}$"
+    )]
+    pub agent_ids: Option<String>,
+}
+
+/// The tenant's active agents who ever opened the workbench, by name, a page at a
+/// time, with their live status (for a supervisor, the members of their groups and
+/// themselves).
 #[utoipa::path(
     get,
     path = "/api/v1/monitor/agents",
     tag = "routing",
     security(("bearer" = ["supervisor"])),
-    responses((status = 200, body = MonitorBoard), (status = 403, body = ErrorBody))
+    params(BoardQuery),
+    responses(
+        (status = 200, body = MonitorBoard),
+        (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    )
 )]
 async fn monitor_agents(
     State(state): State<AppState>,
     Supervisor(auth): Supervisor,
+    Query(query): Query<BoardQuery>,
 ) -> Result<axum::Json<MonitorBoard>> {
-    let cutoff = state.router.signals().cutoff(Utc::now());
+    let page = PageRequest {
+        page: query.page.unwrap_or(1),
+        page_size: query.page_size.unwrap_or(crate::directory::MAX_PAGE_SIZE),
+    };
+    let mut errors = FieldErrors::new();
+    page.validate(&mut errors);
+    let mut q = query.q;
+    crate::directory::validate::optional_text(&mut errors, "q", &mut q, 64);
+    let ids: Option<Vec<Uuid>> = match query.agent_ids.as_deref() {
+        None => None,
+        Some(list) => {
+            let ids: Vec<Option<Uuid>> = list
+                .split(',')
+                .filter(|id| !id.trim().is_empty())
+                .map(|id| Uuid::parse_str(id.trim()).ok())
+                .collect();
+            if ids.iter().any(Option::is_none) {
+                errors.add("agent_ids", "must be agent ids separated by commas");
+            } else if ids.len() > MAX_BOARD_IDS {
+                errors.add("agent_ids", format!("at most {MAX_BOARD_IDS} ids"));
+            }
+            Some(ids.into_iter().flatten().collect())
+        }
+    };
+    errors.into_result()?;
     let who = auth.visibility(&state).await?;
-    let mut board = presence::list(&state.db, auth.tenant, cutoff).await?;
-    if who != Visibility::All {
-        let ids: Vec<Uuid> = board.iter().map(|(id, _, _)| *id).collect();
-        let groups = agents::groups_of_many(&state.db, auth.tenant, &ids).await?;
-        board.retain(|(id, _, _)| {
-            who.sees_agent(*id, groups.get(id).map(Vec::as_slice).unwrap_or_default())
-        });
-    }
+    let within = match &who {
+        Visibility::All => None,
+        Visibility::Groups { agent, groups } => Some((*agent, groups.as_slice())),
+        Visibility::Own { agent, .. } => Some((*agent, &[][..])),
+    };
+    let filter = presence::BoardFilter {
+        q: q.as_deref(),
+        status: query.status,
+        skill_group: query.skill_group_id,
+        agents: ids.as_deref(),
+        within,
+    };
+    let cutoff = state.router.signals().cutoff(Utc::now());
+    let (board, total) = presence::board(&state.db, auth.tenant, cutoff, &filter, page).await?;
     let items = board
         .into_iter()
         .map(|(agent_id, name, p)| MonitoredAgent {
@@ -235,5 +305,10 @@ async fn monitor_agents(
             status: p.view(),
         })
         .collect();
-    Ok(axum::Json(MonitorBoard { items }))
+    Ok(axum::Json(MonitorBoard {
+        items,
+        total,
+        page: page.page,
+        page_size: page.page_size,
+    }))
 }

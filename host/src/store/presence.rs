@@ -21,6 +21,7 @@ use super::entity::{agent_connection, agent_event, tenant_routing};
 use super::write::stmt;
 use super::write::write;
 use super::{StoreError, TenantId};
+use crate::directory::PageRequest;
 use crate::routing::events::{self, EventKind};
 use crate::routing::status::{Chosen, Inputs, Shown, StatusView, TenantRouting, derive};
 
@@ -116,20 +117,26 @@ pub async fn load(
     let row = c
         .query_one_raw(stmt(
             b,
-            "SELECT p.agent_id, p.tenant_id, p.chosen, p.reason, p.shown, p.shown_since, \
-             p.active_sessions, p.acw_until, p.last_online_at, p.event_seq, a.max_concurrent_sessions, \
-             EXISTS (SELECT 1 FROM agent_connections c WHERE c.agent_id = p.agent_id AND c.seen_at > ?) AS online \
-             FROM agent_presence p JOIN agents a ON a.id = p.agent_id \
-             WHERE p.agent_id = ? AND p.tenant_id = ?",
+            &format!(
+                "SELECT {PRESENCE_COLUMNS} FROM agent_presence p JOIN agents a ON a.id = p.agent_id \
+                 WHERE p.agent_id = ? AND p.tenant_id = ?"
+            ),
             vec![cutoff.into(), agent.into(), tenant.0.into()],
         ))
         .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
+    row.map(|row| presence_of(&row)).transpose()
+}
+
+/// The columns [`presence_of`] reads, from `agent_presence p JOIN agents a`, with the
+/// oldest live heartbeat as the one parameter.
+const PRESENCE_COLUMNS: &str = "p.agent_id, p.tenant_id, p.chosen, p.reason, p.shown, p.shown_since, \
+     p.active_sessions, p.acw_until, p.last_online_at, p.event_seq, a.max_concurrent_sessions, \
+     EXISTS (SELECT 1 FROM agent_connections c WHERE c.agent_id = p.agent_id AND c.seen_at > ?) AS online";
+
+fn presence_of(row: &sea_orm::QueryResult) -> Result<Presence, StoreError> {
     let chosen: String = row.try_get("", "chosen")?;
     let shown: String = row.try_get("", "shown")?;
-    Ok(Some(Presence {
+    Ok(Presence {
         agent_id: row.try_get("", "agent_id")?,
         tenant_id: row.try_get("", "tenant_id")?,
         chosen: Chosen::parse(&chosen).unwrap_or(Chosen::NotReady),
@@ -142,7 +149,7 @@ pub async fn load(
         last_online_at: row.try_get("", "last_online_at")?,
         online: row.try_get("", "online")?,
         event_seq: row.try_get("", "event_seq")?,
-    }))
+    })
 }
 
 /// The agent's status, whether or not they ever connected.
@@ -677,27 +684,103 @@ pub async fn save_tenant_routing(
     Ok(())
 }
 
-/// Every agent of the tenant with a presence row, with their name, for monitoring.
-pub async fn list(
+/// Which agents a monitoring board lists, of the tenant's active agents who ever
+/// opened the workbench.
+#[derive(Debug, Default)]
+pub struct BoardFilter<'a> {
+    /// Text the name contains, any case.
+    pub q: Option<&'a str>,
+    /// Only agents shown in this status.
+    pub status: Option<Shown>,
+    /// Only members of this skill group.
+    pub skill_group: Option<Uuid>,
+    /// Only these agents.
+    pub agents: Option<&'a [Uuid]>,
+    /// A supervisor's reach: the members of these groups, and the supervisor.
+    pub within: Option<(Uuid, &'a [Uuid])>,
+}
+
+/// A page of the agents `filter` lets through, by name, with their presence, and how
+/// many there are in all: two statements, whatever the page's size.
+pub async fn board(
     db: &impl ConnectionTrait,
     tenant: TenantId,
     cutoff: DateTime<Utc>,
-) -> Result<Vec<(Uuid, String, Presence)>, StoreError> {
+    filter: &BoardFilter<'_>,
+    page: PageRequest,
+) -> Result<(Vec<(Uuid, String, Presence)>, u64), StoreError> {
     let b = db.get_database_backend();
+    let mut sql = String::from(
+        "FROM agent_presence p JOIN agents a ON a.id = p.agent_id \
+         WHERE p.tenant_id = ? AND a.tenant_id = ? AND a.active = TRUE",
+    );
+    let mut values: Vec<sea_orm::Value> = vec![tenant.0.into(), tenant.0.into()];
+    let placeholders = |n: usize| vec!["?"; n].join(", ");
+    if let Some(q) = filter.q {
+        sql.push_str(" AND LOWER(a.name) LIKE ? ESCAPE '\\'");
+        values.push(super::like_pattern(q).into());
+    }
+    if let Some(status) = filter.status {
+        sql.push_str(" AND p.shown = ?");
+        values.push(status.as_str().into());
+    }
+    if let Some(group) = filter.skill_group {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM agent_skill_groups m \
+             WHERE m.agent_id = a.id AND m.tenant_id = ? AND m.skill_group_id = ?)",
+        );
+        values.extend([tenant.0.into(), group.into()]);
+    }
+    if let Some(ids) = filter.agents {
+        if ids.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        sql.push_str(&format!(" AND a.id IN ({})", placeholders(ids.len())));
+        values.extend(ids.iter().map(|&id| sea_orm::Value::from(id)));
+    }
+    if let Some((me, groups)) = filter.within {
+        if groups.is_empty() {
+            sql.push_str(" AND a.id = ?");
+            values.push(me.into());
+        } else {
+            sql.push_str(&format!(
+                " AND (a.id = ? OR EXISTS (SELECT 1 FROM agent_skill_groups m \
+                 WHERE m.agent_id = a.id AND m.tenant_id = ? AND m.skill_group_id IN ({})))",
+                placeholders(groups.len())
+            ));
+            values.extend([me.into(), tenant.0.into()]);
+            values.extend(groups.iter().map(|&g| sea_orm::Value::from(g)));
+        }
+    }
+    let total = db
+        .query_one_raw(stmt(
+            b,
+            &format!("SELECT COUNT(*) AS n {sql}"),
+            values.clone(),
+        ))
+        .await?
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    let mut page_values: Vec<sea_orm::Value> = vec![cutoff.into()];
+    page_values.extend(values);
+    page_values.extend([
+        i64::try_from(page.page_size).unwrap_or(i64::MAX).into(),
+        i64::try_from(page.offset()).unwrap_or(i64::MAX).into(),
+    ]);
     let rows = db
         .query_all_raw(stmt(
             b,
-            "SELECT a.id, a.name FROM agents a WHERE a.tenant_id = ? AND a.active = TRUE ORDER BY a.name, a.id LIMIT 1000",
-            vec![tenant.0.into()],
+            &format!(
+                "SELECT {PRESENCE_COLUMNS}, a.name {sql} ORDER BY a.name, a.id LIMIT ? OFFSET ?"
+            ),
+            page_values,
         ))
         .await?;
     let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let id: Uuid = r.try_get("", "id")?;
-        let name: String = r.try_get("", "name")?;
-        if let Some(p) = load(db, tenant, id, cutoff).await? {
-            out.push((id, name, p));
-        }
+    for row in rows {
+        let presence = presence_of(&row)?;
+        out.push((presence.agent_id, row.try_get("", "name")?, presence));
     }
-    Ok(out)
+    Ok((out, u64::try_from(total).unwrap_or(0)))
 }

@@ -297,3 +297,125 @@ async fn time_in_each_status_is_counted_and_agents_are_monitored() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn the_monitor_board_pages_finds_and_filters_within_the_tenant() {
+    let app = spawn_app().await;
+    let (desk, agents) = desk_with(&app, auto(), 5, 2).await;
+    // Three online and free; two who only asked for their status (offline).
+    let _sockets = kefu_tests::agent_desk::online_and_free(&app, &agents[..3]).await;
+    for agent in &agents[3..] {
+        assert_eq!(agent.status(&app).await["status"], "offline");
+    }
+    // Another tenant's agents are never on this tenant's board.
+    let globex = app.tenant("globex").await;
+    let globex_admin = app.admin_token(&globex).await;
+    let created = app
+        .post(
+            "/api/v1/agents",
+            &globex_admin,
+            json!({"email": "agent0@globex.test", "name": "agent 0", "password": kefu_tests::PASSWORD}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let theirs = id_of(&created.body);
+    let their_token = app.token("globex", "agent0@globex.test").await;
+    let their_status = app.get("/api/v1/agent/status", &their_token).await;
+    assert_eq!(
+        their_status.status,
+        StatusCode::OK,
+        "{:?}",
+        their_status.body
+    );
+    let board = async |query: &str| {
+        let reply = app
+            .get(&format!("/api/v1/monitor/agents{query}"), &desk.admin)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{query}: {:?}", reply.body);
+        reply.body
+    };
+    let names = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let all = board("").await;
+    assert_eq!(all["total"], 5, "{all}");
+    assert_eq!(all["page_size"], 100);
+    assert_eq!(
+        names(&all),
+        ["agent 0", "agent 1", "agent 2", "agent 3", "agent 4"]
+    );
+    let first = board("?page_size=2").await;
+    assert_eq!(
+        (first["total"].as_u64(), first["page"].as_u64()),
+        (Some(5), Some(1))
+    );
+    assert_eq!(names(&first), ["agent 0", "agent 1"]);
+    let last = board("?page_size=2&page=3").await;
+    assert_eq!(names(&last), ["agent 4"]);
+    assert!(names(&board("?page_size=2&page=4").await).is_empty());
+
+    let free = board("?status=free").await;
+    assert_eq!(free["total"], 3, "{free}");
+    assert!(
+        free["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["status"] == "free" && a["online"] == true)
+    );
+    let offline = board("?status=offline").await;
+    assert_eq!(names(&offline), ["agent 3", "agent 4"]);
+    assert_eq!(names(&board("?q=NT%203").await), ["agent 3"]);
+    // `%` and `_` are letters here, not patterns.
+    assert_eq!(board("?q=%25").await["total"], 0);
+    let group = board(&format!("?skill_group_id={}", desk.group)).await;
+    assert_eq!(group["total"], 5);
+    let picked = board(&format!("?agent_ids={},{}", agents[4].id, agents[0].id)).await;
+    assert_eq!(names(&picked), ["agent 0", "agent 4"]);
+    let foreign = board(&format!("?agent_ids={theirs}")).await;
+    assert_eq!(foreign["total"], 0, "{foreign}");
+    let theirs_board = app.get("/api/v1/monitor/agents", &globex_admin).await;
+    assert_eq!(theirs_board.body["total"], 1, "{:?}", theirs_board.body);
+
+    for (query, field) in [
+        ("?page_size=101", "page_size"),
+        ("?page=0", "page"),
+        ("?agent_ids=nope", "agent_ids"),
+        ("?q=a%01b", "q"),
+    ] {
+        let reply = app
+            .get(&format!("/api/v1/monitor/agents{query}"), &desk.admin)
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}: {:?}",
+            reply.body
+        );
+        assert!(reply.field(field).is_some(), "{query}: {:?}", reply.body);
+    }
+    let many: Vec<String> = (0..101).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    let too_many = app
+        .get(
+            &format!("/api/v1/monitor/agents?agent_ids={}", many.join(",")),
+            &desk.admin,
+        )
+        .await;
+    assert_eq!(too_many.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(too_many.field("agent_ids").is_some(), "{:?}", too_many.body);
+    let bad_status = app
+        .get("/api/v1/monitor/agents?status=sleeping", &desk.admin)
+        .await;
+    assert_eq!(
+        bad_status.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        bad_status.body
+    );
+}

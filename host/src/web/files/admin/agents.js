@@ -31,10 +31,11 @@ export async function render(root, ctx) {
     Object.assign(filters, { q: q.value.trim(), role: role.value, active: active.value, skill_group_id: group.value, page });
     const params = new URLSearchParams({ page: String(page), page_size: "20" });
     for (const k of ["q", "role", "active", "skill_group_id"]) if (filters[k]) params.set(k, filters[k]);
-    const [answer, board] = await Promise.all([
-      ctx.api.get("/agents?" + params),
-      ctx.api.get("/monitor/agents").catch(() => ({ items: [] })),
-    ]);
+    const answer = await ctx.api.get("/agents?" + params);
+    const ids = answer.items.filter((a) => a.active).map((a) => a.id);
+    const board = ids.length
+      ? await ctx.api.get("/monitor/agents?" + new URLSearchParams({ agent_ids: ids.join(",") })).catch(() => ({ items: [] }))
+      : { items: [] };
     const live = new Map(board.items.map((s) => [s.agent_id, s]));
     fill(
       list,

@@ -1,13 +1,13 @@
 // Live monitor: what waits and who does what, now. The live figures come from
 // `/stats/live/stream` (server-sent events, read with fetch so that the request
 // carries the bearer token; reconnected with a growing pause when it drops), the
-// agents' statuses from `/monitor/agents` whenever the figures change. Waiting users
-// are listed longest wait first and long waits stand out; every agent shows how long
-// they have been in their status.
+// agents' statuses from `/monitor/agents` whenever the figures change, a page of 100 at
+// a time, found by name or status. Waiting users are listed longest wait first and long
+// waits stand out; every agent shows how long they have been in their status.
 
 import { h, fill } from "../shared/dom.js";
 import { t } from "../shared/i18n.js";
-import { duration, heading, table } from "./ui.js";
+import { duration, heading, input, pager, select, table } from "./ui.js";
 
 /** A wait this long (seconds) is marked as long. */
 const LONG_WAIT = 60;
@@ -23,23 +23,28 @@ export async function render(root, ctx) {
   const groups = h("div", { id: "live-groups" });
   const waiting = h("div", { id: "live-waiting" });
   const agents = h("div", { id: "live-agents" });
+  const find = input({ type: "search", name: "q", placeholder: t("live.findAgent"), "aria-label": t("live.findAgent") });
+  const only = select([["", t("live.anyStatus")], ...STATUSES.map((s) => [s, t("status." + s)])], "", { name: "status", "aria-label": t("live.status") });
+  const view = { q: "", status: "", page: 1 };
   const box = h("div", { class: "live" },
     heading(t("nav.live"), conn),
     totals,
     h("h2", { class: "section" }, t("live.groups")), groups,
     h("h2", { class: "section" }, t("live.waiting")), waiting,
-    h("h2", { class: "section" }, t("live.agents")), agents,
+    h("h2", { class: "section" }, t("live.agents")),
+    h("div", { class: "filters" }, find, only),
+    agents,
   );
   root.append(box);
 
   let figures = null;
-  let board = [];
+  let board = { items: [], total: 0, page: 1, page_size: 100 };
   let skew = 0;
   const abort = new AbortController();
 
   async function refreshSide() {
     const [b, queues] = await Promise.all([
-      ctx.api.get("/monitor/agents").catch(() => ({ items: board })),
+      ctx.api.get("/monitor/agents?" + boardQuery()).catch(() => board),
       Promise.all(
         (figures ? figures.skill_groups : [])
           .filter((g) => g.queued + g.offered > 0)
@@ -48,10 +53,30 @@ export async function render(root, ctx) {
             .catch(() => [])),
       ),
     ]);
-    board = b.items;
+    board = b;
     drawWaiting(queues.flat());
     drawAgents();
   }
+
+  function boardQuery() {
+    const params = new URLSearchParams({ page: String(view.page) });
+    if (view.q) params.set("q", view.q);
+    if (view.status) params.set("status", view.status);
+    return params;
+  }
+
+  /** Shows another page, or the first one after the filters changed. */
+  async function showBoard(page) {
+    Object.assign(view, { q: find.value.trim(), status: only.value, page });
+    board = await ctx.api.get("/monitor/agents?" + boardQuery()).catch(() => board);
+    drawAgents();
+  }
+  let typing = 0;
+  find.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => showBoard(1), 250);
+  });
+  only.addEventListener("change", () => showBoard(1));
 
   function drawTotals() {
     const o = figures.overall;
@@ -105,7 +130,8 @@ export async function render(root, ctx) {
   function drawAgents() {
     const now = Date.now() + skew;
     const order = (a) => STATUSES.indexOf(a.status);
-    const rows = [...board].sort((a, b) => order(a) - order(b) || a.name.localeCompare(b.name)).map((a) => ({ ...a, id: a.agent_id }));
+    const rows = [...board.items].sort((a, b) => order(a) - order(b) || a.name.localeCompare(b.name)).map((a) => ({ ...a, id: a.agent_id }));
+    const filtered = view.q || view.status;
     fill(agents, table(
       [
         [t("live.agent"), (a) => h("strong", {}, a.name)],
@@ -115,8 +141,8 @@ export async function render(root, ctx) {
         [t("live.load"), (a) => `${a.active_sessions} / ${a.max_concurrent_sessions}`],
       ],
       rows,
-      t("live.noAgents"),
-    ));
+      filtered ? t("live.noMatch") : t("live.noAgents"),
+    ), pager(board, (p) => showBoard(p).catch(() => {})));
   }
 
   function took(f) {
