@@ -392,12 +392,7 @@ async fn the_monitor_board_pages_finds_and_filters_within_the_tenant() {
         let reply = app
             .get(&format!("/api/v1/monitor/agents{query}"), &desk.admin)
             .await;
-        assert_eq!(
-            reply.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{query}: {:?}",
-            reply.body
-        );
+        assert_unprocessable(&reply, &json!(query));
         assert!(reply.field(field).is_some(), "{query}: {:?}", reply.body);
     }
     let many: Vec<String> = (0..101).map(|_| uuid::Uuid::now_v7().to_string()).collect();
@@ -407,15 +402,10 @@ async fn the_monitor_board_pages_finds_and_filters_within_the_tenant() {
             &desk.admin,
         )
         .await;
-    assert_eq!(too_many.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_unprocessable(&too_many, &json!("101 agent ids"));
     assert!(too_many.field("agent_ids").is_some(), "{:?}", too_many.body);
     let bad_status = app
         .get("/api/v1/monitor/agents?status=sleeping", &desk.admin)
         .await;
-    assert_eq!(
-        bad_status.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{:?}",
-        bad_status.body
-    );
+    assert_unprocessable(&bad_status, &json!("status=sleeping"));
 }

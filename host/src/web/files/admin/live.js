@@ -44,7 +44,7 @@ export async function render(root, ctx) {
 
   async function refreshSide() {
     const [b, queues] = await Promise.all([
-      ctx.api.get("/monitor/agents?" + boardQuery()).catch(() => board),
+      fetchBoard(),
       Promise.all(
         (figures ? figures.skill_groups : [])
           .filter((g) => g.queued + g.offered > 0)
@@ -58,17 +58,18 @@ export async function render(root, ctx) {
     drawAgents();
   }
 
-  function boardQuery() {
+  /** The page of the board `view` asks for; the one shown when the request fails. */
+  function fetchBoard() {
     const params = new URLSearchParams({ page: String(view.page) });
     if (view.q) params.set("q", view.q);
     if (view.status) params.set("status", view.status);
-    return params;
+    return ctx.api.get("/monitor/agents?" + params).catch(() => board);
   }
 
   /** Shows another page, or the first one after the filters changed. */
   async function showBoard(page) {
     Object.assign(view, { q: find.value.trim(), status: only.value, page });
-    board = await ctx.api.get("/monitor/agents?" + boardQuery()).catch(() => board);
+    board = await fetchBoard();
     drawAgents();
   }
   let typing = 0;
