@@ -23,6 +23,14 @@
 //!   start-up, the command line (including `kefu module …`);
 //! - `demo`: the demo tenant.
 
+/// Every binary linking kefu (the server, its tests and benchmarks) allocates with
+/// mimalloc: a message's turn makes many small, short-lived allocations (JSON, SQL,
+/// rows) on threads that hand them to one another. Against the C library's allocator,
+/// the ingress benchmark spends about a tenth less CPU on a message; the sockets
+/// benchmark holds about 15 % more resident memory (see the README).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod app;
 pub mod auth;
 pub mod cache;
