@@ -122,9 +122,10 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(2
 
 /// Copies SQLite's write-ahead log back into the database file every
 /// [`CHECKPOINT_EVERY`], from a connection of the pool. Left to the writer, that copy
-/// (and its fsync) happens inside a commit every thousand pages, and every writer
-/// queued behind it waits; a passive checkpoint takes no lock from writers. Does
-/// nothing on PostgreSQL.
+/// (and its fsync) would happen inside a commit, once the log reached the writing
+/// connection's `wal_autocheckpoint` (see `writer_conn`), and every writer queued
+/// behind it would wait; a passive checkpoint takes no lock from writers. Does nothing
+/// on PostgreSQL.
 pub async fn checkpoint_forever(db: DatabaseConnection) {
     if path_of(&db).is_none() {
         return;
