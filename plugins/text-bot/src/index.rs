@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::analyze::{Analyzer, Kind, Term, terms};
+use crate::ask::Asks;
 use crate::config::Faq;
 use crate::lang::Lang;
 use crate::rank::{idf, weight};
@@ -67,6 +68,8 @@ pub struct Index<'a> {
     pub(crate) entry_len: Vec<u16>,
     /// Per entry: the weight of its distinct terms.
     pub(crate) entry_mass: Vec<f32>,
+    /// Per FAQ: what its phrasings ask for, together (see `ask`).
+    pub(crate) faq_asks: Vec<u8>,
     /// Per entry: its normalised text, compared exactly and by character grams.
     #[serde(borrow)]
     pub(crate) entry_text: Strings<'a>,
@@ -97,12 +100,14 @@ impl Index<'static> {
         let mut entry_faq = Vec::new();
         let mut entry_text = Vec::new();
         let mut entry_terms: Vec<Vec<Term>> = Vec::new();
+        let mut faq_asks = vec![0u8; faqs.len()];
         for (i, faq) in versions.iter().enumerate() {
             for version in faq {
                 for phrase in std::iter::once(version.question)
                     .chain(version.alternatives.iter().map(String::as_str))
                 {
                     let text = plain.normalize(phrase);
+                    faq_asks[i] |= Asks::of(&text).0;
                     entry_terms.push(terms(&text));
                     entry_text.push(text);
                     entry_faq.push(u16::try_from(i).unwrap_or(u16::MAX));
@@ -217,6 +222,7 @@ impl Index<'static> {
             entry_faq,
             entry_len,
             entry_mass,
+            faq_asks,
             entry_text: Strings::new(entry_text),
             avg_len: avg_len.max(1.0),
             term_hashes: Cow::Owned(term_hashes),
@@ -265,6 +271,11 @@ impl<'a> Index<'a> {
             question: self.questions.get(version)?,
             answer: self.answers.get(version)?,
         })
+    }
+
+    /// What FAQ `faq`'s phrasings ask for.
+    pub fn asks(&self, faq: usize) -> Asks {
+        Asks(self.faq_asks.get(faq).copied().unwrap_or(0))
     }
 
     /// Whether FAQ `faq` has a version in `lang`.

@@ -132,8 +132,11 @@
 //! pairs. A word of the message the knowledge base lacks counts against the match by
 //! its rarity in general language — "了" nothing, "红烧肉" fully — and a FAQ that
 //! explains less than 30 % of the message has its confidence reduced in proportion: an
-//! off-topic message that shares one word with a FAQ is not answered. A message that
-//! is exactly a question or alternative is answered directly.
+//! off-topic message that shares one word with a FAQ is not answered. When the message
+//! asks for a time, a place, a reason, an amount or what to do (`ask.rs`: 多久, "where",
+//! 为什么, "how many", 怎么办), a FAQ whose phrasings ask for the same counts more than
+//! one of the same topic that asks for something else. A message that is exactly a
+//! question or alternative is answered directly.
 //!
 //! The weights and default thresholds were chosen on the tuning halves of the quality
 //! test sets (`tests/modules/data/`); the module tests report both halves.
@@ -154,6 +157,7 @@
 //! for the phrases.
 
 mod analyze;
+mod ask;
 mod checks;
 mod config;
 mod dict;

@@ -2,6 +2,7 @@
 //! re-ranked by a confidence in 0–1, and the decision it leads to.
 
 use crate::analyze::{Kind, Term, dice, grams, terms, u64_at};
+use crate::ask::Asks;
 use crate::index::{Index, POSTING_BYTES};
 use crate::lang::Lang;
 use crate::related::Relation;
@@ -54,6 +55,12 @@ pub struct Weights {
     /// near-synonym, and by a broader or narrower word.
     pub near: f32,
     pub broader: f32,
+    /// Factors of the confidence of a FAQ when the message asks for a time, a place, a
+    /// reason, an amount or what to do (see `ask`): when the FAQ's phrasings ask for
+    /// it too, when they ask for none of these, and when they ask for another.
+    pub ask_met: f32,
+    pub ask_none: f32,
+    pub ask_other: f32,
 }
 
 impl Weights {
@@ -76,6 +83,9 @@ impl Weights {
         latin_rarity: 0.75,
         near: 0.8,
         broader: 0.6,
+        ask_met: 1.2,
+        ask_none: 0.9,
+        ask_other: 0.8,
     };
 
     /// The weight of `term`, times its IDF.
@@ -162,8 +172,12 @@ impl Index<'_> {
     ///    of their character pairs, which rewards the same phrasing. A FAQ that explains
     ///    less than [`MIN_COVERAGE`] of the message has its confidence reduced in
     ///    proportion.
-    /// 4. A FAQ's confidence is its best entry's; one with no version in the user's
-    ///    language counts less when another has one.
+    /// 4. A FAQ's confidence is its best entry's. When the message asks for a time, a
+    ///    place, a reason, an amount or what to do (see `ask`), a FAQ whose phrasings
+    ///    ask for the same counts more, one whose phrasings ask for none of these a
+    ///    little less, and one whose phrasings ask for another less again.
+    /// 5. A FAQ with no version in the user's language counts less when another has
+    ///    one.
     pub fn rank(&self, message: &str, lang: Option<Lang>) -> Ranking {
         self.rank_with(message, lang, &Weights::DEFAULT)
     }
@@ -325,6 +339,20 @@ impl Index<'_> {
                 confidence *= faq_cov / w.min_coverage;
             }
             best.push((faq, confidence));
+        }
+        let asked = Asks::of(&text);
+        if !asked.is_empty() {
+            for (f, c) in &mut best {
+                let asks = self.asks(*f);
+                let factor = if asks.meets(asked) {
+                    w.ask_met
+                } else if asks.is_empty() {
+                    w.ask_none
+                } else {
+                    w.ask_other
+                };
+                *c = (*c * factor).min(1.0);
+            }
         }
         if let Some(lang) = lang
             && best.iter().any(|&(f, _)| self.speaks(f, lang))

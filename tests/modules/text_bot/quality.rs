@@ -286,15 +286,15 @@ async fn answer_quality_on_the_evaluation_sets() {
     // The travel set's held-out half, against the targets: the right language
     // always, no menu offering a FAQ twice, off-topic false answers <= 3 %, questions
     // that mention an agent kept >= 90 %, and every request transferred. Top-1 is below
-    // the 85 % (77.9 %, 127/163, when this was written; 74.8 % before the
-    // built-in thesaurus of related words, 68.1 % before answers counted more, the
-    // everyday customer-service synonyms, irregular English forms, closed compounds and
-    // colloquial Chinese): the floor catches a regression, or a retuning that only fits
-    // the tuning half.
+    // the 85 % (78.5 %, 128/163, when this was written; 77.9 % before what a
+    // question asks for counted, 74.8 % before the built-in thesaurus of related words,
+    // 68.1 % before answers counted more, the everyday customer-service synonyms,
+    // irregular English forms, closed compounds and colloquial Chinese): the floor
+    // catches a regression, or a retuning that only fits the tuning half.
     let held_out = &results[1][1];
     assert!(
-        held_out.top1() >= 77.0,
-        "top-1 {:.1}% < 77%",
+        held_out.top1() >= 78.0,
+        "top-1 {:.1}% < 78%",
         held_out.top1()
     );
     assert_eq!(
@@ -309,7 +309,8 @@ async fn answer_quality_on_the_evaluation_sets() {
     assert!(percent(held_out.mentions_kept, held_out.mentions) >= 90.0);
     assert_eq!(held_out.requests_transferred, held_out.requests);
     // The shop set, with the same floors: 88.4 % top-1 (191/216) and 4 % off-topic false
-    // answers (2/50) on the whole, 84.4 % (81/96) on its held-out half, when written.
+    // answers (2/50) on the whole, 84.4 % (81/96) on its held-out half, when written;
+    // 86.5 % (83/96) on the held-out half once what a question asks for counted.
     let (tune, held) = (&results[0][0], &results[0][1]);
     let top1 = percent(tune.hits + held.hits, tune.questions + held.questions);
     assert!(top1 >= 88.0, "shop set top-1 {top1:.1}% < 88%");
@@ -320,7 +321,7 @@ async fn answer_quality_on_the_evaluation_sets() {
         ) <= 5.0
     );
     assert!(
-        held.top1() >= 84.0,
+        held.top1() >= 85.0,
         "shop set held-out top-1 {:.1}%",
         held.top1()
     );

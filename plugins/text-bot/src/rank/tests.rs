@@ -139,3 +139,44 @@ fn decides_answer_suggestion_or_miss() {
     };
     assert_eq!(exact.decide(&t), Decision::Answer(0));
 }
+
+#[test]
+fn what_a_question_asks_for_tells_faqs_of_one_topic_apart() {
+    let kb = vec![
+        faq(
+            "payment",
+            "支持哪些付款方式？",
+            &["能用支付宝吗", "Can I pay by card?"],
+        ),
+        faq(
+            "refund-time",
+            "退款多久到账？",
+            &["How long does a refund take?"],
+        ),
+        faq("lost", "行李丢了怎么办？", &["My luggage is lost"]),
+        faq(
+            "allowance",
+            "可以托运多少行李？",
+            &["How much luggage can I check in?"],
+        ),
+    ];
+    let index = Index::build(&kb, &[]);
+    let blind = Weights {
+        ask_met: 1.0,
+        ask_none: 1.0,
+        ask_other: 1.0,
+        ..Weights::DEFAULT
+    };
+    let top = |message: &str, w: &Weights| {
+        let (faq, _) = index.rank_with(message, None, w).candidates[0];
+        index.faq(faq, None).unwrap().id.to_string()
+    };
+    for (message, want) in [
+        ("钱退到支付宝要多久", "refund-time"),
+        ("能带几个箱子", "allowance"),
+    ] {
+        assert_eq!(top(message, &Weights::DEFAULT), want, "{message}");
+        // The words alone lead elsewhere: the question's kind is what decides.
+        assert_ne!(top(message, &blind), want, "{message}");
+    }
+}
