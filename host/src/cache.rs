@@ -2,7 +2,8 @@
 //! channel's keys, a flow's published revision, a module's installation, a skill
 //! group's settings) and a busy queue's best members. Each copy is used for at most
 //! its freshness (a second), so a change made on another node shows here within that;
-//! the node that makes a change drops its copies at once.
+//! the node that makes a change drops its copies at once. The sessions a node's turns
+//! left are kept longer (see `sessions::service`): their version tells a stale copy.
 
 use std::collections::HashMap;
 use std::hash::Hash;

@@ -415,6 +415,51 @@ async fn concurrent_messages_of_one_session_are_all_applied_one_after_the_other(
 }
 
 #[tokio::test]
+async fn a_user_s_messages_through_two_nodes_each_continue_from_the_other_s_turn() {
+    let a = spawn_app().await;
+    if !a.database.postgres {
+        // Two servers on one SQLite file is not a supported deployment.
+        return;
+    }
+    let b = a.sibling().await;
+    let shop = shop(&a, None, 600, 1800).await;
+    say(&a, "user_n", 1, "你好").await;
+    say(&b, "user_n", 2, "1").await;
+    // Each node keeps the session its turn left; the other node's turn makes that copy
+    // stale, and the next turn here must start from the stored session.
+    for i in 0..6u32 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        say(node, "user_n", 10 + i, "怎么退款").await;
+    }
+    say(&a, "user_n", 20, "再见").await;
+    // Ended on a: b's copy is of a session that is over, so this opens a new one.
+    say(&b, "user_n", 21, "你好").await;
+    let list = sessions(&a, &shop, "user_n").await;
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list[0]["status"], "in_flow");
+    assert_eq!(list[1]["status"], "ended");
+    let ended = transcript(&a, &shop, list[1]["id"].as_str().unwrap()).await;
+    let inbound = ended.iter().filter(|m| m["direction"] == "in").count();
+    assert_eq!(
+        inbound, 9,
+        "every message stored once, in the session it was for"
+    );
+    let answers = ended
+        .iter()
+        .filter(|m| m["text"] == "在订单页点击申请退款即可。")
+        .count();
+    assert_eq!(answers, 6, "each question answered once");
+    assert_eq!(ended.last().unwrap()["text"], "再见！");
+    let seqs: Vec<u64> = ended.iter().map(|m| m["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, (1..=ended.len() as u64).collect::<Vec<_>>());
+    assert_eq!(list[1]["message_count"], ended.len());
+    let opened = transcript(&b, &shop, list[0]["id"].as_str().unwrap()).await;
+    assert_eq!(opened[0]["text"], "你好");
+    assert_eq!(opened[1]["text"], "您好，欢迎光临！");
+    b.stop().await;
+}
+
+#[tokio::test]
 async fn a_restart_loses_nothing_and_a_pending_wait_still_times_out() {
     let app = spawn_app().await;
     let shop = shop(&app, None, 2, 1800).await;

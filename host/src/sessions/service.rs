@@ -127,6 +127,12 @@ pub struct Sessions {
     live: Fresh<(Uuid, Uuid), Option<Arc<Revision>>>,
     /// Each tenant's time zone, which flow steps are given.
     pub(super) time_zones: Fresh<Uuid, String>,
+    /// The active sessions this node's turns left, by active key: a user's next
+    /// message starts from the copy instead of reading the session again. A copy that
+    /// is no longer the stored session costs a redo, never a wrong write: every change
+    /// of a session moves its version, and a turn writes only over the version it
+    /// started from (see `store::sessions::write_turn`).
+    pub(super) active: Fresh<String, Session>,
     /// Live events of each user's sessions, by channel and user (the web chat).
     events: Feeds<(Uuid, String), SessionEvent>,
     pub(super) outbox: Arc<Notify>,
@@ -141,6 +147,11 @@ impl std::fmt::Debug for Sessions {
 
 /// How often a turn is redone when the session changed meanwhile.
 pub(super) const MAX_ATTEMPTS: u32 = 8;
+
+/// How long a turn's session is kept for the user's next message. Another node's
+/// change makes the copy stale (the next turn is then redone from the stored
+/// session), so the copy is dropped after a while even when nothing here changed it.
+const ACTIVE_FRESH: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Sessions {
     pub fn new(
@@ -158,6 +169,7 @@ impl Sessions {
             revisions: StdMutex::default(),
             live: Fresh::default(),
             time_zones: Fresh::default(),
+            active: Fresh::new(ACTIVE_FRESH),
             events: Feeds::new(64),
             outbox: Arc::new(Notify::new()),
         }
@@ -238,7 +250,15 @@ impl Sessions {
     ) -> Result<Delivered, SessionError> {
         let now = Utc::now();
         let tenant = TenantId(channel.tenant_id);
-        let existing = store::find_active(&self.db, channel.id, &user.id).await?;
+        // Opening the chat only looks: it must see the stored session.
+        let kept = match inbound {
+            Inbound::Opened => None,
+            _ => self.active.get(&store::active_key(channel.id, &user.id)),
+        };
+        let existing = match kept {
+            Some(session) => Some(session),
+            None => store::find_active(&self.db, channel.id, &user.id).await?,
+        };
         let mut messages = Vec::new();
         let (mut session, is_new, trigger) = match (existing, inbound) {
             (Some(s), Inbound::Opened) => {

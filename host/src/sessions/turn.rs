@@ -174,9 +174,16 @@ impl Sessions {
                 crate::metrics::routed(&routed);
                 routed
             }
-            Err(CommitError::Raced) => return Err(SessionError::Raced),
+            Err(CommitError::Raced) => {
+                self.forget_active(&session);
+                return Err(SessionError::Raced);
+            }
+            // Nothing was written: a kept copy is still the stored session.
             Err(CommitError::Duplicate) => return Err(SessionError::Duplicate),
-            Err(CommitError::Store(e)) => return Err(e.into()),
+            Err(CommitError::Store(e)) => {
+                self.forget_active(&session);
+                return Err(e.into());
+            }
         };
         session.version += 1;
         // Routed in the same transaction: this session (now with an agent) or the
@@ -186,8 +193,10 @@ impl Sessions {
                 session = r;
             } else {
                 self.publish_status(&r);
+                self.keep_active(&r);
             }
         }
+        self.keep_active(&session);
         if !deliveries.is_empty() {
             self.outbox.notify_one();
         }
@@ -229,6 +238,25 @@ impl Sessions {
             messages: stored,
             duplicate: false,
         })
+    }
+
+    /// Keeps `session`, as just stored, for its user's next message (an ended one is
+    /// no longer the user's active session).
+    fn keep_active(&self, session: &Session) {
+        let key = crate::store::sessions::active_key(session.channel_id, &session.user_id);
+        if session.status == Status::Ended {
+            self.active.forget(&key);
+        } else {
+            self.active.put(key, session.clone());
+        }
+    }
+
+    /// Drops the kept copy of `session`'s user's active session.
+    fn forget_active(&self, session: &Session) {
+        self.active.forget(&crate::store::sessions::active_key(
+            session.channel_id,
+            &session.user_id,
+        ));
     }
 }
 
