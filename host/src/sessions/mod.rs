@@ -5,7 +5,8 @@
 //! transcript. Runs the flow through `flow::engine`; must not speak HTTP or IM.
 //!
 //! - `service`: the service each node runs: input under each user's lock, sessions
-//!   opened, the live flow revision, events for the web chat;
+//!   opened, the live flow revision, the session each user's last turn here left,
+//!   events for the web chat;
 //! - `turn`: one turn run and applied to the session;
 //! - `commit`: a turn written in one transaction with what it means for agents (the
 //!   session routed when it joins a queue, the slot it leaves freed);
