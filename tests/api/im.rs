@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::SinkExt;
 use kefu_tests::fake_im::{FakeIm, admin_query};
 use kefu_tests::webchat::{self, frame_where, next_frame};
-use kefu_tests::{TestApp, spawn_app, spawn_app_with};
+use kefu_tests::{TestApp, spawn_app, spawn_app_with, spawn_two_nodes};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as Ws;
 
@@ -175,6 +175,16 @@ async fn transcript(app: &TestApp, shop: &Shop, session: &str) -> Vec<Value> {
         .await;
     assert_eq!(t.status, 200, "{:?}", t.body);
     t.body.as_array().unwrap().clone()
+}
+
+/// The transcript is numbered 1, 2, 3… without a gap, and the session counts it all.
+fn assert_gapless(session: &Value, messages: &[Value]) {
+    let seqs: Vec<u64> = messages
+        .iter()
+        .map(|m| m["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=messages.len() as u64).collect::<Vec<_>>());
+    assert_eq!(session["message_count"], messages.len());
 }
 
 /// Waits until the user's newest session satisfies `done`.
@@ -406,22 +416,14 @@ async fn concurrent_messages_of_one_session_are_all_applied_one_after_the_other(
         .count();
     assert_eq!(answers, 12, "each message had its own turn");
     assert_eq!(list[0]["status"], "in_flow");
-    let seqs: Vec<u64> = messages
-        .iter()
-        .map(|m| m["seq"].as_u64().unwrap())
-        .collect();
-    assert_eq!(seqs, (1..=messages.len() as u64).collect::<Vec<_>>());
-    assert_eq!(list[0]["message_count"], messages.len());
+    assert_gapless(&list[0], &messages);
 }
 
 #[tokio::test]
 async fn a_user_s_messages_through_two_nodes_each_continue_from_the_other_s_turn() {
-    let a = spawn_app().await;
-    if !a.database.postgres {
-        // Two servers on one SQLite file is not a supported deployment.
+    let Some((a, b)) = spawn_two_nodes().await else {
         return;
-    }
-    let b = a.sibling().await;
+    };
     let shop = shop(&a, None, 600, 1800).await;
     say(&a, "user_n", 1, "你好").await;
     say(&b, "user_n", 2, "1").await;
@@ -450,9 +452,7 @@ async fn a_user_s_messages_through_two_nodes_each_continue_from_the_other_s_turn
         .count();
     assert_eq!(answers, 6, "each question answered once");
     assert_eq!(ended.last().unwrap()["text"], "再见！");
-    let seqs: Vec<u64> = ended.iter().map(|m| m["seq"].as_u64().unwrap()).collect();
-    assert_eq!(seqs, (1..=ended.len() as u64).collect::<Vec<_>>());
-    assert_eq!(list[1]["message_count"], ended.len());
+    assert_gapless(&list[1], &ended);
     let opened = transcript(&b, &shop, list[0]["id"].as_str().unwrap()).await;
     assert_eq!(opened[0]["text"], "你好");
     assert_eq!(opened[1]["text"], "您好，欢迎光临！");

@@ -53,6 +53,18 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// Boots two servers on one fresh database, as two nodes of one deployment: on
+/// PostgreSQL only (`None` on SQLite, where two servers on one file is not a supported
+/// deployment).
+pub async fn spawn_two_nodes() -> Option<(TestApp, TestApp)> {
+    let a = spawn_app().await;
+    if !a.database.postgres {
+        return None;
+    }
+    let b = a.sibling().await;
+    Some((a, b))
+}
+
 /// Boots kefu after `configure` has adjusted the configuration.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let database = fresh_database().await;

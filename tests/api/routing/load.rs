@@ -12,7 +12,7 @@ use kefu_tests::agent_desk::{
     Desk, WAIT, by_agent, event_session, eventually, id_of, is_event, online_and_free, say,
     transfer_channel,
 };
-use kefu_tests::spawn_app;
+use kefu_tests::{spawn_app, spawn_two_nodes};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -306,12 +306,9 @@ async fn status_changes_racing_with_arrivals_never_overfill_or_feed_an_unavailab
 
 #[tokio::test]
 async fn two_nodes_on_one_database_share_agents_queues_and_events() {
-    let a = spawn_app().await;
-    if !a.database.postgres {
-        // Two servers on one SQLite file is not a supported deployment.
+    let Some((a, b)) = spawn_two_nodes().await else {
         return;
-    }
-    let b = a.sibling().await;
+    };
     let nodes = [&a, &b];
     let (desk, agents) = desk_with(&a, auto(), 10, 2).await;
     let mut sockets = Vec::new();
