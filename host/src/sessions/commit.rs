@@ -85,7 +85,6 @@ pub(super) async fn commit(
                 let first_seq = store::write_turn(txn, &w).await?;
                 let now = Utc::now();
                 let routed = agent_side(txn, &w, &turn, first_seq, now, &mut effects).await?;
-                store::queue_deliveries(txn, w.session, w.deliveries, now).await?;
                 Ok((routed, effects))
             })
         }),

@@ -7,30 +7,55 @@
 //! that neither can disagree with the change or outlive a rolled-back one.
 
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, QueryResult, Value};
+use sea_orm::{ConnectionTrait, DatabaseBackend, QueryResult, Statement, Value};
 use uuid::Uuid;
 
 use super::session_rows::visible_to;
-use super::write::stmt;
+use super::write::{Batch, stmt};
 use super::{StoreError, TenantId, webhooks};
 use crate::records::{Change, Stored, ms};
 use crate::sessions::{Status, Visibility};
 
 /// Brings the leg's record up to date with `change` and queues its webhook events.
 pub async fn track(c: &impl ConnectionTrait, change: &Change<'_>) -> Result<(), StoreError> {
-    upsert(c, change).await?;
+    let mut batch = Batch::new(c.get_database_backend());
+    let events_later = track_in(&mut batch, change);
+    batch.run(c).await?;
+    if events_later {
+        queue_final_events(c, change).await?;
+    }
+    Ok(())
+}
+
+/// Adds [`track`]'s statements to `batch`, for a caller that sends them with its own.
+/// Answers `true` when the change ends the leg: its events carry the final record,
+/// which is read once the batch has run, so call [`queue_final_events`] then.
+pub(crate) fn track_in(batch: &mut Batch, change: &Change<'_>) -> bool {
+    batch.push(upsert(batch.backend(), change));
+    if change.ended_now() {
+        return true;
+    }
+    let events = crate::webhooks::events::of_change(change, None);
+    if let Some(enqueue) =
+        webhooks::enqueue_statement(batch.backend(), TenantId(change.session.tenant_id), &events)
+    {
+        batch.push(enqueue);
+    }
+    false
+}
+
+/// Queues the webhook events of a change that ended the leg, with its final record
+/// (read here, after the record's upsert).
+pub(crate) async fn queue_final_events(
+    c: &impl ConnectionTrait,
+    change: &Change<'_>,
+) -> Result<(), StoreError> {
     let s = change.session;
     let tenant = TenantId(s.tenant_id);
-    let record = if change.ended_now() {
-        // A failed read inside the transaction must fail it: PostgreSQL would refuse
-        // every later statement of it anyway.
-        Some(crate::records::Record::from(
-            &get(c, tenant, s.id, &Visibility::All).await?,
-        ))
-    } else {
-        None
-    };
-    let events = crate::webhooks::events::of_change(change, record.as_ref());
+    // A failed read inside the transaction must fail it: PostgreSQL would refuse every
+    // later statement of it anyway.
+    let record = crate::records::Record::from(&get(c, tenant, s.id, &Visibility::All).await?);
+    let events = crate::webhooks::events::of_change(change, Some(&record));
     webhooks::enqueue(c, tenant, &events).await
 }
 
@@ -54,7 +79,7 @@ pub async fn track_routing(
 /// The record's new state: times that happen once keep their first value, counts add
 /// up, the rest follows the leg. A record already rolled up into the statistics is
 /// final and left alone.
-async fn upsert(c: &impl ConnectionTrait, change: &Change<'_>) -> Result<(), StoreError> {
+fn upsert(backend: DatabaseBackend, change: &Change<'_>) -> Statement {
     let s = change.session;
     let accepted = change
         .accepted_now()
@@ -124,9 +149,7 @@ async fn upsert(c: &impl ConnectionTrait, change: &Change<'_>) -> Result<(), Sto
         reply.into(),
         reply.is_some().into(),
     ];
-    c.execute_raw(stmt(c.get_database_backend(), UPSERT, values))
-        .await?;
-    Ok(())
+    stmt(backend, UPSERT, values)
 }
 
 const UPSERT: &str = "INSERT INTO session_records (id, tenant_id, conversation_id, channel_id, source, \

@@ -3,14 +3,14 @@
 //!
 //! A turn of a session is written in one transaction (`sessions::commit` holds it):
 //! [`write_turn`] writes the session's new state (checked against the version it was
-//! read at, so that two nodes never both apply a turn), its new messages, its record
-//! and the IM receipt that makes a retried request answer the same, and
-//! [`queue_deliveries`] the outbox rows of replies to deliver.
+//! read at, so that two nodes never both apply a turn), its new messages, its record,
+//! the IM receipt that makes a retried request answer the same and the outbox rows of
+//! replies to deliver, sent to the database together.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Order,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -19,7 +19,7 @@ pub use super::session_rows::active_key;
 use super::session_rows::{
     all_sessions, corrupt, first_session, session_model, to_session, visible_to,
 };
-use super::write::write;
+use super::write::{Batch, write};
 use super::{StoreError, TenantId, unique_violation};
 use crate::directory::{Page, PageRequest};
 use crate::sessions::{Direction, Element, Message, Sender, Session, Status, Visibility};
@@ -354,81 +354,69 @@ impl From<sea_orm::DbErr> for CommitError {
 }
 
 /// Writes a turn's rows in the caller's write transaction, checked against the
-/// session's version: its IM receipt, the session (stored at `session.version + 1`),
-/// its messages and its record. Answers the sequence number of its first message.
+/// session's version: the session (stored at `session.version + 1`), the IM receipt
+/// that makes a retried request answer the same, its messages, its record and
+/// webhook events, and the outbox rows of its replies to deliver. They go to the
+/// database as one batch (one call on SQLite); on an error the caller's transaction
+/// must be undone. Answers the sequence number of its first message.
 pub async fn write_turn(txn: &DatabaseTransaction, w: &TurnWrite<'_>) -> Result<i32, CommitError> {
-    if let Some((key, response)) = w.receipt {
-        let inserted = im_receipt::Entity::insert(im_receipt::ActiveModel {
+    let mut batch = Batch::new(txn.get_database_backend());
+    let next_version = w.session.version + 1;
+    // Written only over the version the turn started from, or (a new session) only
+    // when no other active session of the user took its place: no row means another
+    // turn got there first.
+    let session = if w.is_new {
+        let mut insert =
+            session::Entity::insert(session_model(w.session, next_version)).build(batch.backend());
+        insert.sql.push_str(" ON CONFLICT DO NOTHING");
+        batch.push_returning(insert)
+    } else {
+        let mut model = session_model(w.session, next_version);
+        model.id = sea_orm::ActiveValue::NotSet;
+        model.tenant_id = sea_orm::ActiveValue::NotSet;
+        model.created_at = sea_orm::ActiveValue::NotSet;
+        batch.push_returning(
+            session::Entity::update_many()
+                .set(model)
+                .filter(session::Column::Id.eq(w.session.id))
+                .filter(session::Column::Version.eq(w.session.version))
+                .build(batch.backend()),
+        )
+    };
+    // No row: the request was answered already.
+    let receipt = w.receipt.map(|(key, response)| {
+        let mut insert = im_receipt::Entity::insert(im_receipt::ActiveModel {
             id: Set(Uuid::now_v7()),
             channel_id: Set(w.session.channel_id),
             message_key: Set(key.to_owned()),
             response: Set(response.to_owned()),
             created_at: Set(Utc::now()),
         })
-        .exec_without_returning(txn)
-        .await;
-        if let Err(e) = inserted {
-            return Err(if unique_violation(&e).is_some() {
-                CommitError::Duplicate
-            } else {
-                e.into()
-            });
-        }
-    }
-    let next_version = w.session.version + 1;
-    if w.is_new {
-        let inserted = session::Entity::insert(session_model(w.session, next_version))
-            .exec_without_returning(txn)
-            .await;
-        if let Err(e) = inserted {
-            return Err(if unique_violation(&e).is_some() {
-                CommitError::Raced
-            } else {
-                e.into()
-            });
-        }
-    } else {
-        let mut model = session_model(w.session, next_version);
-        model.id = sea_orm::ActiveValue::NotSet;
-        model.tenant_id = sea_orm::ActiveValue::NotSet;
-        model.created_at = sea_orm::ActiveValue::NotSet;
-        let updated = session::Entity::update_many()
-            .set(model)
-            .filter(session::Column::Id.eq(w.session.id))
-            .filter(session::Column::Version.eq(w.session.version))
-            .exec(txn)
-            .await;
-        match updated {
-            Ok(r) if r.rows_affected == 1 => {}
-            Ok(_) => return Err(CommitError::Raced),
-            Err(e) if unique_violation(&e).is_some() => return Err(CommitError::Raced),
-            Err(e) => return Err(e.into()),
-        }
-    }
+        .build(batch.backend());
+        insert.sql.push_str(" ON CONFLICT DO NOTHING");
+        batch.push_returning(insert)
+    });
     let first_seq = w.session.message_count as i32 - w.messages.len() as i32 + 1;
-    // Each kind of row in one statement: inside the write turn, every statement
-    // counts.
-    let messages = w
-        .messages
-        .iter()
-        .enumerate()
-        .map(|(i, m)| session_message::ActiveModel {
-            id: Set(m.id),
-            tenant_id: Set(w.session.tenant_id),
-            session_id: Set(w.session.id),
-            seq: Set(first_seq + i as i32),
-            direction: Set(direction_str(m.direction).to_owned()),
-            sender: Set(sender_str(m.sender).to_owned()),
-            sender_name: Set(m.sender_name.clone()),
-            client_id: Set(m.client_id.clone()),
-            elements: Set(serde_json::to_string(&m.elements).unwrap_or_default()),
-            text: Set(m.text()),
-            created_at: Set(m.at),
-        });
+    // Each kind of row in one statement.
     if !w.messages.is_empty() {
-        session_message::Entity::insert_many(messages)
-            .exec_without_returning(txn)
-            .await?;
+        let messages = w
+            .messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| session_message::ActiveModel {
+                id: Set(m.id),
+                tenant_id: Set(w.session.tenant_id),
+                session_id: Set(w.session.id),
+                seq: Set(first_seq + i as i32),
+                direction: Set(direction_str(m.direction).to_owned()),
+                sender: Set(sender_str(m.sender).to_owned()),
+                sender_name: Set(m.sender_name.clone()),
+                client_id: Set(m.client_id.clone()),
+                elements: Set(serde_json::to_string(&m.elements).unwrap_or_default()),
+                text: Set(m.text()),
+                created_at: Set(m.at),
+            });
+        batch.push(session_message::Entity::insert_many(messages).build(batch.backend()));
     }
     let stored: Vec<Message> = w
         .messages
@@ -437,50 +425,61 @@ pub async fn write_turn(txn: &DatabaseTransaction, w: &TurnWrite<'_>) -> Result<
         .map(|(i, m)| m.stored(w.session.id, (first_seq + i as i32).max(0) as u32))
         .collect();
     // Before routing: a leg routed here is tracked again, as routing leaves it.
-    super::records::track(
-        txn,
-        &crate::records::Change {
-            session: w.session,
-            before: (!w.is_new).then_some(w.before),
-            messages: stored,
-            at: w.session.updated_at,
-            transfer: None,
-        },
-    )
-    .await?;
+    let change = crate::records::Change {
+        session: w.session,
+        before: (!w.is_new).then_some(w.before),
+        messages: stored,
+        at: w.session.updated_at,
+        transfer: None,
+    };
+    let events_later = super::records::track_in(&mut batch, &change);
+    if let Some(outbox) = deliveries_statement(batch.backend(), w.session, w.deliveries) {
+        batch.push(outbox);
+    }
+    let rows = match batch.run(txn).await {
+        Ok(rows) => rows,
+        // A row another turn wrote at the same place: the session's next active
+        // session, or its next message.
+        Err(e) if unique_violation(&e).is_some() => return Err(CommitError::Raced),
+        Err(e) => return Err(e.into()),
+    };
+    if rows[session] == 0 {
+        return Err(CommitError::Raced);
+    }
+    if receipt.is_some_and(|r| rows[r] == 0) {
+        return Err(CommitError::Duplicate);
+    }
+    if events_later {
+        super::records::queue_final_events(txn, &change).await?;
+    }
     Ok(first_seq)
 }
 
-/// Queues a turn's replies for delivery to IM, in the caller's transaction.
-pub async fn queue_deliveries(
-    txn: &DatabaseTransaction,
+/// The outbox rows of a turn's replies to deliver to IM; `None` without replies.
+fn deliveries_statement(
+    backend: DatabaseBackend,
     session: &Session,
     deliveries: &[NewDelivery],
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let rows: Vec<im_outbox::ActiveModel> = deliveries
-        .iter()
-        .map(|d| im_outbox::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tenant_id: Set(session.tenant_id),
-            channel_id: Set(session.channel_id),
-            session_id: Set(session.id),
-            message_id: Set(d.message_id),
-            to_account: Set(d.to_account.clone()),
-            msg_random: Set(i64::from(d.msg_random)),
-            body: Set(serde_json::to_string(&d.elements).unwrap_or_default()),
-            status: Set("pending".into()),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
-            last_error: Set(None),
-            created_at: Set(now),
-            sent_at: Set(None),
-        })
-        .collect();
-    if !rows.is_empty() {
-        im_outbox::Entity::insert_many(rows)
-            .exec_without_returning(txn)
-            .await?;
+) -> Option<Statement> {
+    if deliveries.is_empty() {
+        return None;
     }
-    Ok(())
+    let now = Utc::now();
+    let rows = deliveries.iter().map(|d| im_outbox::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(session.tenant_id),
+        channel_id: Set(session.channel_id),
+        session_id: Set(session.id),
+        message_id: Set(d.message_id),
+        to_account: Set(d.to_account.clone()),
+        msg_random: Set(i64::from(d.msg_random)),
+        body: Set(serde_json::to_string(&d.elements).unwrap_or_default()),
+        status: Set("pending".into()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        last_error: Set(None),
+        created_at: Set(now),
+        sent_at: Set(None),
+    });
+    Some(im_outbox::Entity::insert_many(rows).build(backend))
 }

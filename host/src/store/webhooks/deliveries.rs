@@ -4,7 +4,7 @@
 //! the worker's, in `leases.rs`.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement, Value};
 use uuid::Uuid;
 
 use crate::store::write::{begin_write, stmt, write};
@@ -18,8 +18,21 @@ pub async fn enqueue(
     tenant: TenantId,
     events: &[Event],
 ) -> Result<(), StoreError> {
+    if let Some(statement) = enqueue_statement(c.get_database_backend(), tenant, events) {
+        c.execute_raw(statement).await?;
+    }
+    Ok(())
+}
+
+/// [`enqueue`]'s statement, for a caller that sends it with others; `None` without
+/// events.
+pub(crate) fn enqueue_statement(
+    backend: DatabaseBackend,
+    tenant: TenantId,
+    events: &[Event],
+) -> Option<Statement> {
     if events.is_empty() {
-        return Ok(());
+        return None;
     }
     let now = Utc::now();
     let rows = vec!["(?, ?, ?, ?)"; events.len()].join(", ");
@@ -39,9 +52,7 @@ pub async fn enqueue(
          FROM webhook_endpoints e JOIN ev ON (e.event_types = '*' OR e.event_types LIKE ev.pattern ESCAPE '\\') \
          WHERE e.tenant_id = ? AND e.enabled = TRUE"
     );
-    c.execute_raw(stmt(c.get_database_backend(), &sql, values))
-        .await?;
-    Ok(())
+    Some(stmt(backend, &sql, values))
 }
 
 /// Puts `event` in one endpoint's outbox (a test ping), enabled or not.

@@ -16,6 +16,7 @@ mod deliveries;
 mod endpoints;
 mod leases;
 
+pub(crate) use deliveries::enqueue_statement;
 pub use deliveries::{deliveries, enqueue, enqueue_to, pending_count, purge, redeliver};
 pub use endpoints::{
     EndpointChange, NewEndpoint, StoredEndpoint, create, delete, get, list, ready_endpoints,
