@@ -511,6 +511,44 @@ async fn replies_are_retried_until_im_is_back_and_delivered_once() {
     let _ = shop;
 }
 
+#[tokio::test]
+async fn a_slow_answer_from_im_to_one_user_holds_up_nobody_else() {
+    let app = spawn_app().await;
+    let im = FakeIm::start(SDKAPPID, SECRET, "administrator").await;
+    let shop = shop(&app, Some(&im), 600, 1800).await;
+    im.hold("user_slow");
+    say(&app, "user_slow", 1, "你好").await;
+    for _ in 0..100 {
+        if im.waiting() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(im.waiting(), 1, "the first reply to user_slow reached IM");
+    say(&app, "user_quick", 2, "你好").await;
+    // Well within kefu's 5 s wait for IM's answer to user_slow: sent alongside it.
+    let sent = im.wait_for(2, Duration::from_secs(4)).await;
+    let to: Vec<&str> = sent.iter().map(|d| d.to()).collect();
+    assert_eq!(to, ["user_quick", "user_quick"], "{sent:?}");
+    assert_eq!(sent[0].text(), "您好，欢迎光临！");
+    assert_eq!(
+        im.waiting(),
+        1,
+        "user_slow's second reply waits for the first"
+    );
+    im.let_go("user_slow");
+    let sent = im.wait_for(4, Duration::from_secs(10)).await;
+    let slow: Vec<String> = sent
+        .iter()
+        .filter(|d| d.to() == "user_slow")
+        .map(|d| d.text())
+        .collect();
+    assert_eq!(slow.len(), 2, "{sent:?}");
+    assert_eq!(slow[0], "您好，欢迎光临！", "in order for each user");
+    assert_eq!(im.duplicates(), 0);
+    let _ = shop;
+}
+
 /// The query of an IM callback with a valid `Sign`.
 fn callback_query(token: &str) -> String {
     use sha2::Digest;

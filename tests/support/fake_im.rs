@@ -6,7 +6,8 @@
 //! repeated `(From_Account, To_Account, MsgRandom)` as the same message: answered OK
 //! again (with the first answer's `MsgTime`/`MsgKey`) but recorded as a duplicate.
 //! Tests can make it unavailable ([`FakeIm::set_down`]) or fail the next requests
-//! ([`FakeIm::fail_next`]) to exercise kefu's retries.
+//! ([`FakeIm::fail_next`]) to exercise kefu's retries, and hold the answers to one
+//! user's requests ([`FakeIm::hold`]) to play a slow IM.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -99,6 +100,8 @@ struct Shared {
     sigs: kefu::im::usersig::Remembered,
     inner: Mutex<Inner>,
     arrived: Notify,
+    /// Told when a held user is let go.
+    let_go: Notify,
 }
 
 #[derive(Default)]
@@ -111,6 +114,10 @@ struct Inner {
     deliveries: Vec<Delivery>,
     unique: Vec<Delivery>,
     answered: HashMap<(Option<String>, String, u32), (u64, String)>,
+    /// Users whose requests are not answered for now.
+    held: std::collections::HashSet<String>,
+    /// Requests waiting for their user to be let go.
+    waiting: usize,
 }
 
 impl FakeIm {
@@ -124,6 +131,7 @@ impl FakeIm {
             sigs: Default::default(),
             inner: Mutex::new(Inner::default()),
             arrived: Notify::new(),
+            let_go: Notify::new(),
         });
         let app = Router::new()
             .route(wire::SENDMSG_PATH, post(sendmsg))
@@ -171,6 +179,23 @@ impl FakeIm {
     /// Answers the next `n` requests with FAIL and `error`.
     pub fn fail_next_with(&self, n: usize, error: ImError) {
         self.lock().failures.extend(std::iter::repeat_n(error, n));
+    }
+
+    /// Answers no request to `user` (its `To_Account`) until [`FakeIm::let_go`]: each
+    /// waits, unanswered, as behind a slow IM.
+    pub fn hold(&self, user: &str) {
+        self.lock().held.insert(user.to_owned());
+    }
+
+    /// Answers the requests to `user` held so far, and the next ones at once.
+    pub fn let_go(&self, user: &str) {
+        self.lock().held.remove(user);
+        self.shared.let_go.notify_waiters();
+    }
+
+    /// How many requests are waiting, held, for their answer.
+    pub fn waiting(&self) -> usize {
+        self.lock().waiting
     }
 
     /// The messages accepted, each once, in arrival order.
@@ -283,12 +308,40 @@ fn summary(deliveries: &[Delivery]) -> String {
         .join("\n")
 }
 
+/// Returns once `to` is not held.
+async fn wait_while_held(shared: &Shared, to: &str) {
+    let mut counted = false;
+    loop {
+        let let_go = shared.let_go.notified();
+        tokio::pin!(let_go);
+        // Registered before looking, so a let-go in between is not missed.
+        let_go.as_mut().enable();
+        {
+            let mut inner = shared.lock();
+            if !inner.held.contains(to) {
+                if counted {
+                    inner.waiting -= 1;
+                }
+                return;
+            }
+            if !counted {
+                inner.waiting += 1;
+                counted = true;
+            }
+        }
+        let_go.await;
+    }
+}
+
 async fn sendmsg(
     State(shared): State<Arc<Shared>>,
     RawQuery(raw_query): RawQuery,
     body: Bytes,
 ) -> Response {
     let raw_query = raw_query.unwrap_or_default();
+    if let Ok(request) = wire::parse_sendmsg(&body) {
+        wait_while_held(&shared, &request.to_account).await;
+    }
     let mut inner = shared.lock();
     inner.attempts += 1;
     if inner.down {

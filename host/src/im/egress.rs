@@ -12,15 +12,19 @@
 //! while an older one to the same user is still pending.
 //!
 //! Each tenant's replies go out from a task of their own, so a tenant whose IM is
-//! slow or down delays only itself. The base URL is the tenant's choice, so requests
+//! slow or down delays only itself; the task sends to several users at once, each
+//! user's replies one after the other. The base URL is the tenant's choice, so requests
 //! go through `outbound` (public addresses only, no redirects, bounded answers).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::{Semaphore, mpsc};
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
+use tokio::sync::{Notify, Semaphore, mpsc};
 use uuid::Uuid;
 
 use super::usersig;
@@ -39,6 +43,9 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 const TENANT_QUEUE: usize = 200;
 /// Calls to IM in flight at once, over all tenants.
 const MAX_IN_FLIGHT: usize = 64;
+/// Calls to IM in flight at once for one tenant (to as many users): a tenant whose IM
+/// is slow holds a quarter of the node's at most.
+const TENANT_SENDS: usize = 16;
 /// A tenant's task ends after this long without work.
 const TENANT_IDLE: Duration = Duration::from_secs(30);
 
@@ -56,9 +63,15 @@ pub async fn run(state: AppState) {
     };
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let signal = state.sessions.outbox_signal();
+    // Told by a tenant's task that it took all it was handed.
+    let room = Arc::new(Notify::new());
     let mut tenants: HashMap<Uuid, mpsc::Sender<Delivery>> = HashMap::new();
     loop {
-        loop {
+        // A tenant had more than it could take: what it could not was given back,
+        // and claiming waits until it has room rather than claiming the same rows
+        // again at every new reply.
+        let mut full = false;
+        while !full {
             let batch = match store::claim_deliveries(
                 &state.db,
                 Utc::now(),
@@ -79,7 +92,12 @@ pub async fn run(state: AppState) {
             tenants.retain(|_, tx| !tx.is_closed());
             for delivery in batch {
                 let tx = tenants.entry(delivery.tenant_id).or_insert_with(|| {
-                    spawn_tenant(state.clone(), client.clone(), in_flight.clone())
+                    spawn_tenant(
+                        state.clone(),
+                        client.clone(),
+                        in_flight.clone(),
+                        room.clone(),
+                    )
                 });
                 if let Err(e) = tx.try_send(delivery) {
                     // That tenant has more than it can send now: the row waits.
@@ -87,60 +105,239 @@ pub async fn run(state: AppState) {
                         mpsc::error::TrySendError::Full(d)
                         | mpsc::error::TrySendError::Closed(d) => d,
                     };
-                    if let Err(e) = store::release_delivery(&state.db, delivery.id).await {
-                        tracing::warn!(delivery = %delivery.id, error = %e, "releasing a delivery failed");
-                    }
+                    release(&state, &delivery).await;
+                    full = true;
                 }
             }
         }
-        tokio::select! {
-            () = signal.notified() => {}
-            () = tokio::time::sleep(IDLE_POLL) => {}
+        if full {
+            tokio::select! {
+                () = room.notified() => {}
+                () = tokio::time::sleep(IDLE_POLL) => {}
+            }
+        } else {
+            tokio::select! {
+                () = signal.notified() => {}
+                () = tokio::time::sleep(IDLE_POLL) => {}
+            }
         }
     }
 }
 
-/// A task sending one tenant's replies one after the other, in the order claimed.
+/// Starts the task that sends one tenant's replies (see [`Tenant`]).
 fn spawn_tenant(
     state: AppState,
     client: reqwest::Client,
     in_flight: Arc<Semaphore>,
+    room: Arc<Notify>,
 ) -> mpsc::Sender<Delivery> {
-    let (tx, mut rx) = mpsc::channel::<Delivery>(TENANT_QUEUE);
-    tokio::spawn(async move {
-        // In order per user: once one reply to a user fails, that user's later replies
-        // already handed over wait for it.
-        let mut blocked: Vec<(Uuid, String)> = Vec::new();
-        let mut sender = Sender::default();
-        while let Ok(Some(delivery)) = tokio::time::timeout(TENANT_IDLE, rx.recv()).await {
-            let recipient = (delivery.channel_id, delivery.to_account.clone());
-            if blocked.contains(&recipient) {
-                if let Err(e) = store::release_delivery(&state.db, delivery.id).await {
-                    tracing::warn!(delivery = %delivery.id, error = %e, "releasing a delivery failed");
-                }
-            } else {
-                let Ok(_permit) = in_flight.acquire().await else {
-                    return;
-                };
-                if !sender.deliver(&state, &client, delivery).await {
-                    blocked.push(recipient);
-                }
-            }
-            // What was handed over together has been dealt with; the outbox itself
-            // holds a user's later replies back until the failed one is sent.
-            if rx.is_empty() {
-                blocked.clear();
-                sender.record_sent(&state).await;
-            } else if sender.sent.len() >= BATCH as usize {
-                sender.record_sent(&state).await;
-            }
-        }
-        sender.record_sent(&state).await;
-    });
+    let (tx, rx) = mpsc::channel::<Delivery>(TENANT_QUEUE);
+    let tenant = Tenant {
+        state,
+        client,
+        in_flight,
+        room,
+        sender: Sender::default(),
+        busy: HashMap::new(),
+        waiting: 0,
+        blocked: HashSet::new(),
+        sending: FuturesUnordered::new(),
+    };
+    tokio::spawn(tenant.run(rx));
     tx
 }
 
-/// What one tenant's task keeps between deliveries.
+/// A user of a channel, as replies are addressed.
+type Recipient = (Uuid, String);
+
+/// An attempt on its way, and what it gave.
+type Attempt = BoxFuture<'static, (Delivery, Result<(), String>)>;
+
+/// One tenant's replies as they go out: up to [`TENANT_SENDS`] at once, to different
+/// users, and each user's one after the other in the order claimed. A call to IM
+/// takes tens of milliseconds, so one at a time would hold a busy tenant to a few
+/// dozen replies a second.
+struct Tenant {
+    state: AppState,
+    client: reqwest::Client,
+    in_flight: Arc<Semaphore>,
+    /// Told when the task took all it was handed.
+    room: Arc<Notify>,
+    sender: Sender,
+    /// Users with a reply on its way, and their later replies handed over meanwhile.
+    busy: HashMap<Recipient, VecDeque<Delivery>>,
+    /// How many replies `busy` holds.
+    waiting: usize,
+    /// Users whose reply failed since the task last had nothing at hand: their later
+    /// replies handed over meanwhile go back to the outbox, which holds them until the
+    /// failed one is sent.
+    blocked: HashSet<Recipient>,
+    sending: FuturesUnordered<Attempt>,
+}
+
+impl Tenant {
+    async fn run(mut self, mut handed: mpsc::Receiver<Delivery>) {
+        let mut open = true;
+        loop {
+            if self.sending.is_empty() {
+                if !open {
+                    break;
+                }
+                match tokio::time::timeout(TENANT_IDLE, handed.recv()).await {
+                    Ok(Some(delivery)) => self.take(delivery).await,
+                    // Idle for long, or the worker is gone.
+                    _ => break,
+                }
+            } else {
+                let room = self.sending.len() < TENANT_SENDS && self.waiting < TENANT_QUEUE;
+                tokio::select! {
+                    Some((delivery, result)) = self.sending.next() => {
+                        self.done(delivery, result).await;
+                    }
+                    got = handed.recv(), if open && room => match got {
+                        Some(delivery) => self.take(delivery).await,
+                        None => open = false,
+                    },
+                }
+            }
+            if handed.is_empty() {
+                self.room.notify_one();
+            }
+            // What was handed over has been dealt with; the outbox itself holds a
+            // user's later replies back until the failed one is sent.
+            if self.sending.is_empty() && handed.is_empty() {
+                self.blocked.clear();
+                self.sender.record_sent(&self.state).await;
+            } else if self.sender.sent.len() >= BATCH as usize {
+                self.sender.record_sent(&self.state).await;
+            }
+        }
+        self.sender.record_sent(&self.state).await;
+    }
+
+    /// A reply handed over by the worker: sent now, or after the user's earlier one.
+    async fn take(&mut self, delivery: Delivery) {
+        let recipient = (delivery.channel_id, delivery.to_account.clone());
+        if self.blocked.contains(&recipient) {
+            release(&self.state, &delivery).await;
+        } else if let Some(queue) = self.busy.get_mut(&recipient) {
+            queue.push_back(delivery);
+            self.waiting += 1;
+        } else {
+            self.busy.insert(recipient, VecDeque::new());
+            self.start(delivery).await;
+        }
+    }
+
+    /// Starts an attempt at `delivery`, whose user is busy with it; when its channel
+    /// is gone, gives it up and goes on with the user's next.
+    async fn start(&mut self, mut delivery: Delivery) {
+        loop {
+            match self.sender.channel(&self.state, &delivery).await {
+                Ok((channel, sig)) => {
+                    let (state, client) = (self.state.clone(), self.client.clone());
+                    let in_flight = self.in_flight.clone();
+                    self.sending.push(Box::pin(async move {
+                        let result = match in_flight.acquire_owned().await {
+                            Ok(_permit) => {
+                                attempt(&state, &client, &channel, &sig, &delivery).await
+                            }
+                            Err(_) => Err("the sender is shutting down".into()),
+                        };
+                        (delivery, result)
+                    }));
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(delivery = %delivery.id, error = %e, "the channel of a reply is gone");
+                    let outcome = DeliveryOutcome::GiveUp {
+                        error: "channel not found",
+                    };
+                    finish(&self.state, &delivery, outcome).await;
+                    match self.next_of(&delivery) {
+                        Some(next) => delivery = next,
+                        None => return,
+                    }
+                }
+            }
+        }
+    }
+
+    /// The user's next reply waiting behind `delivery`; none frees the user.
+    fn next_of(&mut self, delivery: &Delivery) -> Option<Delivery> {
+        let recipient = (delivery.channel_id, delivery.to_account.clone());
+        let next = self.busy.get_mut(&recipient).and_then(VecDeque::pop_front);
+        match &next {
+            Some(_) => self.waiting -= 1,
+            None => {
+                self.busy.remove(&recipient);
+            }
+        }
+        next
+    }
+
+    /// Records what an attempt gave, and goes on with the user's next reply or, when
+    /// it will be retried, gives the user's later ones back to the outbox.
+    async fn done(&mut self, delivery: Delivery, result: Result<(), String>) {
+        let over = match result {
+            Ok(()) => {
+                tracing::debug!(delivery = %delivery.id, to = %delivery.to_account, "reply delivered to IM");
+                crate::metrics::im_egress("sent");
+                self.sender.sent.push(delivery.id);
+                true
+            }
+            Err(error) => {
+                let attempts = delivery.attempts + 1;
+                if attempts >= self.state.config.im.egress_max_attempts {
+                    tracing::error!(
+                        delivery = %delivery.id, to = %delivery.to_account, attempts, error = %error,
+                        "giving up delivering a reply to IM"
+                    );
+                    finish(
+                        &self.state,
+                        &delivery,
+                        DeliveryOutcome::GiveUp { error: &error },
+                    )
+                    .await;
+                    true
+                } else {
+                    let backoff =
+                        backoff_secs(attempts, self.state.config.im.egress_max_backoff_secs);
+                    tracing::warn!(
+                        delivery = %delivery.id, attempts, retry_in_secs = backoff, error = %error,
+                        "delivering a reply to IM failed; will retry"
+                    );
+                    let at = Utc::now() + chrono::Duration::seconds(backoff as i64);
+                    let outcome = DeliveryOutcome::Retry { at, error: &error };
+                    finish(&self.state, &delivery, outcome).await;
+                    false
+                }
+            }
+        };
+        if over {
+            if let Some(next) = self.next_of(&delivery) {
+                self.start(next).await;
+            }
+            return;
+        }
+        let recipient = (delivery.channel_id, delivery.to_account.clone());
+        let later = self.busy.remove(&recipient).unwrap_or_default();
+        self.waiting -= later.len();
+        for d in &later {
+            release(&self.state, d).await;
+        }
+        self.blocked.insert(recipient);
+    }
+}
+
+/// Gives a reply handed over back to the outbox, due again at once.
+async fn release(state: &AppState, delivery: &Delivery) {
+    if let Err(e) = store::release_delivery(&state.db, delivery.id).await {
+        tracing::warn!(delivery = %delivery.id, error = %e, "releasing a delivery failed");
+    }
+}
+
+/// What a tenant's task keeps between deliveries.
 #[derive(Default)]
 struct Sender {
     /// Channels as read, with the administrator's UserSig made for them: each used
@@ -189,64 +386,6 @@ impl Sender {
             (std::time::Instant::now(), channel.clone(), sig.clone()),
         );
         Ok((channel, sig))
-    }
-
-    /// Makes one attempt at a delivery and records its outcome; `true` when it was
-    /// sent (or given up for good).
-    async fn deliver(
-        &mut self,
-        state: &AppState,
-        client: &reqwest::Client,
-        delivery: Delivery,
-    ) -> bool {
-        let (channel, sig) = match self.channel(state, &delivery).await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(delivery = %delivery.id, error = %e, "the channel of a reply is gone");
-                finish(
-                    state,
-                    &delivery,
-                    DeliveryOutcome::GiveUp {
-                        error: "channel not found",
-                    },
-                )
-                .await;
-                return true;
-            }
-        };
-        match attempt(state, client, &channel, &sig, &delivery).await {
-            Ok(()) => {
-                tracing::debug!(delivery = %delivery.id, to = %delivery.to_account, "reply delivered to IM");
-                crate::metrics::im_egress("sent");
-                self.sent.push(delivery.id);
-                true
-            }
-            Err(error) => {
-                let attempts = delivery.attempts + 1;
-                if attempts >= state.config.im.egress_max_attempts {
-                    tracing::error!(
-                        delivery = %delivery.id, to = %delivery.to_account, attempts, error = %error,
-                        "giving up delivering a reply to IM"
-                    );
-                    finish(state, &delivery, DeliveryOutcome::GiveUp { error: &error }).await;
-                    true
-                } else {
-                    let backoff = backoff_secs(attempts, state.config.im.egress_max_backoff_secs);
-                    tracing::warn!(
-                        delivery = %delivery.id, attempts, retry_in_secs = backoff, error = %error,
-                        "delivering a reply to IM failed; will retry"
-                    );
-                    let at = Utc::now() + chrono::Duration::seconds(backoff as i64);
-                    finish(
-                        state,
-                        &delivery,
-                        DeliveryOutcome::Retry { at, error: &error },
-                    )
-                    .await;
-                    false
-                }
-            }
-        }
     }
 
     /// Records the deliveries sent since the last time.
