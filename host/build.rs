@@ -24,6 +24,7 @@ fn main() {
     let plugins = root.join("plugins");
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
     wasm_build::rerun_if_changed(&plugins.join("Cargo.toml"));
+    wasm_build::rerun_if_changed(&plugins.join(".cargo"));
     wasm_build::rerun_if_changed(&root.join("wit"));
     wasm_build::rerun_if_changed(&root.join("build-support"));
     println!("cargo:rerun-if-env-changed=KEFU_SKIP_PLUGIN_BUILD");
