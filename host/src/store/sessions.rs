@@ -10,7 +10,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, Statement,
+    EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, SqlErr,
+    Statement,
 };
 use uuid::Uuid;
 
@@ -20,7 +21,7 @@ use super::session_rows::{
     all_sessions, corrupt, first_session, session_model, to_session, visible_to,
 };
 use super::write::{Batch, write};
-use super::{StoreError, TenantId, unique_violation};
+use super::{StoreError, TenantId};
 use crate::directory::{Page, PageRequest};
 use crate::sessions::{Direction, Element, Message, Sender, Session, Status, Visibility};
 
@@ -438,9 +439,19 @@ pub async fn write_turn(txn: &DatabaseTransaction, w: &TurnWrite<'_>) -> Result<
     }
     let rows = match batch.run(txn).await {
         Ok(rows) => rows,
-        // A row another turn wrote at the same place: the session's next active
-        // session, or its next message.
-        Err(e) if unique_violation(&e).is_some() => return Err(CommitError::Raced),
+        // A row another turn wrote at the same place (the user's next active session,
+        // the session's next message), or a message of a new session that another
+        // turn's session kept out.
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(
+                    SqlErr::UniqueConstraintViolation(_) | SqlErr::ForeignKeyConstraintViolation(_)
+                )
+            ) =>
+        {
+            return Err(CommitError::Raced);
+        }
         Err(e) => return Err(e.into()),
     };
     if rows[session] == 0 {

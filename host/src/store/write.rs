@@ -373,19 +373,21 @@ fn clone_err(e: &DbErr) -> DbErr {
     DbErr::Custom(e.to_string())
 }
 
-/// Statements to run one after the other in the caller's transaction, sent to the
-/// database together where the driver allows it. On SQLite they go as one text in one
-/// call to the driver's thread, which prepares them in turn and binds each one's
-/// values after the previous one's: every call is a hand-off to that thread and back,
-/// so a turn's five writes cost one hand-off rather than five. PostgreSQL's extended
-/// protocol takes one statement per query, so there they run one by one.
+/// Writes to run in the caller's transaction, sent to the database in one call.
+///
+/// - On SQLite they go as one text, which the driver's thread prepares statement by
+///   statement, binding each one's values after the previous one's: every call is a
+///   hand-off to that thread and back, so a turn's writes cost one hand-off, not six.
+/// - On PostgreSQL, whose extended protocol takes one statement per query, each becomes
+///   a data-modifying `WITH` query of one statement: one round trip to the server. They
+///   then all see the database as it was before the batch, so a batch must not hold
+///   two writes of one row, nor a write that needs to read another's.
 ///
 /// A statement added with [`Batch::push_returning`] tells how many rows it wrote (an
 /// `UPDATE` that matched, an `INSERT … ON CONFLICT DO NOTHING` that inserted): the
 /// batch gives it a `RETURNING` clause naming its place, and [`Batch::run`] counts
-/// the rows by place. The first statement that fails stops the batch (its error is
-/// the answer, and the caller's transaction must be undone: the statements before it
-/// have run).
+/// the rows by place. A statement that fails fails the batch, and the caller's
+/// transaction must be undone (on SQLite, the statements before it have run).
 pub(crate) struct Batch {
     backend: DatabaseBackend,
     statements: Vec<(Statement, bool)>,
@@ -412,7 +414,9 @@ impl Batch {
     /// answers its place, under which [`Batch::run`] tells the rows it wrote.
     pub(crate) fn push_returning(&mut self, mut statement: Statement) -> usize {
         let place = self.statements.len();
-        statement.sql.push_str(&format!(" RETURNING {place}"));
+        statement
+            .sql
+            .push_str(&format!(" RETURNING CAST({place} AS BIGINT)"));
         self.statements.push((statement, true));
         place
     }
@@ -422,34 +426,82 @@ impl Batch {
     /// [`Batch::push_returning`] only; 0 for the others).
     pub(crate) async fn run(self, c: &impl ConnectionTrait) -> Result<Vec<usize>, DbErr> {
         let mut rows = vec![0; self.statements.len()];
-        if self.backend == DatabaseBackend::Sqlite && self.statements.len() > 1 {
-            let mut sql = String::new();
-            let mut values = Vec::new();
-            for (statement, _) in self.statements {
-                if !sql.is_empty() {
-                    sql.push_str(";\n");
-                }
-                sql.push_str(&statement.sql);
-                values.extend(statement.values.map(|v| v.0).unwrap_or_default());
-            }
-            let joined = Statement::from_sql_and_values(DatabaseBackend::Sqlite, sql, values);
-            for row in c.query_all_raw(joined).await? {
-                let place: i64 = row.try_get_by_index(0)?;
-                if let Some(n) = usize::try_from(place).ok().and_then(|p| rows.get_mut(p)) {
-                    *n += 1;
-                }
+        let mut statements = self.statements;
+        if statements.len() < 2 {
+            let Some((statement, returning)) = statements.pop() else {
+                return Ok(rows);
+            };
+            if returning {
+                rows[0] = c.query_all_raw(statement).await?.len();
+            } else {
+                c.execute_raw(statement).await?;
             }
             return Ok(rows);
         }
-        for (place, (statement, returning)) in self.statements.into_iter().enumerate() {
-            if returning {
-                rows[place] = c.query_all_raw(statement).await?.len();
+        let mut sql = String::new();
+        let mut values = Vec::new();
+        let mut returned = Vec::new();
+        for (place, (statement, returning)) in statements.into_iter().enumerate() {
+            if self.backend == DatabaseBackend::Postgres {
+                sql.push_str(if place == 0 { "WITH " } else { ", " });
+                sql.push_str(&format!("b{place} AS ("));
+                sql.push_str(&shift_placeholders(&statement.sql, values.len()));
+                sql.push(')');
+                if returning {
+                    returned.push(format!("SELECT * FROM b{place}"));
+                }
             } else {
-                c.execute_raw(statement).await?;
+                if place > 0 {
+                    sql.push_str(";\n");
+                }
+                sql.push_str(&statement.sql);
+            }
+            values.extend(statement.values.map(|v| v.0).unwrap_or_default());
+        }
+        if self.backend == DatabaseBackend::Postgres {
+            if returned.is_empty() {
+                sql.push_str(" SELECT CAST(NULL AS BIGINT) WHERE FALSE");
+            } else {
+                sql.push(' ');
+                sql.push_str(&returned.join(" UNION ALL "));
+            }
+        }
+        let joined = Statement::from_sql_and_values(self.backend, sql, values);
+        for row in c.query_all_raw(joined).await? {
+            let place: i64 = row.try_get_by_index(0)?;
+            if let Some(n) = usize::try_from(place).ok().and_then(|p| rows.get_mut(p)) {
+                *n += 1;
             }
         }
         Ok(rows)
     }
+}
+
+/// PostgreSQL's numbered placeholders `$1`, `$2` … of `sql` moved up by `by`, outside
+/// quoted strings and names.
+fn shift_placeholders(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut chars = sql.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) => {
+                let mut n = 0usize;
+                while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                    n = n * 10 + d as usize;
+                    chars.next();
+                }
+                out.push_str(&format!("${}", n + by));
+                continue;
+            }
+            None => {}
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A statement written with `?` placeholders, numbered for PostgreSQL.
@@ -486,4 +538,22 @@ where
     let _turn = file.turn.lock().await;
     let conn = writer_conn(db, &file).await?.clone();
     f(conn).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shift_placeholders;
+
+    #[test]
+    fn placeholders_move_up_but_not_inside_quotes() {
+        assert_eq!(
+            shift_placeholders("UPDATE t SET a = $1, b = $12 WHERE c = $2", 3),
+            "UPDATE t SET a = $4, b = $15 WHERE c = $5"
+        );
+        assert_eq!(
+            shift_placeholders(r#"SELECT '$1', "$2", $1 LIKE 'a\' ESCAPE '\'"#, 10),
+            r#"SELECT '$1', "$2", $11 LIKE 'a\' ESCAPE '\'"#
+        );
+        assert_eq!(shift_placeholders("SELECT $ FROM t", 1), "SELECT $ FROM t");
+    }
 }
