@@ -221,7 +221,7 @@ impl Metrics {
         );
         registry.register(
             "kefu_db_statements",
-            "Database statements run (inside transactions too; not their begin and commit), by result (ok, failed)",
+            "Database statements run (inside transactions too; not their begin and commit; a batch sent in one call counts once), by result (ok, failed)",
             self.db_statements.clone(),
         );
         registry.register(
