@@ -16,6 +16,10 @@
 //! shared transaction, and each group is then run again in a transaction of its
 //! own, so a group's writes are all or nothing, whatever the others do, and its
 //! caller hears back only once they are committed.
+//!
+//! A [`Batch`] sends several writes to the database in one call, on either database:
+//! a turn's writes cost one hand-off to SQLite's driver thread, or one round trip to
+//! PostgreSQL.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
