@@ -87,6 +87,15 @@ pub(crate) fn unique_violation(err: &DbErr) -> Option<String> {
     }
 }
 
+/// Whether `err` is a row that clashed with another one written meanwhile: the same
+/// unique key, or a reference to a row another write kept out.
+pub(crate) fn clashed(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(SqlErr::UniqueConstraintViolation(_) | SqlErr::ForeignKeyConstraintViolation(_))
+    )
+}
+
 /// The row with this id in the tenant whose id `tenant_column` holds, or `NotFound`:
 /// a row of another tenant is not told apart from no row.
 pub(crate) async fn find_in_tenant<C>(

@@ -10,8 +10,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, SqlErr,
-    Statement,
+    EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -367,10 +366,9 @@ pub async fn write_turn(txn: &DatabaseTransaction, w: &TurnWrite<'_>) -> Result<
     // when no other active session of the user took its place: no row means another
     // turn got there first.
     let session = if w.is_new {
-        let mut insert =
-            session::Entity::insert(session_model(w.session, next_version)).build(batch.backend());
-        insert.sql.push_str(" ON CONFLICT DO NOTHING");
-        batch.push_returning(insert)
+        batch.push_inserted(
+            session::Entity::insert(session_model(w.session, next_version)).build(batch.backend()),
+        )
     } else {
         let mut model = session_model(w.session, next_version);
         model.id = sea_orm::ActiveValue::NotSet;
@@ -386,16 +384,16 @@ pub async fn write_turn(txn: &DatabaseTransaction, w: &TurnWrite<'_>) -> Result<
     };
     // No row: the request was answered already.
     let receipt = w.receipt.map(|(key, response)| {
-        let mut insert = im_receipt::Entity::insert(im_receipt::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            channel_id: Set(w.session.channel_id),
-            message_key: Set(key.to_owned()),
-            response: Set(response.to_owned()),
-            created_at: Set(Utc::now()),
-        })
-        .build(batch.backend());
-        insert.sql.push_str(" ON CONFLICT DO NOTHING");
-        batch.push_returning(insert)
+        batch.push_inserted(
+            im_receipt::Entity::insert(im_receipt::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                channel_id: Set(w.session.channel_id),
+                message_key: Set(key.to_owned()),
+                response: Set(response.to_owned()),
+                created_at: Set(Utc::now()),
+            })
+            .build(batch.backend()),
+        )
     });
     let first_seq = w.session.message_count as i32 - w.messages.len() as i32 + 1;
     // Each kind of row in one statement.
@@ -442,16 +440,7 @@ pub async fn write_turn(txn: &DatabaseTransaction, w: &TurnWrite<'_>) -> Result<
         // A row another turn wrote at the same place (the user's next active session,
         // the session's next message), or a message of a new session that another
         // turn's session kept out.
-        Err(e)
-            if matches!(
-                e.sql_err(),
-                Some(
-                    SqlErr::UniqueConstraintViolation(_) | SqlErr::ForeignKeyConstraintViolation(_)
-                )
-            ) =>
-        {
-            return Err(CommitError::Raced);
-        }
+        Err(e) if super::clashed(&e) => return Err(CommitError::Raced),
         Err(e) => return Err(e.into()),
     };
     if rows[session] == 0 {

@@ -425,6 +425,14 @@ impl Batch {
         place
     }
 
+    /// Adds an `INSERT` that leaves out a row clashing with one already stored
+    /// (`ON CONFLICT DO NOTHING`), and answers its place, under which [`Batch::run`]
+    /// tells whether it inserted.
+    pub(crate) fn push_inserted(&mut self, mut insert: Statement) -> usize {
+        insert.sql.push_str(" ON CONFLICT DO NOTHING");
+        self.push_returning(insert)
+    }
+
     /// Runs the statements in `c`'s transaction. Answers, for each place, the rows
     /// the statement there wrote (counted for statements added with
     /// [`Batch::push_returning`] only; 0 for the others).
