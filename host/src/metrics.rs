@@ -8,6 +8,7 @@
 //! Served by `http::metrics` when `metrics.enabled` is set.
 
 use std::sync::LazyLock;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -132,6 +133,9 @@ pub struct Metrics {
     pub webhook_deliveries: Family<ResultLabels, Counter>,
     pub db_statements: Family<ResultLabels, Counter>,
     pub db_statement_duration: Histogram,
+    pub sqlite_writer_busy: Counter<f64, AtomicU64>,
+    pub sqlite_commits: Counter,
+    pub sqlite_grouped_writes: Counter,
 }
 
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
@@ -149,6 +153,9 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
     webhook_deliveries: Family::default(),
     db_statements: Family::default(),
     db_statement_duration: db_buckets(),
+    sqlite_writer_busy: Counter::default(),
+    sqlite_commits: Counter::default(),
+    sqlite_grouped_writes: Counter::default(),
 });
 
 impl Metrics {
@@ -229,6 +236,21 @@ impl Metrics {
             "Time a database statement took, waiting for the driver included",
             self.db_statement_duration.clone(),
         );
+        registry.register(
+            "kefu_sqlite_writer_busy_seconds",
+            "Time SQLite's one writer was taken (by a shared commit or a write of its own); near one second a second, writes queue",
+            self.sqlite_writer_busy.clone(),
+        );
+        registry.register(
+            "kefu_sqlite_grouped_commits",
+            "Commits that SQLite's writer made for grouped writes (a session's turn), each for one or more of them",
+            self.sqlite_commits.clone(),
+        );
+        registry.register(
+            "kefu_sqlite_grouped_writes",
+            "Grouped writes (a session's turn) committed or failed on SQLite; divided by kefu_sqlite_grouped_commits, how many shared a commit",
+            self.sqlite_grouped_writes.clone(),
+        );
     }
 }
 
@@ -270,6 +292,16 @@ pub fn db_statement(took: Duration, failed: bool) {
         .get_or_create(&ResultLabels { result })
         .inc();
     METRICS.db_statement_duration.observe(took.as_secs_f64());
+}
+
+/// SQLite's writer was taken for `took`: by a commit shared by `grouped` writes, or
+/// (`grouped` 0) by a write of its own.
+pub fn sqlite_writer_busy(took: Duration, grouped: usize) {
+    METRICS.sqlite_writer_busy.inc_by(took.as_secs_f64());
+    if grouped > 0 {
+        METRICS.sqlite_commits.inc();
+        METRICS.sqlite_grouped_writes.inc_by(grouped as u64);
+    }
 }
 
 /// An attempt to deliver a reply to IM: `sent`, `retry` or `failed`.

@@ -96,9 +96,25 @@ async fn metrics_count_requests_by_route_and_what_sessions_did() {
         "kefu_db_pool_max_connections 8",
         "kefu_db_statements_total{result=\"ok\"}",
         "kefu_db_statement_duration_seconds_bucket{",
+        "kefu_sqlite_writer_busy_seconds_total",
+        "kefu_sqlite_grouped_commits_total",
+        "kefu_sqlite_grouped_writes_total",
         "# EOF",
     ] {
         assert!(text.contains(needle), "{needle} in:\n{text}");
+    }
+    // The user's turns were committed by SQLite's writer (on PostgreSQL, writers do
+    // not take turns, and these stay at zero).
+    if !app.database.postgres {
+        let value = |name: &str| -> f64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+                .unwrap_or_else(|| panic!("{name} in:\n{text}"))
+        };
+        assert!(value("kefu_sqlite_grouped_commits_total") >= 1.0);
+        let commits = value("kefu_sqlite_grouped_commits_total");
+        assert!(value("kefu_sqlite_grouped_writes_total") >= commits);
+        assert!(value("kefu_sqlite_writer_busy_seconds_total") > 0.0);
     }
     assert!(!text.contains(sid), "no session ids as label values");
 }

@@ -20,8 +20,8 @@
 //! 4. Checks: every accepted message is in a transcript, every reply in the outbox was
 //!    delivered to IM, once. A failed check prints FAIL and exits with status 1.
 //!
-//! CPU per message counts the server's threads (`kefu-server`, and SQLite's driver
-//! threads) from `/proc`, not the load generator's; statements per message are the
+//! CPU per message counts the server's threads (those named `kefu-…`, and SQLite's
+//! driver threads) from `/proc`, not the load generator's; statements per message are the
 //! server's `kefu_db_statements` counter over the phase (background work included:
 //! the outbox's deliveries, timers).
 
@@ -136,7 +136,7 @@ struct Tally {
     failures: Vec<String>,
     seconds: f64,
     cpu_seconds: f64,
-    statements: u64,
+    counted: Counted,
 }
 
 impl Tally {
@@ -161,7 +161,7 @@ fn cpu_seconds(all: bool) -> f64 {
             continue;
         };
         let name = &stat[open + 1..close];
-        if !(all || name.starts_with("kefu-server") || name.starts_with("sqlx-sqlite")) {
+        if !(all || name.starts_with("kefu-") || name.starts_with("sqlx-sqlite")) {
             continue;
         }
         let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
@@ -173,19 +173,46 @@ fn cpu_seconds(all: bool) -> f64 {
     total as f64 / ticks
 }
 
-/// Database statements the server has run so far (its `kefu_db_statements` counter:
-/// the server runs in this process).
-fn db_statements() -> u64 {
-    use kefu::metrics::{METRICS, ResultLabels};
-    ["ok", "failed"]
-        .into_iter()
-        .map(|result| {
-            METRICS
-                .db_statements
-                .get_or_create(&ResultLabels { result })
-                .get()
-        })
-        .sum()
+/// What the server's counters say, so far or over a phase (the server runs in this
+/// process): database statements (`kefu_db_statements`), and on SQLite the time its
+/// writer was taken (`kefu_sqlite_writer_busy_seconds`), its commits of grouped writes
+/// and how many they were (`kefu_sqlite_grouped_commits`, `kefu_sqlite_grouped_writes`).
+#[derive(Debug, Default, Clone, Copy)]
+struct Counted {
+    statements: u64,
+    writer_busy: f64,
+    commits: u64,
+    grouped: u64,
+}
+
+impl Counted {
+    fn now() -> Self {
+        use kefu::metrics::{METRICS, ResultLabels};
+        let statements = ["ok", "failed"]
+            .into_iter()
+            .map(|result| {
+                METRICS
+                    .db_statements
+                    .get_or_create(&ResultLabels { result })
+                    .get()
+            })
+            .sum();
+        Self {
+            statements,
+            writer_busy: METRICS.sqlite_writer_busy.get(),
+            commits: METRICS.sqlite_commits.get(),
+            grouped: METRICS.sqlite_grouped_writes.get(),
+        }
+    }
+
+    fn since(self, before: Self) -> Self {
+        Self {
+            statements: self.statements - before.statements,
+            writer_busy: self.writer_busy - before.writer_busy,
+            commits: self.commits - before.commits,
+            grouped: self.grouped - before.grouped,
+        }
+    }
 }
 
 /// `workers` loops each sending as soon as its last request is answered, for `time`.
@@ -196,7 +223,7 @@ where
 {
     let send = Arc::new(send);
     let cpu = cpu_seconds(false);
-    let statements = db_statements();
+    let counted = Counted::now();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..workers {
@@ -220,14 +247,14 @@ where
     }
     all.seconds = started.elapsed().as_secs_f64();
     all.cpu_seconds = cpu_seconds(false) - cpu;
-    all.statements = db_statements() - statements;
+    all.counted = Counted::now().since(counted);
     all
 }
 
 /// Messages at `rate` a second for `time`, each timed from when it was due.
 async fn open_loop(target: Arc<Target>, rate: f64, time: Duration) -> Tally {
     let cpu = cpu_seconds(false);
-    let statements = db_statements();
+    let counted = Counted::now();
     let started = Instant::now();
     let count = (rate * time.as_secs_f64()) as usize;
     // Bounded, so that a stalled server cannot make the generator hold without limit.
@@ -253,7 +280,7 @@ async fn open_loop(target: Arc<Target>, rate: f64, time: Duration) -> Tally {
     }
     all.seconds = started.elapsed().as_secs_f64();
     all.cpu_seconds = cpu_seconds(false) - cpu;
-    all.statements = db_statements() - statements;
+    all.counted = Counted::now().since(counted);
     all
 }
 
@@ -360,8 +387,16 @@ fn row(label: &str, t: &Tally) {
         t.latencies_ms.len(),
         t.failures.len(),
         t.cpu_seconds * 1e3 / t.latencies_ms.len().max(1) as f64,
-        t.statements as f64 / t.latencies_ms.len().max(1) as f64,
+        t.counted.statements as f64 / t.latencies_ms.len().max(1) as f64,
     );
+    if t.counted.commits > 0 {
+        println!(
+            "  {:<28} SQLite's writer taken {:.0} % of the time; {:.1} turns a commit",
+            "",
+            t.counted.writer_busy * 100.0 / t.seconds,
+            t.counted.grouped as f64 / t.counted.commits as f64,
+        );
+    }
 }
 
 async fn run(
@@ -383,7 +418,7 @@ async fn run(
     );
     let time = Duration::from_secs(s.seconds);
     let cpu_all = cpu_seconds(true);
-    let statements_all = db_statements();
+    let counted_all = Counted::now();
 
     let t = target.clone();
     let saturated = closed_loop(s.in_flight, time, move || {
@@ -469,7 +504,7 @@ async fn run(
         ok = false;
     }
     let cpu = cpu_seconds(true) - cpu_all;
-    let statements = db_statements() - statements_all;
+    let statements = Counted::now().since(counted_all).statements;
     println!(
         "  over the run: {:.1} s of CPU by the whole process (server, load generator, fake IM); {:.1} database statements per message accepted (the outbox's included)",
         cpu,

@@ -24,6 +24,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
@@ -168,7 +169,15 @@ pub async fn close(db: &DatabaseConnection) {
 
 /// Held for the life of a write transaction on SQLite; nothing on PostgreSQL.
 #[derive(Debug)]
-pub struct Writer(#[allow(dead_code)] Option<tokio::sync::OwnedMutexGuard<()>>);
+pub struct Writer(Option<(tokio::sync::OwnedMutexGuard<()>, Instant)>);
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if let Some((_, since)) = &self.0 {
+            crate::metrics::sqlite_writer_busy(since.elapsed(), 0);
+        }
+    }
+}
 
 /// Starts a transaction that writes. On SQLite it waits for its turn, then begins on
 /// the file's writing connection with `BEGIN IMMEDIATE`: a deferred transaction gets
@@ -181,6 +190,7 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<(DatabaseTransaction
         return Ok((db.begin().await?, Writer(None)));
     };
     let turn = file.turn.clone().lock_owned().await;
+    let since = Instant::now();
     let txn = writer_conn(db, &file)
         .await?
         .begin_with_options(TransactionOptions {
@@ -188,7 +198,7 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<(DatabaseTransaction
             ..TransactionOptions::default()
         })
         .await?;
-    Ok((txn, Writer(Some(turn))))
+    Ok((txn, Writer(Some((turn, since)))))
 }
 
 /// The statements of one write transaction, which may run again (alone) when the
@@ -303,6 +313,7 @@ fn start_committer(
     tokio::spawn(async move {
         while let Some(first) = waiting.recv().await {
             let _turn = turn.lock().await;
+            let since = Instant::now();
             // What came while waiting for the turn goes in the same commit.
             let mut members = vec![first];
             while members.len() < MAX_GROUPS
@@ -311,6 +322,7 @@ fn start_committer(
                 members.push(m);
             }
             commit_together(&conn, &mut members).await;
+            crate::metrics::sqlite_writer_busy(since.elapsed(), members.len());
             for m in members {
                 m.answer();
             }
@@ -548,8 +560,11 @@ where
         return f(db.clone()).await;
     };
     let _turn = file.turn.lock().await;
+    let since = Instant::now();
     let conn = writer_conn(db, &file).await?.clone();
-    f(conn).await
+    let written = f(conn).await;
+    crate::metrics::sqlite_writer_busy(since.elapsed(), 0);
+    written
 }
 
 #[cfg(test)]
