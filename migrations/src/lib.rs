@@ -29,6 +29,7 @@ mod m20261204_000030_add_flow_verdict;
 mod m20261204_000050_create_session_records;
 mod m20261204_000051_create_stats_rollups;
 mod m20261204_000052_create_webhooks;
+mod m20261205_000060_index_pending_outbox;
 
 /// The ordered list of kefu's migrations.
 #[derive(Debug)]
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000050_create_session_records::Migration),
             Box::new(m20261204_000051_create_stats_rollups::Migration),
             Box::new(m20261204_000052_create_webhooks::Migration),
+            Box::new(m20261205_000060_index_pending_outbox::Migration),
         ]
     }
 }

@@ -43,7 +43,10 @@ pub async fn claim_deliveries(
     // never holds a user's later reply without the earlier ones, and a user whose
     // oldest reply waits for a retry holds up nobody else's.
     let due = im_outbox::Entity::find()
-        .filter(im_outbox::Column::Status.eq("pending"))
+        .filter(sea_orm::sea_query::ExprTrait::eq(
+            Expr::col((im_outbox::Entity, im_outbox::Column::Status)),
+            pending(),
+        ))
         .filter(im_outbox::Column::NextAttemptAt.lte(now))
         .filter(Expr::not_exists(older_pending_not_due(now)))
         .order_by_asc(im_outbox::Column::Id)
@@ -117,10 +120,17 @@ fn older_pending_not_due(now: DateTime<Utc>) -> sea_orm::sea_query::SelectStatem
         .from_as(im_outbox::Entity, p.clone())
         .and_where(inner(im_outbox::Column::ChannelId).eq(outer(im_outbox::Column::ChannelId)))
         .and_where(inner(im_outbox::Column::ToAccount).eq(outer(im_outbox::Column::ToAccount)))
-        .and_where(inner(im_outbox::Column::Status).eq("pending"))
+        .and_where(inner(im_outbox::Column::Status).eq(pending()))
         .and_where(inner(im_outbox::Column::Id).lt(outer(im_outbox::Column::Id)))
         .and_where(inner(im_outbox::Column::NextAttemptAt).gt(now))
         .to_owned()
+}
+
+/// The status of a row still to send, written in the statement's text rather than
+/// bound: the database uses the index of pending rows (`ix_im_outbox_pending`) only
+/// for a condition it can read in the text.
+fn pending() -> Expr {
+    Expr::cust("'pending'")
 }
 
 /// Records a failed attempt: to retry at `at`, or given up (sent ones are recorded
