@@ -39,6 +39,10 @@ use crate::store::{TenantId, channels};
 const BATCH: u64 = 50;
 /// How often the outbox is looked at when nothing signals it.
 const IDLE_POLL: Duration = Duration::from_secs(1);
+/// How long the worker lets replies gather once told of one, before it claims: the
+/// turns committed meanwhile go out in the same claim, instead of a claim (a write)
+/// and a sent mark each. A reply leaves at most this much later.
+const GATHER: Duration = Duration::from_millis(5);
 /// Replies one tenant's task holds waiting to be sent; more are left for later.
 const TENANT_QUEUE: usize = 200;
 /// Calls to IM in flight at once, over all tenants.
@@ -89,6 +93,9 @@ pub async fn run(state: AppState) {
             if batch.is_empty() {
                 break;
             }
+            // Less than a full batch: the rest came after the claim began, and told
+            // the signal; they are claimed together after a while (see `GATHER`).
+            let last = (batch.len() as u64) < BATCH;
             tenants.retain(|_, tx| !tx.is_closed());
             for delivery in batch {
                 let tx = tenants.entry(delivery.tenant_id).or_insert_with(|| {
@@ -109,6 +116,9 @@ pub async fn run(state: AppState) {
                     full = true;
                 }
             }
+            if last {
+                break;
+            }
         }
         if full {
             tokio::select! {
@@ -117,7 +127,7 @@ pub async fn run(state: AppState) {
             }
         } else {
             tokio::select! {
-                () = signal.notified() => {}
+                () = signal.notified() => tokio::time::sleep(GATHER).await,
                 () = tokio::time::sleep(IDLE_POLL) => {}
             }
         }
