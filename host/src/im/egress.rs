@@ -76,7 +76,7 @@ pub async fn run(state: AppState) {
         // again at every new reply.
         let mut full = false;
         while !full {
-            let batch = match store::claim_deliveries(
+            let claimed = match store::claim_deliveries(
                 &state.db,
                 Utc::now(),
                 chrono::Duration::seconds(state.config.im.egress_lease_secs as i64),
@@ -90,14 +90,11 @@ pub async fn run(state: AppState) {
                     break;
                 }
             };
-            if batch.is_empty() {
+            if claimed.deliveries.is_empty() {
                 break;
             }
-            // Less than a full batch: the rest came after the claim began, and told
-            // the signal; they are claimed together after a while (see `GATHER`).
-            let last = (batch.len() as u64) < BATCH;
             tenants.retain(|_, tx| !tx.is_closed());
-            for delivery in batch {
+            for delivery in claimed.deliveries {
                 let tx = tenants.entry(delivery.tenant_id).or_insert_with(|| {
                     spawn_tenant(
                         state.clone(),
@@ -116,7 +113,9 @@ pub async fn run(state: AppState) {
                     full = true;
                 }
             }
-            if last {
+            // The claim read every row due then: those committed since told the
+            // signal, and are claimed together after a while (see `GATHER`).
+            if !claimed.more {
                 break;
             }
         }

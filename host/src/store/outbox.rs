@@ -29,6 +29,14 @@ pub struct Delivery {
     pub created_at: DateTime<Utc>,
 }
 
+/// What a claim took.
+#[derive(Debug, Default)]
+pub struct Claimed {
+    pub deliveries: Vec<Delivery>,
+    /// The claim read as many due rows as it could take: more may be due.
+    pub more: bool,
+}
+
 /// Claims up to `limit` deliveries due by `now` for `lease`: a claimed row is not due
 /// again until the lease ends, so two nodes never send the same row at once (and a
 /// node that dies mid-send leaves it to be retried).
@@ -37,7 +45,7 @@ pub async fn claim_deliveries(
     now: DateTime<Utc>,
     lease: chrono::Duration,
     limit: u64,
-) -> Result<Vec<Delivery>, StoreError> {
+) -> Result<Claimed, StoreError> {
     // A row is due when every older pending row to the same user is due too, so that
     // the rows of a user come out as the head of their queue; oldest first, so a batch
     // never holds a user's later reply without the earlier ones, and a user whose
@@ -54,8 +62,9 @@ pub async fn claim_deliveries(
         .all(db)
         .await?;
     if due.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Claimed::default());
     }
+    let more = due.len() as u64 >= limit;
     // One statement claims them all; a row another node leased meanwhile is no longer
     // due and stays out.
     let ids: Vec<Uuid> = due.iter().map(|m| m.id).collect();
@@ -105,7 +114,10 @@ pub async fn claim_deliveries(
     for id in given_back {
         release_delivery(db, id).await?;
     }
-    Ok(claimed)
+    Ok(Claimed {
+        deliveries: claimed,
+        more,
+    })
 }
 
 /// `SELECT` of a pending row older than the `im_outbox` row in hand, to the same user,
